@@ -1,0 +1,31 @@
+"""actok: fast, exact FAST robot-action tokenization.
+
+A Rust implementation of FAST (Pertsch et al., 2025) — DCT, quantization and byte-level BPE — that
+returns exactly the token ids of the Hugging Face reference processor, much faster, and raises
+instead of silently dropping coefficients or decoding malformed output to zeros.
+"""
+
+from ._actok import (
+    ActokError,
+    DecodeError,
+    EncodeError,
+    LoadError,
+    __version__,
+    get_num_threads,
+    set_num_threads,
+)
+from ._dct import dct, idct
+from ._tokenizer import FastTokenizer
+
+__all__ = [
+    "ActokError",
+    "DecodeError",
+    "EncodeError",
+    "FastTokenizer",
+    "LoadError",
+    "__version__",
+    "dct",
+    "get_num_threads",
+    "idct",
+    "set_num_threads",
+]

@@ -1,0 +1,219 @@
+"""``FastTokenizer``: the drop-in replacement for the reference FAST processor."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from . import _actok
+from ._actok import ActokError, DecodeError
+from ._arrays import float_array
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _as_batch(actions: object) -> np.ndarray:
+    a = float_array(actions, "actions")
+    if a.ndim == 2:
+        return a[np.newaxis]
+    if a.ndim != 3:
+        raise ActokError(
+            f"actions must have shape (H, D) or (B, H, D), got an array of shape {a.shape}"
+        )
+    return a
+
+
+class FastTokenizer:
+    """A FAST action tokenizer (DCT + quantization + byte-level BPE).
+
+    Loads the Hugging Face layout (``processor_config.json`` + ``tokenizer.json``) and returns the
+    same ids as the reference processor's ``__call__`` wherever the reference is lossless. Where
+    the reference silently loses information, actok raises :class:`EncodeError` /
+    :class:`DecodeError` unless told otherwise (``on_overflow="clip"``, ``on_error="pad"`` or
+    ``"zeros"``). Instances are immutable, thread-safe and picklable; heavy calls release the GIL.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, _inner: Any) -> None:
+        if not isinstance(_inner, _actok._FastTokenizer):
+            raise TypeError("use FastTokenizer.from_pretrained(path) to create a tokenizer")
+        self._inner = _inner
+
+    @classmethod
+    def from_pretrained(cls, path: PathLike) -> FastTokenizer:
+        """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``)."""
+        return cls(_actok._FastTokenizer.from_pretrained(os.fspath(path)))
+
+    def save_pretrained(self, path: PathLike) -> None:
+        """Writes ``processor_config.json`` and ``tokenizer.json`` into ``path`` (created if
+        missing), readable by the reference processor and ``tokenizers.Tokenizer.from_file``."""
+        self._inner.save_pretrained(os.fspath(path))
+
+    @property
+    def scale(self) -> float:
+        """Multiplier applied to DCT coefficients before rounding."""
+        return self._inner.scale
+
+    @property
+    def min_token(self) -> int:
+        """Quantized value that maps to character U+0000."""
+        return self._inner.min_token
+
+    @property
+    def vocab_size(self) -> int:
+        """The vocabulary size in ``processor_config.json``."""
+        return self._inner.vocab_size
+
+    @property
+    def time_horizon(self) -> int | None:
+        """Default H for :meth:`decode`, if the config fixes one."""
+        return self._inner.time_horizon
+
+    @property
+    def action_dim(self) -> int | None:
+        """Default D for :meth:`decode`, if the config fixes one."""
+        return self._inner.action_dim
+
+    def encode(self, actions: object, *, on_overflow: str = "raise") -> list[list[int]]:
+        """Tokenizes ``(H, D)`` or ``(B, H, D)`` actions into one id list per chunk.
+
+        Identical to the reference ``processor(actions)``. A coefficient the vocabulary cannot
+        represent raises :class:`EncodeError` naming the chunk and flattened index;
+        ``on_overflow="clip"`` saturates it to the nearest representable value instead. NaN and
+        infinity always raise.
+        """
+        return self._inner.encode(_as_batch(actions), on_overflow)
+
+    __call__ = encode
+
+    def encode_batch(
+        self,
+        actions: object,
+        max_length: int | None = None,
+        pad_id: int = 0,
+        *,
+        on_overflow: str = "raise",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Tokenizes a batch into padded ``(B, L)`` int32 ids and ``(B,)`` int32 lengths.
+
+        ``L`` is ``max_length`` if given (a longer sequence raises; nothing is truncated), else the
+        longest sequence. Padding positions hold ``pad_id``.
+        """
+        if max_length is not None and (not isinstance(max_length, int) or max_length < 0):
+            raise ActokError(f"max_length must be a non-negative int or None, got {max_length!r}")
+        if not isinstance(pad_id, (int, np.integer)) or not -(2**31) <= pad_id < 2**31:
+            raise ActokError(f"pad_id must be an int32, got {pad_id!r}")
+        return self._inner.encode_padded(_as_batch(actions), on_overflow, max_length, int(pad_id))
+
+    def decode(
+        self,
+        tokens: Any,
+        time_horizon: int | None = None,
+        action_dim: int | None = None,
+        on_error: str = "raise",
+        return_valid: bool = False,
+    ) -> Any:
+        """Decodes token ids back to float64 actions of shape ``(B, H, D)``.
+
+        ``tokens`` is a list of id lists or the ``(ids, lengths)`` pair of :meth:`encode_batch`.
+        The shape comes from the arguments, else the tokenizer's config (no hidden state).
+        A sequence with unknown ids, invalid UTF-8 or the wrong number of coefficients raises
+        :class:`DecodeError`; ``on_error="pad"`` keeps the decodable prefix and zero-fills the
+        missing high frequencies, ``on_error="zeros"`` returns an all-zero chunk (the
+        reference's behaviour). With ``return_valid=True`` a ``(B,)`` bool mask of the chunks
+        that decoded cleanly is returned too.
+        """
+        if on_error not in ("raise", "pad", "zeros"):
+            raise ActokError(f'on_error must be "raise", "pad" or "zeros", got {on_error!r}')
+        for name, value in (("time_horizon", time_horizon), ("action_dim", action_dim)):
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise ActokError(f"{name} must be a positive int or None, got {value!r}")
+        h = None if time_horizon is None else int(time_horizon)
+        d = None if action_dim is None else int(action_dim)
+        if _is_padded_pair(tokens):
+            ids = np.asarray(tokens[0])
+            lengths = np.asarray(tokens[1])
+            if ids.dtype.kind not in "iu" or lengths.dtype.kind not in "iu":
+                raise ActokError("the (ids, lengths) pair must hold integer arrays")
+            if ids.dtype.kind == "u" and ids.size and ids.max() > _I64_MAX:
+                ids = np.where(ids > _I64_MAX, -1, ids)
+            actions, valid = self._inner.decode_padded(
+                np.ascontiguousarray(ids, dtype=np.int64),
+                np.ascontiguousarray(lengths, dtype=np.int64),
+                h,
+                d,
+                on_error,
+            )
+        else:
+            actions, valid = self._inner.decode(_id_lists(tokens, on_error), h, d, on_error)
+        return (actions, valid) if return_valid else actions
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _from_json,
+            (self._inner.tokenizer_json(), self._inner.processor_config_json()),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"FastTokenizer(scale={self.scale:g}, min_token={self.min_token}, "
+            f"vocab_size={self.vocab_size}, vocab_len={self._inner.vocab_len}, "
+            f"time_horizon={self.time_horizon}, action_dim={self.action_dim})"
+        )
+
+
+def _from_json(tokenizer_json: str, processor_config_json: str) -> FastTokenizer:
+    return FastTokenizer(_actok._FastTokenizer.from_json(tokenizer_json, processor_config_json))
+
+
+def _is_padded_pair(tokens: Any) -> bool:
+    return (
+        isinstance(tokens, tuple)
+        and len(tokens) == 2
+        and np.ndim(tokens[0]) == 2
+        and np.ndim(tokens[1]) == 1
+    )
+
+
+def _id_lists(tokens: Any, on_error: str) -> list[list[int]]:
+    """Validates ids: every id must be an integer; ids beyond int64 are unknown ids (-1) when the
+    caller tolerates decode errors, and an error naming the chunk otherwise."""
+    if isinstance(tokens, np.ndarray) and tokens.ndim == 2 and tokens.dtype.kind in "iu":
+        if tokens.dtype.kind == "u" and tokens.size and tokens.max() > _I64_MAX:
+            tokens = np.where(tokens > _I64_MAX, -1, tokens)
+        return tokens.astype(np.int64).tolist()
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, (Sequence, np.ndarray)):
+        raise ActokError(
+            "tokens must be a list of id lists or an (ids, lengths) pair, "
+            f"got {type(tokens).__name__}"
+        )
+    out: list[list[int]] = []
+    for chunk, seq in enumerate(tokens):
+        if isinstance(seq, np.ndarray):
+            seq = seq.tolist()
+        if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
+            raise DecodeError(f"cannot decode chunk {chunk}: expected a list of ids, got {seq!r}")
+        row = []
+        for position, tid in enumerate(seq):
+            if isinstance(tid, bool) or not isinstance(tid, (int, np.integer)):
+                raise DecodeError(
+                    f"cannot decode chunk {chunk}: token at position {position} is {tid!r}, "
+                    "not an integer id"
+                )
+            tid = int(tid)
+            if not _I64_MIN <= tid <= _I64_MAX:
+                if on_error == "raise":
+                    raise DecodeError(
+                        f"cannot decode chunk {chunk}: token id {tid} at position {position} "
+                        "is not in the vocabulary"
+                    )
+                tid = -1
+            row.append(tid)
+        out.append(row)
+    return out

@@ -1,0 +1,130 @@
+//! Which quantized coefficients a tokenizer can represent, and saturation to the nearest one.
+//!
+//! A coefficient `q` becomes the character `chr(q - min_token)`; its UTF-8 bytes become byte-level
+//! symbols. It is representable exactly when that character exists (a Unicode scalar value) and
+//! every one of its bytes' symbols is in the vocabulary. The reference silently clamps values
+//! below `min_token` and silently drops symbols the vocabulary lacks; actok reports both.
+
+use std::sync::OnceLock;
+
+use crate::bpe::Bpe;
+use crate::error::EncodeIssue;
+
+/// The largest Unicode scalar value.
+const MAX_CODE_POINT: u32 = 0x10FFFF;
+
+/// Representability of quantized coefficients for one tokenizer.
+#[derive(Debug)]
+pub(crate) struct Alphabet {
+    min_token: i64,
+    /// Whether each byte's byte-level symbol is in the vocabulary.
+    byte_ok: [bool; 256],
+    /// Fast path: representability of code points below `SMALL`.
+    small_ok: Vec<bool>,
+    /// Sorted, disjoint inclusive ranges of representable code points, built on first clip.
+    ranges: OnceLock<Vec<(u32, u32)>>,
+}
+
+const SMALL: u32 = 0x800;
+
+impl Alphabet {
+    pub(crate) fn new(bpe: &Bpe, min_token: i64) -> Self {
+        let mut byte_ok = [false; 256];
+        for (b, ok) in byte_ok.iter_mut().enumerate() {
+            *ok = bpe.byte_id(b as u8).is_some();
+        }
+        let mut alphabet = Self { min_token, byte_ok, small_ok: Vec::new(), ranges: OnceLock::new() };
+        alphabet.small_ok = (0..SMALL).map(|cp| alphabet.slow_ok(cp)).collect();
+        alphabet
+    }
+
+    fn slow_ok(&self, cp: u32) -> bool {
+        match char::from_u32(cp) {
+            Some(c) => {
+                let mut buf = [0u8; 4];
+                c.encode_utf8(&mut buf).bytes().all(|b| self.byte_ok[b as usize])
+            }
+            None => false,
+        }
+    }
+
+    /// The character for quantized value `q` (an integer-valued finite `f64`), or why there is none.
+    #[inline]
+    pub(crate) fn char_for(&self, q: f64) -> Result<char, EncodeIssue> {
+        let cp = q - self.min_token as f64;
+        if cp < 0.0 {
+            return Err(EncodeIssue::BelowMinToken { quantized: q, min_token: self.min_token });
+        }
+        if cp < SMALL as f64 {
+            let cp = cp as u32;
+            if self.small_ok[cp as usize] {
+                // Below 0x800 every value is a scalar value (surrogates start at 0xD800).
+                return Ok(char::from_u32(cp).expect("below 0x800"));
+            }
+        }
+        let c = if cp <= MAX_CODE_POINT as f64 { char::from_u32(cp as u32) } else { None };
+        let Some(c) = c else {
+            return Err(EncodeIssue::NotACharacter { quantized: q, code_point: cp });
+        };
+        let mut buf = [0u8; 4];
+        for b in c.encode_utf8(&mut buf).bytes() {
+            if !self.byte_ok[b as usize] {
+                return Err(EncodeIssue::NotInVocab {
+                    quantized: q as i64,
+                    symbol: crate::bytelevel::BYTE_TO_CHAR[b as usize],
+                });
+            }
+        }
+        Ok(c)
+    }
+
+    /// The representable character whose quantized value is nearest to `q` (ties go to the value
+    /// of smaller magnitude), or `None` if the vocabulary can represent nothing at all.
+    pub(crate) fn nearest(&self, q: f64) -> Option<char> {
+        let ranges = self.ranges.get_or_init(|| self.build_ranges());
+        let target = (q - self.min_token as f64).clamp(-1.0, MAX_CODE_POINT as f64 + 1.0);
+        // First range whose end is at or above the target.
+        let i = ranges.partition_point(|&(_, hi)| (hi as f64) < target);
+        let mut best: Option<u32> = None;
+        let mut consider = |cp: u32| {
+            let better = match best {
+                None => true,
+                Some(b) => {
+                    let (d_new, d_old) = ((cp as f64 - target).abs(), (b as f64 - target).abs());
+                    d_new < d_old
+                        || (d_new == d_old
+                            && (cp as i64 + self.min_token).abs() < (b as i64 + self.min_token).abs())
+                }
+            };
+            if better {
+                best = Some(cp);
+            }
+        };
+        if let Some(&(lo, hi)) = ranges.get(i) {
+            consider((target.max(lo as f64).min(hi as f64)) as u32);
+        }
+        if i > 0 {
+            consider(ranges[i - 1].1);
+        }
+        best.and_then(char::from_u32)
+    }
+
+    fn build_ranges(&self) -> Vec<(u32, u32)> {
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        let mut cp = 0u32;
+        while cp <= MAX_CODE_POINT {
+            if (0xD800..=0xDFFF).contains(&cp) {
+                cp = 0xE000;
+                continue;
+            }
+            if self.slow_ok(cp) {
+                match ranges.last_mut() {
+                    Some((_, hi)) if *hi + 1 == cp => *hi = cp,
+                    _ => ranges.push((cp, cp)),
+                }
+            }
+            cp += 1;
+        }
+        ranges
+    }
+}

@@ -1,0 +1,345 @@
+//! scipy-exact DCT-II and DCT-III along one axis of a row-major array.
+//!
+//! The transforms follow `scipy.fft.dct` / `scipy.fft.idct` (types 2 and 3) including the `norm`
+//! and `orthogonalize` options; see `fast-reference.md` §3. Arithmetic is in `f64` whatever the
+//! element type. The FFT-based kernels come from `rustdct`; their plans are cached per length and
+//! shared across threads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rustdct::{DctPlanner, TransformType2And3};
+
+use crate::error::{Error, Result};
+use crate::parallel;
+use crate::sample::Sample;
+
+/// Which DCT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DctType {
+    /// DCT-II (the forward transform FAST uses to encode).
+    Two,
+    /// DCT-III (the inverse of the orthonormal DCT-II; used to decode).
+    Three,
+}
+
+/// Normalization mode, with scipy's names and meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Norm {
+    /// No scaling on the forward transform (scipy's `None` / `"backward"`).
+    #[default]
+    Backward,
+    /// Orthonormal scaling (`"ortho"`).
+    Ortho,
+    /// Scaling by `1/(2N)` on the forward transform (`"forward"`).
+    Forward,
+}
+
+impl Norm {
+    /// The norm scipy's `idct` passes to the forward transform: backward and forward swap.
+    pub fn flipped(self) -> Self {
+        match self {
+            Norm::Backward => Norm::Forward,
+            Norm::Forward => Norm::Backward,
+            Norm::Ortho => Norm::Ortho,
+        }
+    }
+}
+
+/// A fully specified transform: type, norm and scipy's `orthogonalize` flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DctSpec {
+    /// DCT type.
+    pub kind: DctType,
+    /// Normalization.
+    pub norm: Norm,
+    /// scipy's `orthogonalize`: scales the first output (type 2) or input (type 3) so the
+    /// orthonormal transform is orthogonal.
+    pub orthogonalize: bool,
+}
+
+impl DctSpec {
+    /// `scipy.fft.dct(x, type, norm=norm, orthogonalize=orthogonalize)`; `orthogonalize = None`
+    /// means true exactly when `norm` is ortho, as in scipy.
+    pub fn dct(kind: DctType, norm: Norm, orthogonalize: Option<bool>) -> Self {
+        Self { kind, norm, orthogonalize: orthogonalize.unwrap_or(norm == Norm::Ortho) }
+    }
+
+    /// `scipy.fft.idct(x, type, norm=norm, orthogonalize=orthogonalize)`: the forward transform
+    /// of the other type with the flipped norm.
+    pub fn idct(kind: DctType, norm: Norm, orthogonalize: Option<bool>) -> Self {
+        let other = match kind {
+            DctType::Two => DctType::Three,
+            DctType::Three => DctType::Two,
+        };
+        Self::dct(other, norm.flipped(), orthogonalize)
+    }
+
+    /// The orthonormal DCT-II FAST encodes with.
+    pub const FAST_FORWARD: Self =
+        Self { kind: DctType::Two, norm: Norm::Ortho, orthogonalize: true };
+    /// The orthonormal DCT-III FAST decodes with (`idct(type=2, norm="ortho")`).
+    pub const FAST_INVERSE: Self =
+        Self { kind: DctType::Three, norm: Norm::Ortho, orthogonalize: true };
+}
+
+type Kernel = Arc<dyn TransformType2And3<f64>>;
+
+/// The planner and the plans it made, keyed by length.
+type KernelCache = Mutex<(DctPlanner<f64>, HashMap<usize, Kernel>)>;
+
+/// Cached rustdct plans, one per length (a plan serves both type 2 and type 3).
+fn kernel(len: usize) -> Kernel {
+    static CACHE: OnceLock<KernelCache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new((DctPlanner::new(), HashMap::new())));
+    // A poisoned lock only means another thread panicked while planning; the map is still valid.
+    let mut guard = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (planner, plans) = &mut *guard;
+    plans.entry(len).or_insert_with(|| planner.plan_dct2(len)).clone()
+}
+
+/// A transform of one length, ready to run on many columns.
+///
+/// Holds the kernel and the per-output scale factors (scipy's normalization folded together with
+/// the factor 2 that separates scipy's unnormalized definitions from rustdct's).
+pub struct Transform {
+    spec: DctSpec,
+    len: usize,
+    kernel: Kernel,
+    /// Multiplier applied to input element 0 before the kernel (type 3 orthogonalization).
+    first_input_factor: f64,
+    /// Multiplier applied to every output.
+    output_factor: f64,
+    /// Extra multiplier applied to output 0 (type 2 orthogonalization).
+    first_output_factor: f64,
+}
+
+impl Transform {
+    /// Plans a transform of length `len` (must be ≥ 1).
+    pub fn new(spec: DctSpec, len: usize) -> Result<Self> {
+        if len == 0 {
+            return Err(Error::InvalidArgument(
+                "invalid number of data points (0) along the transform axis: must be at least 1"
+                    .into(),
+            ));
+        }
+        let n = len as f64;
+        let norm_factor = match spec.norm {
+            Norm::Backward => 1.0,
+            Norm::Forward => 1.0 / (2.0 * n),
+            Norm::Ortho => (1.0 / (2.0 * n)).sqrt(),
+        };
+        let (first_input_factor, first_output_factor) = match (spec.kind, spec.orthogonalize) {
+            (_, false) => (1.0, 1.0),
+            (DctType::Two, true) => (1.0, std::f64::consts::FRAC_1_SQRT_2),
+            (DctType::Three, true) => (std::f64::consts::SQRT_2, 1.0),
+        };
+        Ok(Self {
+            spec,
+            len,
+            kernel: kernel(len),
+            first_input_factor,
+            output_factor: 2.0 * norm_factor,
+            first_output_factor,
+        })
+    }
+
+    /// Length along the transform axis.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a transform has at least one point.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The transform's specification.
+    pub fn spec(&self) -> DctSpec {
+        self.spec
+    }
+
+    /// Scratch a caller must provide to [`Transform::apply_block`], in `f64` elements.
+    fn scratch_len(&self) -> usize {
+        self.len + self.kernel.get_scratch_len()
+    }
+
+    /// Transforms one `(len, inner)` row-major block along its first axis.
+    ///
+    /// `input` and `output` hold `len * inner` elements; `scratch` is resized as needed and can be
+    /// reused across calls to avoid allocation.
+    pub fn apply_block<T: Sample>(
+        &self,
+        input: &[T],
+        output: &mut [f64],
+        inner: usize,
+        scratch: &mut Vec<f64>,
+    ) {
+        let n = self.len;
+        debug_assert_eq!(input.len(), n * inner);
+        debug_assert_eq!(output.len(), n * inner);
+        scratch.resize(self.scratch_len(), 0.0);
+        let (column, kernel_scratch) = scratch.split_at_mut(n);
+        for j in 0..inner {
+            for (i, slot) in column.iter_mut().enumerate() {
+                *slot = input[i * inner + j].to_f64();
+            }
+            column[0] *= self.first_input_factor;
+            match self.spec.kind {
+                DctType::Two => self.kernel.process_dct2_with_scratch(column, kernel_scratch),
+                DctType::Three => self.kernel.process_dct3_with_scratch(column, kernel_scratch),
+            }
+            for (i, value) in column.iter().enumerate() {
+                output[i * inner + j] = value * self.output_factor;
+            }
+            output[j] *= self.first_output_factor;
+        }
+    }
+}
+
+/// Transforms a row-major array of shape `shape = (outer, n, inner)` along its middle axis.
+///
+/// This is `scipy.fft.dct(x, axis=k)` for an array whose axes before `k` multiply to `outer` and
+/// after `k` to `inner`. Runs in parallel over `outer` on actok's thread pool.
+pub fn transform_axis<T: Sample, U: Sample>(
+    spec: DctSpec,
+    input: &[T],
+    output: &mut [U],
+    shape: [usize; 3],
+) -> Result<()> {
+    let [outer, n, inner] = shape;
+    let block = n.checked_mul(inner).ok_or_else(|| overflow(shape))?;
+    let total = outer.checked_mul(block).ok_or_else(|| overflow(shape))?;
+    if input.len() != total || output.len() != total {
+        return Err(Error::InvalidArgument(format!(
+            "array of shape {shape:?} needs {total} elements, got input {} and output {}",
+            input.len(),
+            output.len()
+        )));
+    }
+    let transform = Transform::new(spec, n)?;
+    if total == 0 {
+        return Ok(());
+    }
+    parallel::for_each_block(output, block, |b, out| {
+        let mut scratch = Vec::new();
+        let mut wide = vec![0.0; block];
+        transform.apply_block(&input[b * block..(b + 1) * block], &mut wide, inner, &mut scratch);
+        for (o, w) in out.iter_mut().zip(&wide) {
+            *o = U::from_f64(*w);
+        }
+    })
+}
+
+fn overflow(shape: [usize; 3]) -> Error {
+    Error::InvalidArgument(format!("array of shape {shape:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct O(N²) evaluation of scipy's definitions (fast-reference.md §3).
+    fn naive(spec: DctSpec, x: &[f64]) -> Vec<f64> {
+        let n = x.len();
+        let nf = n as f64;
+        let mut x = x.to_vec();
+        if spec.kind == DctType::Three && spec.orthogonalize {
+            x[0] *= 2f64.sqrt();
+        }
+        let mut y: Vec<f64> = (0..n)
+            .map(|k| match spec.kind {
+                DctType::Two => {
+                    2.0 * (0..n)
+                        .map(|i| {
+                            x[i] * (std::f64::consts::PI * k as f64 * (2 * i + 1) as f64
+                                / (2.0 * nf))
+                                .cos()
+                        })
+                        .sum::<f64>()
+                }
+                DctType::Three => {
+                    x[0] + 2.0
+                        * (1..n)
+                            .map(|i| {
+                                x[i] * (std::f64::consts::PI * (2 * k + 1) as f64 * i as f64
+                                    / (2.0 * nf))
+                                    .cos()
+                            })
+                            .sum::<f64>()
+                }
+            })
+            .collect();
+        let f = match spec.norm {
+            Norm::Backward => 1.0,
+            Norm::Forward => 1.0 / (2.0 * nf),
+            Norm::Ortho => (1.0 / (2.0 * nf)).sqrt(),
+        };
+        for v in &mut y {
+            *v *= f;
+        }
+        if spec.kind == DctType::Two && spec.orthogonalize {
+            y[0] /= 2f64.sqrt();
+        }
+        y
+    }
+
+    fn all_specs() -> Vec<DctSpec> {
+        let mut specs = Vec::new();
+        for kind in [DctType::Two, DctType::Three] {
+            for norm in [Norm::Backward, Norm::Ortho, Norm::Forward] {
+                for orth in [false, true] {
+                    specs.push(DctSpec { kind, norm, orthogonalize: orth });
+                }
+            }
+        }
+        specs
+    }
+
+    #[test]
+    fn matches_definition() {
+        for spec in all_specs() {
+            for n in [1usize, 2, 3, 5, 7, 8, 13, 16, 50, 97] {
+                let x: Vec<f64> = (0..n).map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0).collect();
+                let mut out = vec![0.0; n];
+                transform_axis(spec, &x, &mut out, [1, n, 1]).unwrap();
+                let want = naive(spec, &x);
+                let scale = want.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+                for (a, b) in out.iter().zip(&want) {
+                    assert!((a - b).abs() <= 1e-12 * scale, "{spec:?} n={n}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ortho_pair_inverts() {
+        let (h, d) = (50, 14);
+        let x: Vec<f64> = (0..h * d).map(|i| (i as f64 * 0.37).sin()).collect();
+        let mut c = vec![0.0; h * d];
+        let mut back = vec![0.0; h * d];
+        transform_axis(DctSpec::FAST_FORWARD, &x, &mut c, [1, h, d]).unwrap();
+        transform_axis(DctSpec::FAST_INVERSE, &c, &mut back, [1, h, d]).unwrap();
+        for (a, b) in x.iter().zip(&back) {
+            assert!((a - b).abs() < 1e-13);
+        }
+    }
+
+    #[test]
+    fn idct_spec_flips_norm() {
+        let s = DctSpec::idct(DctType::Two, Norm::Backward, None);
+        assert_eq!(s, DctSpec { kind: DctType::Three, norm: Norm::Forward, orthogonalize: false });
+        assert_eq!(DctSpec::idct(DctType::Two, Norm::Ortho, None), DctSpec::FAST_INVERSE);
+    }
+
+    #[test]
+    fn zero_length_is_an_error() {
+        let err = transform_axis::<f64, f64>(DctSpec::FAST_FORWARD, &[], &mut [], [3, 0, 2]);
+        assert!(matches!(err, Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn empty_outer_is_fine() {
+        transform_axis::<f64, f64>(DctSpec::FAST_FORWARD, &[], &mut [], [0, 5, 2]).unwrap();
+    }
+}

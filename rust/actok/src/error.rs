@@ -1,0 +1,162 @@
+//! The one error type of the core.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way an actok call can fail.
+///
+/// Each variant names *what* was wrong and *where* (which chunk, which index, which file), because
+/// the values involved end up as commands sent to robots: an error must be actionable, and nothing is
+/// ever dropped or zeroed without the caller asking for it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An action chunk cannot be tokenized losslessly.
+    #[error("cannot encode chunk {chunk} at flattened index {index}: {reason}")]
+    Encode {
+        /// Index of the chunk in the batch.
+        chunk: usize,
+        /// Row-major index of the coefficient inside the chunk's `(H, D)` matrix.
+        index: usize,
+        /// What was wrong with it.
+        reason: EncodeIssue,
+    },
+    /// A token sequence does not decode to a valid chunk.
+    #[error("cannot decode chunk {chunk}: {reason}")]
+    Decode {
+        /// Index of the sequence in the batch.
+        chunk: usize,
+        /// What was wrong with it.
+        reason: DecodeIssue,
+    },
+    /// A tokenizer file is malformed or inconsistent.
+    #[error("invalid tokenizer file {path}: {message}")]
+    Format {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A tokenizer file or directory could not be read or written.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// An argument is out of its domain (shape, length, option, thread count).
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+/// Why a coefficient could not be encoded.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EncodeIssue {
+    /// The input action (or its DCT coefficient) is NaN or infinite.
+    NotFinite {
+        /// The offending value.
+        value: f64,
+    },
+    /// The quantized coefficient is below the tokenizer's `min_token` (the reference clamps it).
+    BelowMinToken {
+        /// The quantized coefficient.
+        quantized: f64,
+        /// The tokenizer's `min_token`.
+        min_token: i64,
+    },
+    /// The quantized coefficient maps to no Unicode scalar value (too large, or a surrogate).
+    NotACharacter {
+        /// The quantized coefficient.
+        quantized: f64,
+        /// The code point it would map to.
+        code_point: f64,
+    },
+    /// The coefficient's character needs a byte-level symbol the vocabulary lacks (the reference
+    /// drops it silently).
+    NotInVocab {
+        /// The quantized coefficient.
+        quantized: i64,
+        /// The byte-level symbol missing from the vocabulary.
+        symbol: char,
+    },
+}
+
+impl fmt::Display for EncodeIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFinite { value } => write!(f, "value {value} is not finite"),
+            Self::BelowMinToken { quantized, min_token } => write!(
+                f,
+                "quantized coefficient {quantized} is below min_token {min_token} \
+                 (use on_overflow=\"clip\" to saturate)"
+            ),
+            Self::NotACharacter { quantized, code_point } => write!(
+                f,
+                "quantized coefficient {quantized} maps to code point {code_point}, which is not a \
+                 Unicode scalar value (are the actions normalized? use on_overflow=\"clip\" to saturate)"
+            ),
+            Self::NotInVocab { quantized, symbol } => write!(
+                f,
+                "quantized coefficient {quantized} needs byte-level symbol {symbol:?} (U+{:04X}), \
+                 which is not in the vocabulary (use on_overflow=\"clip\" to saturate)",
+                *symbol as u32
+            ),
+        }
+    }
+}
+
+/// Why a token sequence could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeIssue {
+    /// A token id is negative or not in the vocabulary.
+    UnknownId {
+        /// Position of the id in the sequence.
+        position: usize,
+        /// The id.
+        id: i64,
+        /// The vocabulary's size (valid ids are `0..vocab_len`).
+        vocab_len: usize,
+    },
+    /// The tokens' bytes are not valid UTF-8.
+    InvalidUtf8 {
+        /// Byte offset of the first invalid byte.
+        byte_offset: usize,
+    },
+    /// The sequence decodes to the wrong number of coefficients.
+    WrongLength {
+        /// Coefficients decoded.
+        got: usize,
+        /// `time_horizon * action_dim`.
+        expected: usize,
+    },
+}
+
+impl fmt::Display for DecodeIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownId { position, id, vocab_len } => write!(
+                f,
+                "token id {id} at position {position} is not in the vocabulary (valid ids are 0..{vocab_len})"
+            ),
+            Self::InvalidUtf8 { byte_offset } => {
+                write!(f, "tokens decode to invalid UTF-8 at byte {byte_offset}")
+            }
+            Self::WrongLength { got, expected } => write!(
+                f,
+                "tokens decode to {got} coefficients, expected {expected} (time_horizon * action_dim)"
+            ),
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self::Format { path: path.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,421 @@
+//! The FAST tokenizer: DCT → quantize → characters → byte-level BPE, and back.
+
+use std::fs;
+use std::path::Path;
+
+use crate::alphabet::Alphabet;
+use crate::bpe::{Bpe, BpeScratch};
+use crate::config::ProcessorConfig;
+use crate::dct::{DctSpec, Transform};
+use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
+use crate::parallel;
+use crate::pretokenize::split_pieces;
+use crate::sample::Sample;
+use crate::tokenizer_json::{self, TokenizerSections};
+
+/// File name of the BPE tokenizer inside a FAST directory.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// File name of the processor settings inside a FAST directory.
+pub const CONFIG_FILE: &str = "processor_config.json";
+
+/// What to do with a coefficient the tokenizer cannot represent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overflow {
+    /// Fail with [`Error::Encode`] naming the chunk and index (the default).
+    #[default]
+    Raise,
+    /// Saturate to the nearest representable value.
+    Clip,
+}
+
+/// What to do with a token sequence that does not decode to a valid chunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnDecodeError {
+    /// Fail with [`Error::Decode`] naming the chunk and reason (the default).
+    #[default]
+    Raise,
+    /// Keep the decodable prefix of coefficients and zero-fill the rest (the missing high
+    /// frequencies); extra coefficients beyond `H×D` are ignored.
+    Pad,
+    /// Return an all-zero chunk, as the reference does.
+    Zeros,
+}
+
+/// Decoded actions and which chunks decoded cleanly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// Actions, row-major `(B, H, D)`.
+    pub actions: Vec<f64>,
+    /// `valid[b]` is true when chunk `b` decoded without any repair.
+    pub valid: Vec<bool>,
+}
+
+/// Token sequences padded to a rectangle, for data loaders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Padded {
+    /// Ids, row-major `(B, width)`.
+    pub ids: Vec<i32>,
+    /// Number of real tokens in each row.
+    pub lengths: Vec<i32>,
+    /// Row width.
+    pub width: usize,
+}
+
+/// A FAST action tokenizer.
+///
+/// Immutable once built, so one instance can be shared by any number of threads.
+#[derive(Debug)]
+pub struct FastTokenizer {
+    config: ProcessorConfig,
+    bpe: Bpe,
+    sections: TokenizerSections,
+    alphabet: Alphabet,
+}
+
+/// Per-thread buffers reused across decoded chunks.
+#[derive(Default)]
+struct DecodeBuffers {
+    bytes: Vec<u8>,
+    coefficients: Vec<f64>,
+    dct_scratch: Vec<f64>,
+}
+
+/// Per-thread buffers reused across encoded chunks.
+#[derive(Default)]
+struct EncodeBuffers {
+    coefficients: Vec<f64>,
+    dct_scratch: Vec<f64>,
+    chars: Vec<char>,
+    ends: Vec<usize>,
+    piece: Vec<u8>,
+    bpe: BpeScratch,
+}
+
+impl FastTokenizer {
+    /// Assembles a tokenizer from its parts.
+    pub fn new(config: ProcessorConfig, bpe: Bpe, sections: TokenizerSections) -> Self {
+        let alphabet = Alphabet::new(&bpe, config.min_token);
+        Self { config, bpe, sections, alphabet }
+    }
+
+    /// Loads a FAST directory (`processor_config.json` + `tokenizer.json`, the Hugging Face layout).
+    pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            let source = match fs::metadata(dir) {
+                Ok(_) => std::io::Error::other("not a directory"),
+                Err(e) => e,
+            };
+            return Err(Error::Io { path: dir.to_path_buf(), source });
+        }
+        let read = |name: &str| {
+            let path = dir.join(name);
+            let bytes =
+                fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            String::from_utf8(bytes).map_err(|e| {
+                Error::format(&path, format!("not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+            })
+        };
+        let config_text = read(CONFIG_FILE)?;
+        let tokenizer_text = read(TOKENIZER_FILE)?;
+        let config = ProcessorConfig::from_json(&config_text, &dir.join(CONFIG_FILE))?;
+        let (bpe, sections) = tokenizer_json::parse(&tokenizer_text, &dir.join(TOKENIZER_FILE))?;
+        Ok(Self::new(config, bpe, sections))
+    }
+
+    /// Builds a tokenizer from the texts of its two files.
+    pub fn from_json(tokenizer_json: &str, processor_config_json: &str) -> Result<Self> {
+        let config = ProcessorConfig::from_json(processor_config_json, Path::new(CONFIG_FILE))?;
+        let (bpe, sections) = tokenizer_json::parse(tokenizer_json, Path::new(TOKENIZER_FILE))?;
+        Ok(Self::new(config, bpe, sections))
+    }
+
+    /// Writes `processor_config.json` and `tokenizer.json` into `dir` (created if missing), in the
+    /// format the reference processor and the `tokenizers` library read.
+    pub fn save_pretrained(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        let write = |name: &str, text: String| {
+            let path = dir.join(name);
+            fs::write(&path, text).map_err(|source| Error::Io { path, source })
+        };
+        write(CONFIG_FILE, self.config.to_json())?;
+        write(TOKENIZER_FILE, self.tokenizer_json())
+    }
+
+    /// The `tokenizer.json` text of this tokenizer.
+    pub fn tokenizer_json(&self) -> String {
+        tokenizer_json::write(&self.bpe, &self.sections)
+    }
+
+    /// The processor settings.
+    pub fn config(&self) -> &ProcessorConfig {
+        &self.config
+    }
+
+    /// The BPE model.
+    pub fn bpe(&self) -> &Bpe {
+        &self.bpe
+    }
+
+    /// Encodes a batch of chunks given row-major as `shape = (B, H, D)`; one id list per chunk.
+    ///
+    /// Chunks are processed in parallel on actok's pool. On failure the error names the first
+    /// failing chunk (lowest index) and the flattened position inside it.
+    pub fn encode<T: Sample>(
+        &self,
+        actions: &[T],
+        shape: [usize; 3],
+        overflow: Overflow,
+    ) -> Result<Vec<Vec<u32>>> {
+        let [batch, horizon, dim] = shape;
+        let chunk_len = check_shape(actions.len(), shape)?;
+        if batch == 0 {
+            return Ok(Vec::new());
+        }
+        let transform = Transform::new(DctSpec::FAST_FORWARD, horizon)?;
+        if dim == 0 {
+            return Ok(vec![Vec::new(); batch]);
+        }
+        let results = parallel::map_init(batch, EncodeBuffers::default, |buffers, b| {
+            let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
+            self.encode_chunk(chunk, b, dim, &transform, overflow, buffers)
+        })?;
+        results.into_iter().collect()
+    }
+
+    /// Like [`FastTokenizer::encode`], padded with `pad_id` to `max_length` (or to the longest
+    /// sequence). A sequence longer than `max_length` is an error, never truncated.
+    pub fn encode_padded<T: Sample>(
+        &self,
+        actions: &[T],
+        shape: [usize; 3],
+        overflow: Overflow,
+        max_length: Option<usize>,
+        pad_id: i32,
+    ) -> Result<Padded> {
+        let sequences = self.encode(actions, shape, overflow)?;
+        let longest = sequences.iter().map(Vec::len).max().unwrap_or(0);
+        let width = match max_length {
+            None => longest,
+            Some(max) => {
+                if let Some((chunk, seq)) = sequences.iter().enumerate().find(|(_, s)| s.len() > max)
+                {
+                    return Err(Error::InvalidArgument(format!(
+                        "chunk {chunk} encodes to {} tokens, more than max_length={max} \
+                         (sequences are never truncated; raise max_length)",
+                        seq.len()
+                    )));
+                }
+                max
+            }
+        };
+        let mut ids = vec![pad_id; sequences.len() * width];
+        let mut lengths = Vec::with_capacity(sequences.len());
+        for (row, seq) in ids.chunks_mut(width.max(1)).zip(&sequences) {
+            for (slot, &id) in row.iter_mut().zip(seq) {
+                *slot = id as i32;
+            }
+            lengths.push(seq.len() as i32);
+        }
+        if width == 0 {
+            lengths = vec![0; sequences.len()];
+        }
+        Ok(Padded { ids, lengths, width })
+    }
+
+    fn encode_chunk<T: Sample>(
+        &self,
+        chunk: &[T],
+        index: usize,
+        dim: usize,
+        transform: &Transform,
+        overflow: Overflow,
+        buffers: &mut EncodeBuffers,
+    ) -> Result<Vec<u32>> {
+        let encode_error = |at: usize, reason: EncodeIssue| Error::Encode { chunk: index, index: at, reason };
+        if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
+            return Err(encode_error(at, EncodeIssue::NotFinite { value: chunk[at].to_f64() }));
+        }
+        let EncodeBuffers { coefficients, dct_scratch, chars, ends, piece, bpe } = buffers;
+        coefficients.resize(chunk.len(), 0.0);
+        transform.apply_block(chunk, coefficients, dim, dct_scratch);
+        chars.clear();
+        let scale = self.config.scale;
+        for (at, &c) in coefficients.iter().enumerate() {
+            let scaled = c * scale;
+            if !scaled.is_finite() {
+                return Err(encode_error(at, EncodeIssue::NotFinite { value: scaled }));
+            }
+            let q = scaled.round_ties_even();
+            let ch = match self.alphabet.char_for(q) {
+                Ok(ch) => ch,
+                Err(issue) => match overflow {
+                    Overflow::Raise => return Err(encode_error(at, issue)),
+                    Overflow::Clip => self.alphabet.nearest(q).ok_or_else(|| encode_error(at, issue))?,
+                },
+            };
+            chars.push(ch);
+        }
+        ends.clear();
+        split_pieces(chars, ends);
+        let mut ids = Vec::with_capacity(chars.len() / 2 + 1);
+        let mut start = 0;
+        for &end in ends.iter() {
+            piece.clear();
+            for &ch in &chars[start..end] {
+                let mut buf = [0u8; 4];
+                piece.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            }
+            self.bpe.encode_piece(piece, bpe, &mut ids);
+            start = end;
+        }
+        Ok(ids)
+    }
+
+    /// The `(H, D)` to decode to: the arguments, else the config's, else an error.
+    pub fn decode_shape(
+        &self,
+        time_horizon: Option<usize>,
+        action_dim: Option<usize>,
+    ) -> Result<(usize, usize)> {
+        let horizon = time_horizon.or(self.config.time_horizon);
+        let dim = action_dim.or(self.config.action_dim);
+        match (horizon, dim) {
+            (Some(h), Some(d)) if h >= 1 && d >= 1 => Ok((h, d)),
+            (Some(_), Some(_)) => Err(Error::InvalidArgument(
+                "time_horizon and action_dim must both be at least 1".into(),
+            )),
+            _ => Err(Error::InvalidArgument(format!(
+                "decoding needs the chunk shape: pass time_horizon and action_dim (this tokenizer's \
+                 config has time_horizon={:?}, action_dim={:?})",
+                self.config.time_horizon, self.config.action_dim
+            ))),
+        }
+    }
+
+    /// Decodes token sequences to actions of shape `(B, H, D)`.
+    pub fn decode<S: AsRef<[i64]> + Sync>(
+        &self,
+        sequences: &[S],
+        horizon: usize,
+        dim: usize,
+        on_error: OnDecodeError,
+    ) -> Result<Decoded> {
+        let chunk_len = horizon
+            .checked_mul(dim)
+            .filter(|&n| n >= 1 && n.checked_mul(sequences.len()).is_some())
+            .ok_or_else(|| Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})")))?;
+        let transform = Transform::new(DctSpec::FAST_INVERSE, horizon)?;
+        let results = parallel::map_init(sequences.len(), DecodeBuffers::default, |buffers, b| {
+            let mut out = vec![0.0; chunk_len];
+            let issue =
+                self.decode_chunk(sequences[b].as_ref(), &mut out, dim, &transform, on_error, buffers);
+            (out, issue)
+        })?;
+        let mut actions = Vec::with_capacity(sequences.len() * chunk_len);
+        let mut valid = Vec::with_capacity(sequences.len());
+        for (b, (out, issue)) in results.into_iter().enumerate() {
+            valid.push(issue.is_none());
+            if let Some(reason) = issue {
+                if on_error == OnDecodeError::Raise {
+                    return Err(Error::Decode { chunk: b, reason });
+                }
+            }
+            actions.extend_from_slice(&out);
+        }
+        Ok(Decoded { actions, valid })
+    }
+
+    /// Decodes padded rows `ids` (row-major `(B, width)`) whose real lengths are `lengths`.
+    pub fn decode_padded(
+        &self,
+        ids: &[i64],
+        width: usize,
+        lengths: &[i64],
+        horizon: usize,
+        dim: usize,
+        on_error: OnDecodeError,
+    ) -> Result<Decoded> {
+        if ids.len() != lengths.len() * width {
+            return Err(Error::InvalidArgument(format!(
+                "{} ids do not form {} rows of width {width}",
+                ids.len(),
+                lengths.len()
+            )));
+        }
+        let mut rows = Vec::with_capacity(lengths.len());
+        for (b, &len) in lengths.iter().enumerate() {
+            if len < 0 || len as u64 > width as u64 {
+                return Err(Error::InvalidArgument(format!(
+                    "lengths[{b}] = {len} is outside 0..={width} (the ids' width)"
+                )));
+            }
+            rows.push(&ids[b * width..b * width + len as usize]);
+        }
+        self.decode(&rows, horizon, dim, on_error)
+    }
+
+    /// Decodes one sequence into `out` (`H×D`, zero on entry); returns the problem, if any.
+    fn decode_chunk(
+        &self,
+        ids: &[i64],
+        out: &mut [f64],
+        dim: usize,
+        transform: &Transform,
+        on_error: OnDecodeError,
+        buffers: &mut DecodeBuffers,
+    ) -> Option<DecodeIssue> {
+        let vocab_len = self.bpe.vocab_len();
+        let DecodeBuffers { bytes, coefficients, dct_scratch } = buffers;
+        bytes.clear();
+        let mut issue = None;
+        for (position, &id) in ids.iter().enumerate() {
+            match u32::try_from(id).ok().and_then(|i| self.bpe.token_bytes(i)) {
+                Some(b) => bytes.extend_from_slice(b),
+                None => {
+                    issue = Some(DecodeIssue::UnknownId { position, id, vocab_len });
+                    break;
+                }
+            }
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                issue.get_or_insert(DecodeIssue::InvalidUtf8 { byte_offset: e.valid_up_to() });
+                std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid prefix")
+            }
+        };
+        coefficients.clear();
+        coefficients.resize(out.len(), 0.0);
+        let mut count = 0usize;
+        let (min_token, scale) = (self.config.min_token, self.config.scale);
+        for ch in text.chars() {
+            if count < coefficients.len() {
+                coefficients[count] = (ch as i64 + min_token) as f64 / scale;
+            }
+            count += 1;
+        }
+        if issue.is_none() && count != out.len() {
+            issue = Some(DecodeIssue::WrongLength { got: count, expected: out.len() });
+        }
+        if issue.is_some() && on_error != OnDecodeError::Pad {
+            return issue;
+        }
+        transform.apply_block(coefficients, out, dim, dct_scratch);
+        issue
+    }
+}
+
+/// Validates a `(B, H, D)` shape against a buffer length; returns `H×D`.
+fn check_shape(len: usize, shape: [usize; 3]) -> Result<usize> {
+    let [b, h, d] = shape;
+    let chunk = h.checked_mul(d);
+    match chunk.and_then(|c| c.checked_mul(b)) {
+        Some(total) if total == len => Ok(chunk.expect("checked")),
+        _ => Err(Error::InvalidArgument(format!(
+            "actions of shape ({b}, {h}, {d}) need {} values, got {len}",
+            chunk.and_then(|c| c.checked_mul(b)).map_or("too many".to_string(), |t| t.to_string())
+        ))),
+    }
+}

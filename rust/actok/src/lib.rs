@@ -1,0 +1,65 @@
+//! # actok
+//!
+//! FAST robot-action tokenization (Pertsch et al., 2025): a DCT along time, quantization, and a
+//! byte-level BPE — computed in Rust, token-for-token identical to the Hugging Face reference
+//! processor, and without its silent data loss.
+//!
+//! ```no_run
+//! use actok::{FastTokenizer, OnDecodeError, Overflow};
+//!
+//! let tok = FastTokenizer::from_pretrained("path/to/fast")?;
+//! let actions = vec![0.0f32; 2 * 50 * 14]; // (B, H, D) row-major, normalized to [-1, 1]
+//! let ids = tok.encode(&actions, [2, 50, 14], Overflow::Raise)?;
+//! let decoded = tok.decode(&ids.iter().map(|s| s.iter().map(|&i| i64::from(i)).collect::<Vec<_>>()).collect::<Vec<_>>(), 50, 14, OnDecodeError::Raise)?;
+//! assert_eq!(decoded.actions.len(), actions.len());
+//! # Ok::<(), actok::Error>(())
+//! ```
+//!
+//! The exact reference behaviour is documented in `fast-reference.md`. The one intended numerical
+//! difference: actok computes every transform in `f64`, also for `f32` input, where scipy would
+//! compute in single precision; this agrees with scipy's `f64` path on the upcast input.
+//!
+//! Batch functions run on actok's own thread pool, sized by [`set_num_threads`] or the
+//! `ACTOK_NUM_THREADS` environment variable.
+#![deny(missing_docs)]
+
+mod alphabet;
+mod bpe;
+mod bytelevel;
+mod config;
+pub mod dct;
+mod error;
+mod fast;
+mod parallel;
+mod pretokenize;
+mod sample;
+mod tokenizer_json;
+mod unicode_class;
+
+pub use bpe::{Bpe, BpeScratch};
+pub use config::ProcessorConfig;
+pub use error::{DecodeIssue, EncodeIssue, Error, Result};
+pub use fast::{
+    Decoded, FastTokenizer, OnDecodeError, Overflow, Padded, CONFIG_FILE, TOKENIZER_FILE,
+};
+pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
+pub use sample::Sample;
+pub use tokenizer_json::TokenizerSections;
+
+/// Splits text into GPT-2 pieces exactly as the `tokenizers` ByteLevel pre-tokenizer does.
+///
+/// Exposed for testing parity against the `tokenizers` library.
+pub fn pretokenize(text: &str) -> Vec<&str> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut ends = Vec::new();
+    pretokenize::split_pieces(&chars, &mut ends);
+    let mut pieces = Vec::with_capacity(ends.len());
+    let (mut start_byte, mut start_char) = (0usize, 0usize);
+    for end in ends {
+        let len: usize = chars[start_char..end].iter().map(|c| c.len_utf8()).sum();
+        pieces.push(&text[start_byte..start_byte + len]);
+        start_byte += len;
+        start_char = end;
+    }
+    pieces
+}
