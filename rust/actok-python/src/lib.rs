@@ -15,11 +15,16 @@ use numpy::{
     PyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
     PyUntypedArrayMethods,
 };
+use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::create_exception;
 
-create_exception!(actok, ActokError, PyValueError, "Base class of every error actok raises.");
+create_exception!(
+    actok,
+    ActokError,
+    PyValueError,
+    "Base class of every error actok raises."
+);
 create_exception!(
     actok,
     EncodeError,
@@ -76,11 +81,15 @@ fn transform_typed<'py, T: actok::Sample + numpy::Element>(
     }
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
-    let input = x.as_slice().map_err(|e| ActokError::new_err(e.to_string()))?;
+    let input = x
+        .as_slice()
+        .map_err(|e| ActokError::new_err(e.to_string()))?;
     let mut output: Vec<T> = vec![T::from_f64(0.0); input.len()];
     py.detach(|| actok::dct::transform_axis(spec, input, &mut output, [outer, shape[axis], inner]))
         .map_err(to_py)?;
-    Ok(PyArray::from_vec(py, output).reshape(IxDyn(&shape))?.into_any())
+    Ok(PyArray::from_vec(py, output)
+        .reshape(IxDyn(&shape))?
+        .into_any())
 }
 
 /// `scipy.fft.dct`/`idct` of types 2 and 3 along `axis` of a C-contiguous float32/float64 array.
@@ -115,7 +124,9 @@ fn transform<'py>(
     } else if let Ok(x) = x.extract::<PyReadonlyArrayDyn<'py, f32>>() {
         transform_typed(py, x, axis, spec)
     } else {
-        Err(ActokError::new_err("expected a float32 or float64 numpy array"))
+        Err(ActokError::new_err(
+            "expected a float32 or float64 numpy array",
+        ))
     }
 }
 
@@ -153,14 +164,19 @@ impl<'py> Actions<'py> {
         } else if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'py, f32>>() {
             Actions::F32(a)
         } else {
-            return Err(ActokError::new_err("actions must be a float32 or float64 numpy array"));
+            return Err(ActokError::new_err(
+                "actions must be a float32 or float64 numpy array",
+            ));
         };
         let shape = match &actions {
             Actions::F32(a) => a.shape().to_vec(),
             Actions::F64(a) => a.shape().to_vec(),
         };
         let shape: [usize; 3] = shape.try_into().map_err(|s: Vec<usize>| {
-            ActokError::new_err(format!("actions must have shape (B, H, D), got {} dimensions", s.len()))
+            ActokError::new_err(format!(
+                "actions must have shape (B, H, D), got {} dimensions",
+                s.len()
+            ))
         })?;
         Ok((actions, shape))
     }
@@ -171,11 +187,15 @@ macro_rules! with_actions {
     ($py:expr, $actions:expr, |$slice:ident| $body:expr) => {
         match &$actions {
             Actions::F32(a) => {
-                let $slice = a.as_slice().map_err(|e| ActokError::new_err(e.to_string()))?;
+                let $slice = a
+                    .as_slice()
+                    .map_err(|e| ActokError::new_err(e.to_string()))?;
                 $py.detach(|| $body)
             }
             Actions::F64(a) => {
-                let $slice = a.as_slice().map_err(|e| ActokError::new_err(e.to_string()))?;
+                let $slice = a
+                    .as_slice()
+                    .map_err(|e| ActokError::new_err(e.to_string()))?;
                 $py.detach(|| $body)
             }
         }
@@ -193,22 +213,33 @@ impl PyFastTokenizer {
     /// Loads a FAST directory.
     #[staticmethod]
     fn from_pretrained(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = py.detach(|| FastTokenizer::from_pretrained(&path)).map_err(to_py)?;
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = py
+            .detach(|| FastTokenizer::from_pretrained(&path))
+            .map_err(to_py)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Builds a tokenizer from the texts of `tokenizer.json` and `processor_config.json`.
     #[staticmethod]
-    fn from_json(py: Python<'_>, tokenizer_json: &str, processor_config_json: &str) -> PyResult<Self> {
+    fn from_json(
+        py: Python<'_>,
+        tokenizer_json: &str,
+        processor_config_json: &str,
+    ) -> PyResult<Self> {
         let inner = py
             .detach(|| FastTokenizer::from_json(tokenizer_json, processor_config_json))
             .map_err(to_py)?;
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Writes the directory.
     fn save_pretrained(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| self.inner.save_pretrained(&path)).map_err(to_py)
+        py.detach(|| self.inner.save_pretrained(&path))
+            .map_err(to_py)
     }
 
     /// The `tokenizer.json` text.
@@ -278,12 +309,13 @@ impl PyFastTokenizer {
         let overflow = parse_overflow(on_overflow)?;
         let (actions, shape) = Actions::extract(actions)?;
         let tok = &self.inner;
-        let padded = with_actions!(py, actions, |data| tok.encode_padded(
-            data, shape, overflow, max_length, pad_id
-        ))
+        let padded = with_actions!(py, actions, |data| tok
+            .encode_padded(data, shape, overflow, max_length, pad_id))
         .map_err(to_py)?;
         let rows = padded.lengths.len();
-        let ids = PyArray::from_vec(py, padded.ids).reshape([rows, padded.width])?.into_any();
+        let ids = PyArray::from_vec(py, padded.ids)
+            .reshape([rows, padded.width])?
+            .into_any();
         Ok((ids, PyArray::from_vec(py, padded.lengths)))
     }
 
@@ -297,10 +329,16 @@ impl PyFastTokenizer {
         on_error: &str,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
         let on_error = parse_on_error(on_error)?;
-        let (h, d) = self.inner.decode_shape(time_horizon, action_dim).map_err(to_py)?;
-        let decoded = py.detach(|| self.inner.decode(&sequences, h, d, on_error)).map_err(to_py)?;
-        let actions =
-            PyArray::from_vec(py, decoded.actions).reshape([sequences.len(), h, d])?.into_any();
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
+        let decoded = py
+            .detach(|| self.inner.decode(&sequences, h, d, on_error))
+            .map_err(to_py)?;
+        let actions = PyArray::from_vec(py, decoded.actions)
+            .reshape([sequences.len(), h, d])?
+            .into_any();
         Ok((actions, PyArray::from_vec(py, decoded.valid)))
     }
 
@@ -315,15 +353,27 @@ impl PyFastTokenizer {
         on_error: &str,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
         let on_error = parse_on_error(on_error)?;
-        let (h, d) = self.inner.decode_shape(time_horizon, action_dim).map_err(to_py)?;
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
         let width = ids.shape()[1];
-        let ids = ids.as_slice().map_err(|e| ActokError::new_err(e.to_string()))?;
-        let lengths = lengths.as_slice().map_err(|e| ActokError::new_err(e.to_string()))?;
+        let ids = ids
+            .as_slice()
+            .map_err(|e| ActokError::new_err(e.to_string()))?;
+        let lengths = lengths
+            .as_slice()
+            .map_err(|e| ActokError::new_err(e.to_string()))?;
         let rows = lengths.len();
         let decoded = py
-            .detach(|| self.inner.decode_padded(ids, width, lengths, h, d, on_error))
+            .detach(|| {
+                self.inner
+                    .decode_padded(ids, width, lengths, h, d, on_error)
+            })
             .map_err(to_py)?;
-        let actions = PyArray::from_vec(py, decoded.actions).reshape([rows, h, d])?.into_any();
+        let actions = PyArray::from_vec(py, decoded.actions)
+            .reshape([rows, h, d])?
+            .into_any();
         Ok((actions, PyArray::from_vec(py, decoded.valid)))
     }
 }
@@ -331,7 +381,10 @@ impl PyFastTokenizer {
 /// The GPT-2 split of `text` (for parity tests against the `tokenizers` library).
 #[pyfunction]
 fn _pretokenize(text: &str) -> Vec<String> {
-    actok::pretokenize(text).into_iter().map(str::to_owned).collect()
+    actok::pretokenize(text)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The number of threads batch calls use.

@@ -33,7 +33,12 @@ impl Alphabet {
         for (b, ok) in byte_ok.iter_mut().enumerate() {
             *ok = bpe.byte_id(b as u8).is_some();
         }
-        let mut alphabet = Self { min_token, byte_ok, small_ok: Vec::new(), ranges: OnceLock::new() };
+        let mut alphabet = Self {
+            min_token,
+            byte_ok,
+            small_ok: Vec::new(),
+            ranges: OnceLock::new(),
+        };
         alphabet.small_ok = (0..SMALL).map(|cp| alphabet.slow_ok(cp)).collect();
         alphabet
     }
@@ -42,7 +47,9 @@ impl Alphabet {
         match char::from_u32(cp) {
             Some(c) => {
                 let mut buf = [0u8; 4];
-                c.encode_utf8(&mut buf).bytes().all(|b| self.byte_ok[b as usize])
+                c.encode_utf8(&mut buf)
+                    .bytes()
+                    .all(|b| self.byte_ok[b as usize])
             }
             None => false,
         }
@@ -53,7 +60,10 @@ impl Alphabet {
     pub(crate) fn char_for(&self, q: f64) -> Result<char, EncodeIssue> {
         let cp = q - self.min_token as f64;
         if cp < 0.0 {
-            return Err(EncodeIssue::BelowMinToken { quantized: q, min_token: self.min_token });
+            return Err(EncodeIssue::BelowMinToken {
+                quantized: q,
+                min_token: self.min_token,
+            });
         }
         if cp < SMALL as f64 {
             let cp = cp as u32;
@@ -62,9 +72,16 @@ impl Alphabet {
                 return Ok(char::from_u32(cp).expect("below 0x800"));
             }
         }
-        let c = if cp <= MAX_CODE_POINT as f64 { char::from_u32(cp as u32) } else { None };
+        let c = if cp <= MAX_CODE_POINT as f64 {
+            char::from_u32(cp as u32)
+        } else {
+            None
+        };
         let Some(c) = c else {
-            return Err(EncodeIssue::NotACharacter { quantized: q, code_point: cp });
+            return Err(EncodeIssue::NotACharacter {
+                quantized: q,
+                code_point: cp,
+            });
         };
         let mut buf = [0u8; 4];
         for b in c.encode_utf8(&mut buf).bytes() {
@@ -93,7 +110,8 @@ impl Alphabet {
                     let (d_new, d_old) = ((cp as f64 - target).abs(), (b as f64 - target).abs());
                     d_new < d_old
                         || (d_new == d_old
-                            && (cp as i64 + self.min_token).abs() < (b as i64 + self.min_token).abs())
+                            && (cp as i64 + self.min_token).abs()
+                                < (b as i64 + self.min_token).abs())
                 }
             };
             if better {

@@ -4,7 +4,7 @@
 //! repeatedly, leftmost first among equal ranks (`fast-reference.md` §4). The merge loop mirrors
 //! `tokenizers`' priority-queue implementation step for step, so ties resolve identically.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -44,6 +44,8 @@ pub struct Bpe {
     merges: Vec<(u32, u32)>,
     /// `pack(left, right)` → `(rank, merged id)`; for a pair listed twice the later entry wins.
     merge_map: PairMap<(u32, u32)>,
+    /// Merged id of each merge, by rank.
+    merged_ids: Vec<u32>,
     /// Id of each byte's byte-level symbol, if the vocabulary has it.
     byte_ids: [Option<u32>; 256],
     /// The bytes each token decodes to.
@@ -62,31 +64,18 @@ struct Symbol {
     alive: bool,
 }
 
-#[derive(PartialEq, Eq)]
-struct Candidate {
-    pos: usize,
-    rank: u32,
-    new_id: u32,
-}
-
-impl Ord for Candidate {
-    // BinaryHeap is a max-heap: the lowest rank, then the lowest position, must compare greatest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.rank.cmp(&self.rank).then_with(|| other.pos.cmp(&self.pos))
-    }
-}
-
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+/// A heap entry: a merge of rank `rank` at symbol position `pos`, packed as `rank << 32 | pos`
+/// so that the min-heap order is "lowest rank, then leftmost" with a single integer comparison.
+#[inline]
+fn candidate(rank: u32, pos: usize) -> Reverse<u64> {
+    Reverse((u64::from(rank) << 32) | pos as u64)
 }
 
 /// Reusable buffers for [`Bpe::encode_piece`].
 #[derive(Default)]
 pub struct BpeScratch {
     symbols: Vec<Symbol>,
-    heap: BinaryHeap<Candidate>,
+    heap: BinaryHeap<Reverse<u64>>,
     text: String,
 }
 
@@ -105,12 +94,17 @@ impl Bpe {
         for (rank, (&(l, r), &id)) in merges.iter().zip(&merged_ids).enumerate() {
             merge_map.insert(pack(l, r), (rank as u32, id));
         }
-        let index: HashMap<&str, u32> =
-            tokens.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+        let index: HashMap<&str, u32> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i as u32))
+            .collect();
         let mut byte_ids = [None; 256];
         for (b, slot) in byte_ids.iter_mut().enumerate() {
             let mut buf = [0u8; 4];
-            *slot = index.get(BYTE_TO_CHAR[b].encode_utf8(&mut buf) as &str).copied();
+            *slot = index
+                .get(BYTE_TO_CHAR[b].encode_utf8(&mut buf) as &str)
+                .copied();
         }
         let token_bytes = tokens
             .iter()
@@ -121,9 +115,21 @@ impl Bpe {
             })
             .collect();
         let whole_tokens = ignore_merges.then(|| {
-            tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect()
+            tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i as u32))
+                .collect()
         });
-        Self { tokens, merges, merge_map, byte_ids, token_bytes, whole_tokens }
+        Self {
+            tokens,
+            merges,
+            merge_map,
+            merged_ids,
+            byte_ids,
+            token_bytes,
+            whole_tokens,
+        }
     }
 
     /// Number of ids in the vocabulary.
@@ -163,7 +169,9 @@ impl Bpe {
     pub fn encode_piece(&self, piece: &[u8], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
         if let Some(whole) = &self.whole_tokens {
             scratch.text.clear();
-            scratch.text.extend(piece.iter().map(|&b| BYTE_TO_CHAR[b as usize]));
+            scratch
+                .text
+                .extend(piece.iter().map(|&b| BYTE_TO_CHAR[b as usize]));
             if let Some(&id) = whole.get(&scratch.text) {
                 out.push(id);
                 return;
@@ -175,7 +183,12 @@ impl Bpe {
         for (i, &b) in piece.iter().enumerate() {
             let id = self.byte_ids[b as usize].expect("caller checked every byte is in the vocab");
             let next = if i + 1 < n { i as isize + 1 } else { -1 };
-            symbols.push(Symbol { id, prev: i as isize - 1, next, alive: true });
+            symbols.push(Symbol {
+                id,
+                prev: i as isize - 1,
+                next,
+                alive: true,
+            });
         }
         if n > 1 {
             self.merge_all(symbols, &mut scratch.heap);
@@ -184,17 +197,20 @@ impl Bpe {
     }
 
     /// `tokenizers`' `Word::merge_all` without dropout.
-    fn merge_all(&self, symbols: &mut [Symbol], heap: &mut BinaryHeap<Candidate>) {
+    fn merge_all(&self, symbols: &mut [Symbol], heap: &mut BinaryHeap<Reverse<u64>>) {
         heap.clear();
         for pos in 0..symbols.len() - 1 {
-            if let Some(&(rank, new_id)) =
-                self.merge_map.get(&pack(symbols[pos].id, symbols[pos + 1].id))
+            if let Some(&(rank, _)) = self
+                .merge_map
+                .get(&pack(symbols[pos].id, symbols[pos + 1].id))
             {
-                heap.push(Candidate { pos, rank, new_id });
+                heap.push(candidate(rank, pos));
             }
         }
-        while let Some(top) = heap.pop() {
-            let current = symbols[top.pos];
+        while let Some(Reverse(key)) = heap.pop() {
+            let (rank, pos) = ((key >> 32) as usize, (key & 0xFFFF_FFFF) as usize);
+            let new_id = self.merged_ids[rank];
+            let current = symbols[pos];
             if !current.alive || current.next == -1 {
                 continue;
             }
@@ -202,28 +218,26 @@ impl Bpe {
             let right = symbols[next_pos];
             // Skip entries made stale by an earlier merge.
             match self.merge_map.get(&pack(current.id, right.id)) {
-                Some(&(_, id)) if id == top.new_id => {}
+                Some(&(_, id)) if id == new_id => {}
                 _ => continue,
             }
-            symbols[top.pos].id = top.new_id;
-            symbols[top.pos].next = right.next;
+            symbols[pos].id = new_id;
+            symbols[pos].next = right.next;
             symbols[next_pos].alive = false;
             if right.next >= 0 {
-                symbols[right.next as usize].prev = top.pos as isize;
+                symbols[right.next as usize].prev = pos as isize;
             }
-            let merged = symbols[top.pos];
+            let merged = symbols[pos];
             if merged.prev >= 0 {
                 let prev = merged.prev as usize;
-                if let Some(&(rank, new_id)) = self.merge_map.get(&pack(symbols[prev].id, merged.id))
-                {
-                    heap.push(Candidate { pos: prev, rank, new_id });
+                if let Some(&(rank, _)) = self.merge_map.get(&pack(symbols[prev].id, merged.id)) {
+                    heap.push(candidate(rank, prev));
                 }
             }
             if merged.next >= 0 {
                 let next = merged.next as usize;
-                if let Some(&(rank, new_id)) = self.merge_map.get(&pack(merged.id, symbols[next].id))
-                {
-                    heap.push(Candidate { pos: top.pos, rank, new_id });
+                if let Some(&(rank, _)) = self.merge_map.get(&pack(merged.id, symbols[next].id)) {
+                    heap.push(candidate(rank, pos));
                 }
             }
         }
@@ -236,8 +250,10 @@ mod tests {
 
     /// Vocab: a b c ab bc abc ; merges (a,b) rank 0, (ab,c) rank 1, (b,c) rank 2.
     fn toy() -> Bpe {
-        let tokens: Vec<String> =
-            ["a", "b", "c", "ab", "bc", "abc"].iter().map(|s| s.to_string()).collect();
+        let tokens: Vec<String> = ["a", "b", "c", "ab", "bc", "abc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         Bpe::new(tokens, vec![(0, 1), (3, 2), (1, 2)], vec![3, 5, 4], false)
     }
 
@@ -267,7 +283,10 @@ mod tests {
 
     #[test]
     fn later_duplicate_merge_wins() {
-        let tokens: Vec<String> = ["a", "b", "c", "ab", "bc"].iter().map(|s| s.to_string()).collect();
+        let tokens: Vec<String> = ["a", "b", "c", "ab", "bc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         // (a,b) listed at rank 0 and again at rank 2; (b,c) at rank 1: "abc" -> a bc.
         let bpe = Bpe::new(tokens, vec![(0, 1), (1, 2), (0, 1)], vec![3, 4, 3], false);
         assert_eq!(encode(&bpe, "abc"), vec![0, 4]);
@@ -275,8 +294,10 @@ mod tests {
 
     #[test]
     fn ignore_merges_takes_whole_tokens() {
-        let tokens: Vec<String> =
-            ["a", "b", "c", "ab", "bc", "abc"].iter().map(|s| s.to_string()).collect();
+        let tokens: Vec<String> = ["a", "b", "c", "ab", "bc", "abc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let bpe = Bpe::new(tokens, vec![(1, 2)], vec![4], true);
         assert_eq!(encode(&bpe, "abc"), vec![5]);
         assert_eq!(encode(&bpe, "cbc"), vec![2, 4]);

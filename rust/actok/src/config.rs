@@ -23,15 +23,30 @@ pub struct ProcessorConfig {
     pub extra: Map<String, Value>,
 }
 
-const KNOWN_KEYS: [&str; 5] = ["scale", "vocab_size", "min_token", "time_horizon", "action_dim"];
+const KNOWN_KEYS: [&str; 5] = [
+    "scale",
+    "vocab_size",
+    "min_token",
+    "time_horizon",
+    "action_dim",
+];
 
 impl ProcessorConfig {
     /// A config with the given settings and the reference's `processor_class`.
     pub fn new(scale: f64, vocab_size: usize, min_token: i64) -> Result<Self> {
         let mut extra = Map::new();
-        extra.insert("processor_class".into(), Value::from("UniversalActionProcessor"));
-        let config =
-            Self { scale, vocab_size, min_token, time_horizon: None, action_dim: None, extra };
+        extra.insert(
+            "processor_class".into(),
+            Value::from("UniversalActionProcessor"),
+        );
+        let config = Self {
+            scale,
+            vocab_size,
+            min_token,
+            time_horizon: None,
+            action_dim: None,
+            extra,
+        };
         config.validate(Path::new("processor_config.json"))?;
         Ok(config)
     }
@@ -51,12 +66,18 @@ impl ProcessorConfig {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| Error::format(path, format!("not valid JSON: {e}")))?;
         let Value::Object(mut map) = value else {
-            return Err(Error::format(path, "expected a JSON object at the top level"));
+            return Err(Error::format(
+                path,
+                "expected a JSON object at the top level",
+            ));
         };
         let scale = match map.get("scale") {
             Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
             Some(other) => {
-                return Err(Error::format(path, format!("\"scale\" must be a number, got {other}")))
+                return Err(Error::format(
+                    path,
+                    format!("\"scale\" must be a number, got {other}"),
+                ))
             }
             None => return Err(Error::format(path, "missing \"scale\"")),
         };
@@ -69,7 +90,14 @@ impl ProcessorConfig {
         for key in KNOWN_KEYS {
             map.remove(key);
         }
-        let config = Self { scale, vocab_size, min_token, time_horizon, action_dim, extra: map };
+        let config = Self {
+            scale,
+            vocab_size,
+            min_token,
+            time_horizon,
+            action_dim,
+            extra: map,
+        };
         config.validate(path)?;
         Ok(config)
     }
@@ -86,8 +114,14 @@ impl ProcessorConfig {
         map.insert("scale".into(), scale);
         map.insert("vocab_size".into(), Value::from(self.vocab_size));
         map.insert("min_token".into(), Value::from(self.min_token));
-        map.insert("time_horizon".into(), self.time_horizon.map_or(Value::Null, Value::from));
-        map.insert("action_dim".into(), self.action_dim.map_or(Value::Null, Value::from));
+        map.insert(
+            "time_horizon".into(),
+            self.time_horizon.map_or(Value::Null, Value::from),
+        );
+        map.insert(
+            "action_dim".into(),
+            self.action_dim.map_or(Value::Null, Value::from),
+        );
         let mut text = serde_json::to_string_pretty(&Value::Object(map))
             .expect("a JSON map always serializes");
         text.push('\n');
@@ -105,12 +139,16 @@ fn integer(map: &Map<String, Value>, key: &str, path: &Path) -> Result<Option<i6
             }
             match n.as_f64() {
                 Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
-                _ => Err(Error::format(path, format!("\"{key}\" must be an integer, got {n}"))),
+                _ => Err(Error::format(
+                    path,
+                    format!("\"{key}\" must be an integer, got {n}"),
+                )),
             }
         }
-        Some(other) => {
-            Err(Error::format(path, format!("\"{key}\" must be an integer, got {other}")))
-        }
+        Some(other) => Err(Error::format(
+            path,
+            format!("\"{key}\" must be an integer, got {other}"),
+        )),
     }
 }
 
@@ -118,7 +156,10 @@ fn positive(map: &Map<String, Value>, key: &str, path: &Path) -> Result<Option<u
     match integer(map, key, path)? {
         None => Ok(None),
         Some(v) if v >= 1 => Ok(Some(v as usize)),
-        Some(v) => Err(Error::format(path, format!("\"{key}\" must be ≥ 1, got {v}"))),
+        Some(v) => Err(Error::format(
+            path,
+            format!("\"{key}\" must be ≥ 1, got {v}"),
+        )),
     }
 }
 
@@ -150,7 +191,10 @@ mod tests {
             r#"[1]"#,
             r#"{"scale": 10,"#,
         ] {
-            assert!(ProcessorConfig::from_json(bad, Path::new("p.json")).is_err(), "{bad}");
+            assert!(
+                ProcessorConfig::from_json(bad, Path::new("p.json")).is_err(),
+                "{bad}"
+            );
         }
     }
 }

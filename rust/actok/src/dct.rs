@@ -62,7 +62,11 @@ impl DctSpec {
     /// `scipy.fft.dct(x, type, norm=norm, orthogonalize=orthogonalize)`; `orthogonalize = None`
     /// means true exactly when `norm` is ortho, as in scipy.
     pub fn dct(kind: DctType, norm: Norm, orthogonalize: Option<bool>) -> Self {
-        Self { kind, norm, orthogonalize: orthogonalize.unwrap_or(norm == Norm::Ortho) }
+        Self {
+            kind,
+            norm,
+            orthogonalize: orthogonalize.unwrap_or(norm == Norm::Ortho),
+        }
     }
 
     /// `scipy.fft.idct(x, type, norm=norm, orthogonalize=orthogonalize)`: the forward transform
@@ -76,11 +80,17 @@ impl DctSpec {
     }
 
     /// The orthonormal DCT-II FAST encodes with.
-    pub const FAST_FORWARD: Self =
-        Self { kind: DctType::Two, norm: Norm::Ortho, orthogonalize: true };
+    pub const FAST_FORWARD: Self = Self {
+        kind: DctType::Two,
+        norm: Norm::Ortho,
+        orthogonalize: true,
+    };
     /// The orthonormal DCT-III FAST decodes with (`idct(type=2, norm="ortho")`).
-    pub const FAST_INVERSE: Self =
-        Self { kind: DctType::Three, norm: Norm::Ortho, orthogonalize: true };
+    pub const FAST_INVERSE: Self = Self {
+        kind: DctType::Three,
+        norm: Norm::Ortho,
+        orthogonalize: true,
+    };
 }
 
 type Kernel = Arc<dyn TransformType2And3<f64>>;
@@ -93,9 +103,14 @@ fn kernel(len: usize) -> Kernel {
     static CACHE: OnceLock<KernelCache> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new((DctPlanner::new(), HashMap::new())));
     // A poisoned lock only means another thread panicked while planning; the map is still valid.
-    let mut guard = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut guard = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let (planner, plans) = &mut *guard;
-    plans.entry(len).or_insert_with(|| planner.plan_dct2(len)).clone()
+    plans
+        .entry(len)
+        .or_insert_with(|| planner.plan_dct2(len))
+        .clone()
 }
 
 /// A transform of one length, ready to run on many columns.
@@ -186,8 +201,12 @@ impl Transform {
             }
             column[0] *= self.first_input_factor;
             match self.spec.kind {
-                DctType::Two => self.kernel.process_dct2_with_scratch(column, kernel_scratch),
-                DctType::Three => self.kernel.process_dct3_with_scratch(column, kernel_scratch),
+                DctType::Two => self
+                    .kernel
+                    .process_dct2_with_scratch(column, kernel_scratch),
+                DctType::Three => self
+                    .kernel
+                    .process_dct3_with_scratch(column, kernel_scratch),
             }
             for (i, value) in column.iter().enumerate() {
                 output[i * inner + j] = value * self.output_factor;
@@ -224,7 +243,12 @@ pub fn transform_axis<T: Sample, U: Sample>(
     parallel::for_each_block(output, block, |b, out| {
         let mut scratch = Vec::new();
         let mut wide = vec![0.0; block];
-        transform.apply_block(&input[b * block..(b + 1) * block], &mut wide, inner, &mut scratch);
+        transform.apply_block(
+            &input[b * block..(b + 1) * block],
+            &mut wide,
+            inner,
+            &mut scratch,
+        );
         for (o, w) in out.iter_mut().zip(&wide) {
             *o = U::from_f64(*w);
         }
@@ -289,7 +313,11 @@ mod tests {
         for kind in [DctType::Two, DctType::Three] {
             for norm in [Norm::Backward, Norm::Ortho, Norm::Forward] {
                 for orth in [false, true] {
-                    specs.push(DctSpec { kind, norm, orthogonalize: orth });
+                    specs.push(DctSpec {
+                        kind,
+                        norm,
+                        orthogonalize: orth,
+                    });
                 }
             }
         }
@@ -328,8 +356,18 @@ mod tests {
     #[test]
     fn idct_spec_flips_norm() {
         let s = DctSpec::idct(DctType::Two, Norm::Backward, None);
-        assert_eq!(s, DctSpec { kind: DctType::Three, norm: Norm::Forward, orthogonalize: false });
-        assert_eq!(DctSpec::idct(DctType::Two, Norm::Ortho, None), DctSpec::FAST_INVERSE);
+        assert_eq!(
+            s,
+            DctSpec {
+                kind: DctType::Three,
+                norm: Norm::Forward,
+                orthogonalize: false
+            }
+        );
+        assert_eq!(
+            DctSpec::idct(DctType::Two, Norm::Ortho, None),
+            DctSpec::FAST_INVERSE
+        );
     }
 
     #[test]

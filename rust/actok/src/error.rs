@@ -157,6 +157,9 @@ impl fmt::Display for DecodeIssue {
 
 impl Error {
     pub(crate) fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Self::Format { path: path.into(), message: message.into() }
+        Self::Format {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }

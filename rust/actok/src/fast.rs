@@ -95,7 +95,12 @@ impl FastTokenizer {
     /// Assembles a tokenizer from its parts.
     pub fn new(config: ProcessorConfig, bpe: Bpe, sections: TokenizerSections) -> Self {
         let alphabet = Alphabet::new(&bpe, config.min_token);
-        Self { config, bpe, sections, alphabet }
+        Self {
+            config,
+            bpe,
+            sections,
+            alphabet,
+        }
     }
 
     /// Loads a FAST directory (`processor_config.json` + `tokenizer.json`, the Hugging Face layout).
@@ -106,14 +111,25 @@ impl FastTokenizer {
                 Ok(_) => std::io::Error::other("not a directory"),
                 Err(e) => e,
             };
-            return Err(Error::Io { path: dir.to_path_buf(), source });
+            return Err(Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
         }
         let read = |name: &str| {
             let path = dir.join(name);
-            let bytes =
-                fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            let bytes = fs::read(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
             String::from_utf8(bytes).map_err(|e| {
-                Error::format(&path, format!("not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+                Error::format(
+                    &path,
+                    format!(
+                        "not UTF-8 (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                )
             })
         };
         let config_text = read(CONFIG_FILE)?;
@@ -134,7 +150,10 @@ impl FastTokenizer {
     /// format the reference processor and the `tokenizers` library read.
     pub fn save_pretrained(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
-        fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let write = |name: &str, text: String| {
             let path = dir.join(name);
             fs::write(&path, text).map_err(|source| Error::Io { path, source })
@@ -199,7 +218,8 @@ impl FastTokenizer {
         let width = match max_length {
             None => longest,
             Some(max) => {
-                if let Some((chunk, seq)) = sequences.iter().enumerate().find(|(_, s)| s.len() > max)
+                if let Some((chunk, seq)) =
+                    sequences.iter().enumerate().find(|(_, s)| s.len() > max)
                 {
                     return Err(Error::InvalidArgument(format!(
                         "chunk {chunk} encodes to {} tokens, more than max_length={max} \
@@ -221,7 +241,11 @@ impl FastTokenizer {
         if width == 0 {
             lengths = vec![0; sequences.len()];
         }
-        Ok(Padded { ids, lengths, width })
+        Ok(Padded {
+            ids,
+            lengths,
+            width,
+        })
     }
 
     fn encode_chunk<T: Sample>(
@@ -233,11 +257,27 @@ impl FastTokenizer {
         overflow: Overflow,
         buffers: &mut EncodeBuffers,
     ) -> Result<Vec<u32>> {
-        let encode_error = |at: usize, reason: EncodeIssue| Error::Encode { chunk: index, index: at, reason };
+        let encode_error = |at: usize, reason: EncodeIssue| Error::Encode {
+            chunk: index,
+            index: at,
+            reason,
+        };
         if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
-            return Err(encode_error(at, EncodeIssue::NotFinite { value: chunk[at].to_f64() }));
+            return Err(encode_error(
+                at,
+                EncodeIssue::NotFinite {
+                    value: chunk[at].to_f64(),
+                },
+            ));
         }
-        let EncodeBuffers { coefficients, dct_scratch, chars, ends, piece, bpe } = buffers;
+        let EncodeBuffers {
+            coefficients,
+            dct_scratch,
+            chars,
+            ends,
+            piece,
+            bpe,
+        } = buffers;
         coefficients.resize(chunk.len(), 0.0);
         transform.apply_block(chunk, coefficients, dim, dct_scratch);
         chars.clear();
@@ -252,7 +292,10 @@ impl FastTokenizer {
                 Ok(ch) => ch,
                 Err(issue) => match overflow {
                     Overflow::Raise => return Err(encode_error(at, issue)),
-                    Overflow::Clip => self.alphabet.nearest(q).ok_or_else(|| encode_error(at, issue))?,
+                    Overflow::Clip => self
+                        .alphabet
+                        .nearest(q)
+                        .ok_or_else(|| encode_error(at, issue))?,
                 },
             };
             chars.push(ch);
@@ -305,12 +348,20 @@ impl FastTokenizer {
         let chunk_len = horizon
             .checked_mul(dim)
             .filter(|&n| n >= 1 && n.checked_mul(sequences.len()).is_some())
-            .ok_or_else(|| Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})")))?;
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})"))
+            })?;
         let transform = Transform::new(DctSpec::FAST_INVERSE, horizon)?;
         let results = parallel::map_init(sequences.len(), DecodeBuffers::default, |buffers, b| {
             let mut out = vec![0.0; chunk_len];
-            let issue =
-                self.decode_chunk(sequences[b].as_ref(), &mut out, dim, &transform, on_error, buffers);
+            let issue = self.decode_chunk(
+                sequences[b].as_ref(),
+                &mut out,
+                dim,
+                &transform,
+                on_error,
+                buffers,
+            );
             (out, issue)
         })?;
         let mut actions = Vec::with_capacity(sequences.len() * chunk_len);
@@ -367,14 +418,22 @@ impl FastTokenizer {
         buffers: &mut DecodeBuffers,
     ) -> Option<DecodeIssue> {
         let vocab_len = self.bpe.vocab_len();
-        let DecodeBuffers { bytes, coefficients, dct_scratch } = buffers;
+        let DecodeBuffers {
+            bytes,
+            coefficients,
+            dct_scratch,
+        } = buffers;
         bytes.clear();
         let mut issue = None;
         for (position, &id) in ids.iter().enumerate() {
             match u32::try_from(id).ok().and_then(|i| self.bpe.token_bytes(i)) {
                 Some(b) => bytes.extend_from_slice(b),
                 None => {
-                    issue = Some(DecodeIssue::UnknownId { position, id, vocab_len });
+                    issue = Some(DecodeIssue::UnknownId {
+                        position,
+                        id,
+                        vocab_len,
+                    });
                     break;
                 }
             }
@@ -382,7 +441,9 @@ impl FastTokenizer {
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
-                issue.get_or_insert(DecodeIssue::InvalidUtf8 { byte_offset: e.valid_up_to() });
+                issue.get_or_insert(DecodeIssue::InvalidUtf8 {
+                    byte_offset: e.valid_up_to(),
+                });
                 std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid prefix")
             }
         };
@@ -397,7 +458,10 @@ impl FastTokenizer {
             count += 1;
         }
         if issue.is_none() && count != out.len() {
-            issue = Some(DecodeIssue::WrongLength { got: count, expected: out.len() });
+            issue = Some(DecodeIssue::WrongLength {
+                got: count,
+                expected: out.len(),
+            });
         }
         if issue.is_some() && on_error != OnDecodeError::Pad {
             return issue;
@@ -415,7 +479,9 @@ fn check_shape(len: usize, shape: [usize; 3]) -> Result<usize> {
         Some(total) if total == len => Ok(chunk.expect("checked")),
         _ => Err(Error::InvalidArgument(format!(
             "actions of shape ({b}, {h}, {d}) need {} values, got {len}",
-            chunk.and_then(|c| c.checked_mul(b)).map_or("too many".to_string(), |t| t.to_string())
+            chunk
+                .and_then(|c| c.checked_mul(b))
+                .map_or("too many".to_string(), |t| t.to_string())
         ))),
     }
 }

@@ -23,10 +23,15 @@ struct PoolState {
     pool: Option<(Arc<ThreadPool>, usize, u32)>,
 }
 
-static STATE: Mutex<PoolState> = Mutex::new(PoolState { requested: None, pool: None });
+static STATE: Mutex<PoolState> = Mutex::new(PoolState {
+    requested: None,
+    pool: None,
+});
 
 fn lock() -> std::sync::MutexGuard<'static, PoolState> {
-    STATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    STATE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn default_threads() -> Result<usize> {
@@ -53,7 +58,9 @@ pub fn num_threads() -> Result<usize> {
 /// (`ACTOK_NUM_THREADS`, else the number of available cores).
 pub fn set_num_threads(threads: Option<usize>) -> Result<()> {
     if threads == Some(0) {
-        return Err(Error::InvalidArgument("the number of threads must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "the number of threads must be at least 1".into(),
+        ));
     }
     lock().requested = threads;
     Ok(())
@@ -121,9 +128,14 @@ where
     }
     let blocks = out.len() / block_len;
     match if blocks > 1 { pool()? } else { None } {
-        None => out.chunks_mut(block_len).enumerate().for_each(|(i, b)| f(i, b)),
+        None => out
+            .chunks_mut(block_len)
+            .enumerate()
+            .for_each(|(i, b)| f(i, b)),
         Some(pool) => pool.install(|| {
-            out.par_chunks_mut(block_len).enumerate().for_each(|(i, b)| f(i, b))
+            out.par_chunks_mut(block_len)
+                .enumerate()
+                .for_each(|(i, b)| f(i, b))
         }),
     }
     Ok(())

@@ -66,17 +66,26 @@ pub fn parse(text: &str, path: &Path) -> Result<(Bpe, TokenizerSections)> {
 fn check_sections(top: &Map<String, Value>) -> std::result::Result<(), String> {
     match top.get("normalizer") {
         None | Some(Value::Null) => {}
-        Some(other) => return Err(format!("unsupported \"normalizer\" {other} (FAST uses null)")),
+        Some(other) => {
+            return Err(format!(
+                "unsupported \"normalizer\" {other} (FAST uses null)"
+            ))
+        }
     }
     match top.get("added_tokens") {
         None | Some(Value::Null) => {}
         Some(Value::Array(a)) if a.is_empty() => {}
         Some(_) => return Err("unsupported non-empty \"added_tokens\" (FAST has none)".into()),
     }
-    let pre = top.get("pre_tokenizer").ok_or("missing \"pre_tokenizer\"")?;
+    let pre = top
+        .get("pre_tokenizer")
+        .ok_or("missing \"pre_tokenizer\"")?;
     let ok = pre.get("type") == Some(&Value::from("ByteLevel"))
         && pre.get("add_prefix_space").and_then(Value::as_bool) == Some(false)
-        && pre.get("use_regex").and_then(Value::as_bool).unwrap_or(true);
+        && pre
+            .get("use_regex")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
     if !ok {
         return Err(format!(
             "unsupported \"pre_tokenizer\" {pre}: FAST uses ByteLevel with add_prefix_space=false \
@@ -86,7 +95,11 @@ fn check_sections(top: &Map<String, Value>) -> std::result::Result<(), String> {
     match top.get("decoder") {
         None | Some(Value::Null) => {}
         Some(d) if d.get("type") == Some(&Value::from("ByteLevel")) => {}
-        Some(other) => return Err(format!("unsupported \"decoder\" {other} (FAST uses ByteLevel)")),
+        Some(other) => {
+            return Err(format!(
+                "unsupported \"decoder\" {other} (FAST uses ByteLevel)"
+            ))
+        }
     }
     Ok(())
 }
@@ -95,19 +108,33 @@ fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
     if model.get("type").and_then(Value::as_str) != Some("BPE") {
         return Err(format!(
             "model type must be \"BPE\", got {}",
-            model.get("type").map_or("nothing".to_string(), Value::to_string)
+            model
+                .get("type")
+                .map_or("nothing".to_string(), Value::to_string)
         ));
     }
-    for key in ["dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix"] {
+    for key in [
+        "dropout",
+        "unk_token",
+        "continuing_subword_prefix",
+        "end_of_word_suffix",
+    ] {
         match model.get(key) {
             None | Some(Value::Null) => {}
-            Some(other) => return Err(format!("unsupported model.{key} = {other} (FAST uses null)")),
+            Some(other) => {
+                return Err(format!(
+                    "unsupported model.{key} = {other} (FAST uses null)"
+                ))
+            }
         }
     }
     if model.get("byte_fallback").and_then(Value::as_bool) == Some(true) {
         return Err("unsupported model.byte_fallback = true (FAST uses false)".into());
     }
-    let ignore_merges = model.get("ignore_merges").and_then(Value::as_bool).unwrap_or(false);
+    let ignore_merges = model
+        .get("ignore_merges")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
 
     let vocab = match model.get("vocab") {
         Some(Value::Object(v)) => v,
@@ -118,9 +145,9 @@ fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
     }
     let mut tokens: Vec<Option<String>> = vec![None; vocab.len()];
     for (token, id) in vocab {
-        let id = id
-            .as_u64()
-            .ok_or_else(|| format!("model.vocab[{token:?}] must be a non-negative integer, got {id}"))?;
+        let id = id.as_u64().ok_or_else(|| {
+            format!("model.vocab[{token:?}] must be a non-negative integer, got {id}")
+        })?;
         let slot = usize::try_from(id)
             .ok()
             .and_then(|i| tokens.get_mut(i))
@@ -131,13 +158,21 @@ fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
                 )
             })?;
         if let Some(previous) = slot {
-            return Err(format!("model.vocab: tokens {previous:?} and {token:?} share id {id}"));
+            return Err(format!(
+                "model.vocab: tokens {previous:?} and {token:?} share id {id}"
+            ));
         }
         *slot = Some(token.clone());
     }
-    let tokens: Vec<String> = tokens.into_iter().map(|t| t.expect("ids fill 0..len")).collect();
-    let index: HashMap<&str, u32> =
-        tokens.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+    let tokens: Vec<String> = tokens
+        .into_iter()
+        .map(|t| t.expect("ids fill 0..len"))
+        .collect();
+    let index: HashMap<&str, u32> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i as u32))
+        .collect();
 
     let merges_value = match model.get("merges") {
         Some(Value::Array(m)) => m.as_slice(),
@@ -152,20 +187,32 @@ fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
                 let mut parts = s.splitn(2, ' ');
                 match (parts.next(), parts.next()) {
                     (Some(l), Some(r)) if !r.contains(' ') => (l, r),
-                    _ => return Err(format!("model.merges[{rank}] = {s:?} is not \"left right\"")),
+                    _ => {
+                        return Err(format!(
+                            "model.merges[{rank}] = {s:?} is not \"left right\""
+                        ))
+                    }
                 }
             }
             Value::Array(pair) if pair.len() == 2 => match (pair[0].as_str(), pair[1].as_str()) {
                 (Some(l), Some(r)) => (l, r),
-                _ => return Err(format!("model.merges[{rank}] must hold two strings, got {entry}")),
+                _ => {
+                    return Err(format!(
+                        "model.merges[{rank}] must hold two strings, got {entry}"
+                    ))
+                }
             },
             other => {
-                return Err(format!("model.merges[{rank}] must be \"a b\" or [\"a\", \"b\"], got {other}"))
+                return Err(format!(
+                    "model.merges[{rank}] must be \"a b\" or [\"a\", \"b\"], got {other}"
+                ))
             }
         };
         let id_of = |t: &str| {
             index.get(t).copied().ok_or_else(|| {
-                format!("model.merges[{rank}] = ({left:?}, {right:?}): token {t:?} is not in the vocab")
+                format!(
+                    "model.merges[{rank}] = ({left:?}, {right:?}): token {t:?} is not in the vocab"
+                )
             })
         };
         let (l, r) = (id_of(left)?, id_of(right)?);
@@ -193,7 +240,12 @@ pub fn write(bpe: &Bpe, sections: &TokenizerSections) -> String {
         "decoder",
     ];
     let mut keys: Vec<&String> = sections.top.keys().collect();
-    keys.sort_by_key(|k| (order.iter().position(|o| o == k).unwrap_or(order.len()), k.as_str()));
+    keys.sort_by_key(|k| {
+        (
+            order.iter().position(|o| o == k).unwrap_or(order.len()),
+            k.as_str(),
+        )
+    });
     for key in keys {
         let _ = writeln!(out, "  {}: {},", string(key), json(&sections.top[key]));
     }
@@ -218,7 +270,11 @@ pub fn write(bpe: &Bpe, sections: &TokenizerSections) -> String {
             string(&tokens[r as usize])
         );
     }
-    out.push_str(if bpe.merges().is_empty() { "]\n  }\n}\n" } else { "\n    ]\n  }\n}\n" });
+    out.push_str(if bpe.merges().is_empty() {
+        "]\n  }\n}\n"
+    } else {
+        "\n    ]\n  }\n}\n"
+    });
     out
 }
 
@@ -260,15 +316,29 @@ mod tests {
             (doc(r#"[["b","a"]]"#), "not in the vocab"),
             (doc(r#"["ab"]"#), "is not \"left right\""),
             (doc(r#"[1]"#), "must be"),
-            (doc(r#"[["a","b"]]"#).replace("\"ab\":2", "\"ab\":0"), "share id"),
+            (
+                doc(r#"[["a","b"]]"#).replace("\"ab\":2", "\"ab\":0"),
+                "share id",
+            ),
             (doc(r#"[]"#).replace("\"ab\":2", "\"ab\":9"), "out of range"),
-            (doc(r#"[]"#).replace("\"BPE\"", "\"WordPiece\""), "model type"),
-            (doc(r#"[]"#).replace("\"unk_token\":null", "\"unk_token\":\"a\""), "unk_token"),
-            (doc(r#"[]"#).replace("\"add_prefix_space\":false", "\"add_prefix_space\":true"), "pre_tokenizer"),
+            (
+                doc(r#"[]"#).replace("\"BPE\"", "\"WordPiece\""),
+                "model type",
+            ),
+            (
+                doc(r#"[]"#).replace("\"unk_token\":null", "\"unk_token\":\"a\""),
+                "unk_token",
+            ),
+            (
+                doc(r#"[]"#).replace("\"add_prefix_space\":false", "\"add_prefix_space\":true"),
+                "pre_tokenizer",
+            ),
             ("{\"model\": 3}".to_string(), "\"model\" must be an object"),
             ("{".to_string(), "not valid JSON"),
         ] {
-            let e = parse(&merges_or_doc, Path::new("t.json")).unwrap_err().to_string();
+            let e = parse(&merges_or_doc, Path::new("t.json"))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{e} should mention {needle}");
         }
     }
