@@ -7,12 +7,24 @@ from typing import Literal, TypeAlias, overload
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "ActokError",
+    "DecodeError",
+    "EncodeError",
+    "FastTokenizer",
+    "LoadError",
+    "__version__",
+    "dct",
+    "get_num_threads",
+    "idct",
+    "set_num_threads",
+]
 __version__: str
 
-Norm: TypeAlias = Literal["backward", "ortho", "forward"]
-OnOverflow: TypeAlias = Literal["raise", "clip"]
-OnError: TypeAlias = Literal["raise", "pad", "zeros"]
-IdsLike: TypeAlias = Sequence[Sequence[int]] | tuple[npt.ArrayLike, npt.ArrayLike]
+_Norm: TypeAlias = Literal["backward", "ortho", "forward"]
+_OnOverflow: TypeAlias = Literal["raise", "clip"]
+_OnError: TypeAlias = Literal["raise", "pad", "zeros"]
+_IdsLike: TypeAlias = Sequence[Sequence[int]] | tuple[npt.ArrayLike, npt.ArrayLike]
 
 class ActokError(ValueError):
     """Base class of every error actok raises."""
@@ -30,20 +42,21 @@ def dct(
     x: npt.ArrayLike,
     type: Literal[2, 3] = 2,
     axis: int = -1,
-    norm: Norm | None = None,
+    norm: _Norm | None = None,
     orthogonalize: bool | None = None,
 ) -> npt.NDArray[np.floating]: ...
 def idct(
     x: npt.ArrayLike,
     type: Literal[2, 3] = 2,
     axis: int = -1,
-    norm: Norm | None = None,
+    norm: _Norm | None = None,
     orthogonalize: bool | None = None,
 ) -> npt.NDArray[np.floating]: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int | None) -> None: ...
 
 class FastTokenizer:
+    def __init__(self, _inner: object) -> None: ...
     @classmethod
     def from_pretrained(cls, path: str | PathLike[str]) -> FastTokenizer: ...
     def save_pretrained(self, path: str | PathLike[str]) -> None: ...
@@ -58,10 +71,10 @@ class FastTokenizer:
     @property
     def action_dim(self) -> int | None: ...
     def encode(
-        self, actions: npt.ArrayLike, *, on_overflow: OnOverflow = "raise"
+        self, actions: npt.ArrayLike, *, on_overflow: _OnOverflow = "raise"
     ) -> list[list[int]]: ...
     def __call__(
-        self, actions: npt.ArrayLike, *, on_overflow: OnOverflow = "raise"
+        self, actions: npt.ArrayLike, *, on_overflow: _OnOverflow = "raise"
     ) -> list[list[int]]: ...
     def encode_batch(
         self,
@@ -69,24 +82,24 @@ class FastTokenizer:
         max_length: int | None = None,
         pad_id: int = 0,
         *,
-        on_overflow: OnOverflow = "raise",
+        on_overflow: _OnOverflow = "raise",
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
     @overload
     def decode(
         self,
-        tokens: IdsLike,
+        tokens: _IdsLike,
         time_horizon: int | None = None,
         action_dim: int | None = None,
-        on_error: OnError = "raise",
+        on_error: _OnError = "raise",
         return_valid: Literal[False] = False,
     ) -> npt.NDArray[np.float64]: ...
     @overload
     def decode(
         self,
-        tokens: IdsLike,
+        tokens: _IdsLike,
         time_horizon: int | None = None,
         action_dim: int | None = None,
-        on_error: OnError = "raise",
+        on_error: _OnError = "raise",
         *,
         return_valid: Literal[True],
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...

@@ -18,6 +18,7 @@ def float_array(x: object, what: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise ActokError(f"{what} must be a numeric array-like: {exc}") from None
     kind = a.dtype.kind
+    target: np.dtype
     if kind in "biu":
         target = np.dtype(np.float64)
     elif kind == "f" and a.dtype.itemsize <= 4:
