@@ -30,4 +30,5 @@ def float_array(x: object, what: str) -> np.ndarray:
             f"{what} must hold real numbers (float32, float64, float16, int or bool), "
             f"got dtype {a.dtype}"
         )
-    return np.ascontiguousarray(a, dtype=target)
+    # np.require keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d).
+    return np.require(a, dtype=target, requirements="C")

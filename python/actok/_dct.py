@@ -14,7 +14,7 @@ _NORMS = (None, "backward", "ortho", "forward")
 def _transform(
     x: object, type: int, axis: int, norm: str | None, orthogonalize: bool | None, inverse: bool
 ) -> np.ndarray:
-    if type not in (2, 3) or isinstance(type, bool):
+    if isinstance(type, bool) or not isinstance(type, (int, np.integer)) or type not in (2, 3):
         raise ActokError(f"type must be 2 or 3, got {type!r} (types 1 and 4 are not implemented)")
     if norm not in _NORMS:
         raise ActokError(f'norm must be None, "backward", "ortho" or "forward", got {norm!r}')
@@ -28,6 +28,8 @@ def _transform(
     a = float_array(a, "x")
     if a.ndim == 0:
         raise ActokError("x must have at least one dimension")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ActokError(f"axis must be an int, got {axis!r}")
     if not -a.ndim <= axis < a.ndim:
         raise ActokError(f"axis {axis} is out of range for an array of {a.ndim} dimensions")
     return _actok.transform(

@@ -151,7 +151,13 @@ class FastTokenizer:
                 on_error,
             )
         else:
-            actions, valid = self._inner.decode(_id_lists(tokens, on_error), h, d, on_error)
+            try:
+                # Fast path: the bindings accept well-formed lists of int ids directly.
+                actions, valid = self._inner.decode(tokens, h, d, on_error)
+            except (TypeError, OverflowError):
+                # Something is not an int64 id: find it and say where (or treat huge ids as
+                # unknown when the caller tolerates decode errors).
+                actions, valid = self._inner.decode(_id_lists(tokens, on_error), h, d, on_error)
         return (actions, valid) if return_valid else actions
 
     def __reduce__(self) -> tuple[Any, ...]:
