@@ -2,16 +2,17 @@
 //!
 //! The transforms follow `scipy.fft.dct` / `scipy.fft.idct` (types 2 and 3) including the `norm`
 //! and `orthogonalize` options; see `fast-reference.md` §3. Arithmetic is in `f64` whatever the
-//! element type. The FFT-based kernels come from `rustdct`; their plans are cached per length and
-//! shared across threads.
+//! element type. The kernels are a bit-exact port of the pocketfft code scipy runs
+//! ([`crate::pocketfft`]): FAST rounds coefficients half-to-even, and binary signals (grippers)
+//! produce exact ties whose rounding depends on the last bit, so matching scipy to a tolerance
+//! would not give identical tokens. Plans are cached per length and shared across threads.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rustdct::{DctPlanner, TransformType2And3};
-
 use crate::error::{Error, Result};
 use crate::parallel;
+use crate::pocketfft::{scipy_norm_fct, PocketDct2, PocketDct3};
 use crate::sample::Sample;
 
 /// Which DCT.
@@ -93,40 +94,38 @@ impl DctSpec {
     };
 }
 
-type Kernel = Arc<dyn TransformType2And3<f64>>;
+/// A planned kernel of one type and length.
+#[derive(Clone)]
+enum Kernel {
+    Two(Arc<PocketDct2>),
+    Three(Arc<PocketDct3>),
+}
 
-/// The planner and the plans it made, keyed by length.
-type KernelCache = Mutex<(DctPlanner<f64>, HashMap<usize, Kernel>)>;
-
-/// Cached rustdct plans, one per length (a plan serves both type 2 and type 3).
-fn kernel(len: usize) -> Kernel {
-    static CACHE: OnceLock<KernelCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new((DctPlanner::new(), HashMap::new())));
+/// Cached plans keyed by type and length, shared by every thread.
+fn kernel(kind: DctType, len: usize) -> Kernel {
+    type Cache = Mutex<HashMap<(DctType, usize), Kernel>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     // A poisoned lock only means another thread panicked while planning; the map is still valid.
-    let mut guard = cache
+    let mut plans = cache
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let (planner, plans) = &mut *guard;
     plans
-        .entry(len)
-        .or_insert_with(|| planner.plan_dct2(len))
+        .entry((kind, len))
+        .or_insert_with(|| match kind {
+            DctType::Two => Kernel::Two(Arc::new(PocketDct2::new(len))),
+            DctType::Three => Kernel::Three(Arc::new(PocketDct3::new(len))),
+        })
         .clone()
 }
 
 /// A transform of one length, ready to run on many columns.
-///
-/// Holds the kernel and the per-output scale factors (scipy's normalization folded together with
-/// the factor 2 that separates scipy's unnormalized definitions from rustdct's).
 pub struct Transform {
     spec: DctSpec,
     len: usize,
     kernel: Kernel,
-    /// Multiplier applied to input element 0 before the kernel (type 3 orthogonalization).
-    first_input_factor: f64,
-    /// Multiplier applied to every output.
-    output_factor: f64,
-    /// Extra multiplier applied to output 0 (type 2 orthogonalization).
-    first_output_factor: f64,
+    /// scipy's normalization factor, applied inside the kernel exactly where pocketfft applies it.
+    fct: f64,
 }
 
 impl Transform {
@@ -138,24 +137,18 @@ impl Transform {
                     .into(),
             ));
         }
-        let n = len as f64;
-        let norm_factor = match spec.norm {
-            Norm::Backward => 1.0,
-            Norm::Forward => 1.0 / (2.0 * n),
-            Norm::Ortho => (1.0 / (2.0 * n)).sqrt(),
-        };
-        let (first_input_factor, first_output_factor) = match (spec.kind, spec.orthogonalize) {
-            (_, false) => (1.0, 1.0),
-            (DctType::Two, true) => (1.0, std::f64::consts::FRAC_1_SQRT_2),
-            (DctType::Three, true) => (std::f64::consts::SQRT_2, 1.0),
+        // scipy's internal norm code: 0 backward, 1 ortho, 2 forward (`idct` is already mapped
+        // to the other type with the flipped norm by `DctSpec::idct`, as scipy does).
+        let inorm = match spec.norm {
+            Norm::Backward => 0,
+            Norm::Ortho => 1,
+            Norm::Forward => 2,
         };
         Ok(Self {
             spec,
             len,
-            kernel: kernel(len),
-            first_input_factor,
-            output_factor: 2.0 * norm_factor,
-            first_output_factor,
+            kernel: kernel(spec.kind, len),
+            fct: scipy_norm_fct(inorm, len),
         })
     }
 
@@ -174,46 +167,42 @@ impl Transform {
         self.spec
     }
 
-    /// Scratch a caller must provide to [`Transform::apply_block`], in `f64` elements.
-    fn scratch_len(&self) -> usize {
-        self.len + self.kernel.get_scratch_len()
-    }
-
     /// Transforms one `(len, inner)` row-major block along its first axis.
     ///
-    /// `input` and `output` hold `len * inner` elements; `scratch` is resized as needed and can be
+    /// `input` and `output` hold `len * inner` elements; `scratch` grows as needed and can be
     /// reused across calls to avoid allocation.
     pub fn apply_block<T: Sample>(
         &self,
         input: &[T],
         output: &mut [f64],
         inner: usize,
-        scratch: &mut Vec<f64>,
+        scratch: &mut DctScratch,
     ) {
         let n = self.len;
         debug_assert_eq!(input.len(), n * inner);
         debug_assert_eq!(output.len(), n * inner);
-        scratch.resize(self.scratch_len(), 0.0);
-        let (column, kernel_scratch) = scratch.split_at_mut(n);
+        let DctScratch { column, kernel } = scratch;
+        column.resize(n, 0.0);
         for j in 0..inner {
             for (i, slot) in column.iter_mut().enumerate() {
                 *slot = input[i * inner + j].to_f64();
             }
-            column[0] *= self.first_input_factor;
-            match self.spec.kind {
-                DctType::Two => self
-                    .kernel
-                    .process_dct2_with_scratch(column, kernel_scratch),
-                DctType::Three => self
-                    .kernel
-                    .process_dct3_with_scratch(column, kernel_scratch),
+            match &self.kernel {
+                Kernel::Two(k) => k.exec(column, self.fct, self.spec.orthogonalize, kernel),
+                Kernel::Three(k) => k.exec(column, self.fct, self.spec.orthogonalize, kernel),
             }
             for (i, value) in column.iter().enumerate() {
-                output[i * inner + j] = value * self.output_factor;
+                output[i * inner + j] = *value;
             }
-            output[j] *= self.first_output_factor;
         }
     }
+}
+
+/// Reusable buffers for [`Transform::apply_block`].
+#[derive(Default)]
+pub struct DctScratch {
+    column: Vec<f64>,
+    kernel: Vec<f64>,
 }
 
 /// Transforms a row-major array of shape `shape = (outer, n, inner)` along its middle axis.
@@ -241,7 +230,7 @@ pub fn transform_axis<T: Sample, U: Sample>(
         return Ok(());
     }
     parallel::for_each_block(output, block, |b, out| {
-        let mut scratch = Vec::new();
+        let mut scratch = DctScratch::default();
         let mut wide = vec![0.0; block];
         transform.apply_block(
             &input[b * block..(b + 1) * block],

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::alphabet::Alphabet;
 use crate::bpe::{Bpe, BpeScratch};
 use crate::config::ProcessorConfig;
-use crate::dct::{DctSpec, Transform};
+use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
 use crate::parallel;
 use crate::pretokenize::split_pieces;
@@ -77,14 +77,14 @@ pub struct FastTokenizer {
 struct DecodeBuffers {
     bytes: Vec<u8>,
     coefficients: Vec<f64>,
-    dct_scratch: Vec<f64>,
+    dct_scratch: DctScratch,
 }
 
 /// Per-thread buffers reused across encoded chunks.
 #[derive(Default)]
 struct EncodeBuffers {
     coefficients: Vec<f64>,
-    dct_scratch: Vec<f64>,
+    dct_scratch: DctScratch,
     chars: Vec<char>,
     ends: Vec<usize>,
     piece: Vec<u8>,

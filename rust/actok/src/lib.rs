@@ -31,6 +31,7 @@ pub mod dct;
 mod error;
 mod fast;
 mod parallel;
+mod pocketfft;
 mod pretokenize;
 mod sample;
 mod tokenizer_json;

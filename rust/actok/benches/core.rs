@@ -1,0 +1,191 @@
+//! Criterion benchmarks of actok's hot paths, single-threaded.
+//!
+//! * `dct/forward` and `dct/inverse`: the FAST DCT-II / DCT-III of a `(B=1000, H=50, D=14)`
+//!   batch;
+//! * `tokenizer/encode` and `tokenizer/decode`: [`FastTokenizer::encode`] / `decode` of the same
+//!   batch;
+//! * `bpe/encode_piece`: [`actok::Bpe::encode_piece`] on the longest pre-tokenized piece of the
+//!   batch (with `min_token = -354` a whole chunk is one ~1400-byte piece).
+//!
+//! The tokenizer is the demo one committed in `python/actok/data/robosuite_fast` (vocab 1024,
+//! `min_token = -354`); set `ACTOK_BENCH_TOKENIZER` to a FAST directory to bench another. The
+//! actions are smooth sinusoid chunks in `[-1, 1]`, generated deterministically here.
+//!
+//! Run with `cargo bench -p actok --bench core` (add `-- <filter>` to pick benchmarks).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use actok::dct::{transform_axis, DctSpec};
+use actok::{BpeScratch, FastTokenizer, OnDecodeError, Overflow};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+const B: usize = 1000;
+const H: usize = 50;
+const D: usize = 14;
+
+/// A tiny deterministic generator (SplitMix64), so the bench needs no extra dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// `(b, H, D)` row-major smooth chunks: per dimension a sum of three random sinusoids, scaled so
+/// the peak is a random value in `[0.2, 1]`.
+fn smooth_chunks(b: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Rng(seed);
+    let mut x = vec![0.0; b * H * D];
+    for chunk in x.chunks_mut(H * D) {
+        for d in 0..D {
+            let waves: Vec<(f64, f64, f64)> = (0..3)
+                .map(|_| {
+                    (
+                        rng.uniform(0.1, 2.5),
+                        rng.uniform(0.0, std::f64::consts::TAU),
+                        rng.uniform(0.0, 1.0),
+                    )
+                })
+                .collect();
+            let mut peak = 1e-9f64;
+            for t in 0..H {
+                let time = t as f64 / (H - 1) as f64;
+                let v: f64 = waves
+                    .iter()
+                    .map(|&(f, p, a)| a * (std::f64::consts::TAU * f * time + p).sin())
+                    .sum();
+                chunk[t * D + d] = v;
+                peak = peak.max(v.abs());
+            }
+            let target = rng.uniform(0.2, 1.0);
+            for t in 0..H {
+                chunk[t * D + d] = (chunk[t * D + d] / peak * target).clamp(-1.0, 1.0);
+            }
+        }
+    }
+    x
+}
+
+fn tokenizer_dir() -> PathBuf {
+    match std::env::var_os("ACTOK_BENCH_TOKENIZER") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../python/actok/data/robosuite_fast")
+        }
+    }
+}
+
+/// The longest pre-tokenized piece (as UTF-8 bytes) among the first chunks of `actions`,
+/// built the way the encoder builds it: DCT, `round(c * scale)`, `chr(q - min_token)`.
+fn longest_piece(tok: &FastTokenizer, actions: &[f64]) -> Vec<u8> {
+    let (scale, min_token) = (tok.config().scale, tok.config().min_token);
+    let mut best = String::new();
+    for chunk in actions.chunks(H * D).take(50) {
+        let mut c = vec![0.0; H * D];
+        transform_axis(DctSpec::FAST_FORWARD, chunk, &mut c, [1, H, D]).unwrap();
+        let text: String = c
+            .iter()
+            .map(|&v| {
+                let q = (v * scale).round_ties_even() as i64 - min_token;
+                char::from_u32(q.max(0) as u32).unwrap_or('\u{0}')
+            })
+            .collect();
+        for piece in actok::pretokenize(&text) {
+            if piece.len() > best.len() {
+                best = piece.to_string();
+            }
+        }
+    }
+    best.into_bytes()
+}
+
+fn benches(c: &mut Criterion) {
+    actok::set_num_threads(Some(1)).unwrap();
+    let dir = tokenizer_dir();
+    let tok = FastTokenizer::from_pretrained(&dir).unwrap_or_else(|e| {
+        panic!(
+            "cannot load the bench tokenizer from {}: {e}",
+            dir.display()
+        )
+    });
+    let actions = smooth_chunks(B, 12345);
+
+    let mut group = c.benchmark_group("dct");
+    group.throughput(Throughput::Elements(B as u64));
+    let mut coefficients = vec![0.0; B * H * D];
+    group.bench_function("forward_1000x50x14", |bench| {
+        bench.iter(|| {
+            transform_axis(
+                DctSpec::FAST_FORWARD,
+                black_box(&actions),
+                &mut coefficients,
+                [B, H, D],
+            )
+            .unwrap()
+        })
+    });
+    let mut back = vec![0.0; B * H * D];
+    group.bench_function("inverse_1000x50x14", |bench| {
+        bench.iter(|| {
+            transform_axis(
+                DctSpec::FAST_INVERSE,
+                black_box(&coefficients),
+                &mut back,
+                [B, H, D],
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+
+    let ids = tok.encode(&actions, [B, H, D], Overflow::Clip).unwrap();
+    let ids64: Vec<Vec<i64>> = ids
+        .iter()
+        .map(|s| s.iter().map(|&i| i64::from(i)).collect())
+        .collect();
+    let mut group = c.benchmark_group("tokenizer");
+    group.throughput(Throughput::Elements(B as u64));
+    group.sample_size(20);
+    group.bench_function("encode_1000x50x14", |bench| {
+        bench.iter(|| {
+            tok.encode(black_box(&actions), [B, H, D], Overflow::Clip)
+                .unwrap()
+        })
+    });
+    group.bench_function("decode_1000x50x14", |bench| {
+        bench.iter(|| {
+            tok.decode(black_box(&ids64), H, D, OnDecodeError::Raise)
+                .unwrap()
+        })
+    });
+    group.finish();
+
+    let piece = longest_piece(&tok, &actions);
+    let bpe = tok.bpe();
+    let mut scratch = BpeScratch::default();
+    let mut out = Vec::new();
+    let mut group = c.benchmark_group("bpe");
+    group.throughput(Throughput::Bytes(piece.len() as u64));
+    group.bench_function(format!("encode_piece_{}B", piece.len()), |bench| {
+        bench.iter(|| {
+            out.clear();
+            bpe.encode_piece(black_box(&piece), &mut scratch, &mut out);
+            out.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(core, benches);
+criterion_main!(core);
