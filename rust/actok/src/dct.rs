@@ -229,16 +229,10 @@ pub fn transform_axis<T: Sample, U: Sample>(
     if total == 0 {
         return Ok(());
     }
-    parallel::for_each_block(output, block, |b, out| {
-        let mut scratch = DctScratch::default();
-        let mut wide = vec![0.0; block];
-        transform.apply_block(
-            &input[b * block..(b + 1) * block],
-            &mut wide,
-            inner,
-            &mut scratch,
-        );
-        for (o, w) in out.iter_mut().zip(&wide) {
+    let init = || (DctScratch::default(), vec![0.0; block]);
+    parallel::for_each_block(output, block, init, |(scratch, wide), b, out| {
+        transform.apply_block(&input[b * block..(b + 1) * block], wide, inner, scratch);
+        for (o, w) in out.iter_mut().zip(wide.iter()) {
             *o = U::from_f64(*w);
         }
     })

@@ -230,16 +230,14 @@ impl FastTokenizer {
                 max
             }
         };
+        let lengths = sequences.iter().map(|s| s.len() as i32).collect();
         let mut ids = vec![pad_id; sequences.len() * width];
-        let mut lengths = Vec::with_capacity(sequences.len());
-        for (row, seq) in ids.chunks_mut(width.max(1)).zip(&sequences) {
-            for (slot, &id) in row.iter_mut().zip(seq) {
-                *slot = id as i32;
+        if width > 0 {
+            for (row, seq) in ids.chunks_mut(width).zip(&sequences) {
+                for (slot, &id) in row.iter_mut().zip(seq) {
+                    *slot = id as i32;
+                }
             }
-            lengths.push(seq.len() as i32);
-        }
-        if width == 0 {
-            lengths = vec![0; sequences.len()];
         }
         Ok(Padded {
             ids,

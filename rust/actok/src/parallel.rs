@@ -116,26 +116,34 @@ where
     }
 }
 
-/// Calls `f(i, block)` for each consecutive `block_len`-sized block of `out`, in parallel when
-/// worthwhile.
-pub(crate) fn for_each_block<U, F>(out: &mut [U], block_len: usize, f: F) -> Result<()>
+/// Calls `f(state, i, block)` for each consecutive `block_len`-sized block of `out`, in parallel
+/// when worthwhile; each worker thread gets its own `state` made by `init` (reusable buffers).
+pub(crate) fn for_each_block<U, S, I, F>(
+    out: &mut [U],
+    block_len: usize,
+    init: I,
+    f: F,
+) -> Result<()>
 where
     U: Send,
-    F: Fn(usize, &mut [U]) + Sync + Send,
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, usize, &mut [U]) + Sync + Send,
 {
     if block_len == 0 {
         return Ok(());
     }
     let blocks = out.len() / block_len;
     match if blocks > 1 { pool()? } else { None } {
-        None => out
-            .chunks_mut(block_len)
-            .enumerate()
-            .for_each(|(i, b)| f(i, b)),
+        None => {
+            let mut state = init();
+            out.chunks_mut(block_len)
+                .enumerate()
+                .for_each(|(i, b)| f(&mut state, i, b))
+        }
         Some(pool) => pool.install(|| {
             out.par_chunks_mut(block_len)
                 .enumerate()
-                .for_each(|(i, b)| f(i, b))
+                .for_each_init(&init, |state, (i, b)| f(state, i, b))
         }),
     }
     Ok(())
