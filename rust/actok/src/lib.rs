@@ -30,11 +30,13 @@ mod config;
 pub mod dct;
 mod error;
 mod fast;
+mod fit;
 mod parallel;
 mod pocketfft;
 mod pretokenize;
 mod sample;
 mod tokenizer_json;
+mod trainer;
 mod unicode_class;
 
 pub use bpe::{Bpe, BpeScratch};
@@ -43,6 +45,7 @@ pub use error::{DecodeIssue, EncodeIssue, Error, Result};
 pub use fast::{
     Decoded, FastTokenizer, OnDecodeError, Overflow, Padded, CONFIG_FILE, TOKENIZER_FILE,
 };
+pub use fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};
 pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;
 pub use tokenizer_json::TokenizerSections;

@@ -1,0 +1,381 @@
+//! Fitting a FAST tokenizer to action chunks (`fast-reference.md` §5), in Rust.
+//!
+//! The recipe: DCT-II (ortho) along time, `round_half_even(c * scale)`, `min_token` from the
+//! corpus, each chunk to the string `chr(q - min_token)`, GPT-2 pre-tokenization and byte-level
+//! mapping (the encoder's own code), then BPE training ([`crate::trainer`]) that reproduces
+//! `tokenizers`' `BpeTrainer` merge for merge.
+//!
+//! Chunks are quantized twice (once for the range, once for the pieces) rather than keeping a
+//! copy of every coefficient, so memory is the input plus the distinct pieces' symbols.
+
+use crate::bpe::Bpe;
+use crate::bytelevel::BYTE_TO_CHAR;
+use crate::config::ProcessorConfig;
+use crate::dct::{DctScratch, DctSpec, Transform};
+use crate::error::{Error, Result};
+use crate::fast::FastTokenizer;
+use crate::parallel;
+use crate::pretokenize::split_pieces;
+use crate::sample::Sample;
+use crate::tokenizer_json::TokenizerSections;
+use crate::trainer::{self, piece_hash, TrainConfig, WordSet};
+
+/// Code points from U+D800 on include surrogates, which no string can hold.
+const MAX_RANGE: i64 = 0xD7FF;
+
+/// Chunks quantized per parallel batch (bounds the memory of pieces in flight).
+const BATCH: usize = 1 << 14;
+
+/// Which characters start out in the vocabulary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FitAlphabet {
+    /// The reference recipe, exactly: `chr(0..=max_token - min_token)` with `min_token` and
+    /// `max_token` the corpus's extremes, and the reference's error when
+    /// `max_token - min_token > vocab_size`. Byte-level symbols that the training data never
+    /// produces may be missing from the vocabulary, so some in-range coefficients cannot be
+    /// encoded (the reference drops them silently; actok raises), and `chr(0..=32)` entries are
+    /// dead (byte-level mapping never produces them).
+    Reference,
+    /// Every byte-level symbol needed to spell `chr(0..=R)` is in the vocabulary, so every
+    /// coefficient in the fitted range encodes losslessly, with no dead entries.
+    ///
+    /// Range policy: with `lo`/`hi` the smallest/largest quantized coefficient of the corpus and
+    /// `margin = max(1, ceil((hi - lo) / 10))`, `min_token = lo - margin` and the guaranteed range
+    /// is `[min_token, hi + margin]` (`R = hi - lo + 2 * margin`). Values outside it follow the
+    /// encoder's overflow policy: an [`Error::Encode`] by default, saturation to the nearest
+    /// representable value with `Overflow::Clip`.
+    #[default]
+    Lossless,
+}
+
+/// Settings of [`FastTokenizer::fit`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitOptions {
+    /// Multiplier applied to DCT coefficients before rounding (finite, > 0).
+    pub scale: f64,
+    /// Target vocabulary size (alphabet + merges).
+    pub vocab_size: usize,
+    /// The initial alphabet and range policy.
+    pub alphabet: FitAlphabet,
+    /// Pairs seen fewer times are never merged (the reference uses 2).
+    pub min_frequency: u64,
+    /// New tokens are at most this long minus one, in characters (the reference uses 10000).
+    pub max_token_length: usize,
+}
+
+impl Default for FitOptions {
+    /// The paper's defaults (scale 10, vocab 1024) with the lossless alphabet.
+    fn default() -> Self {
+        Self {
+            scale: 10.0,
+            vocab_size: 1024,
+            alphabet: FitAlphabet::Lossless,
+            min_frequency: 2,
+            max_token_length: 10000,
+        }
+    }
+}
+
+/// Which part of a fit is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FitStage {
+    /// Transforming chunks to find the coefficient range (`done`/`total` chunks).
+    Range,
+    /// Transforming chunks into pre-tokenized pieces (`done`/`total` chunks).
+    Pieces,
+    /// Learning merges (`done` merges of at most about `total`).
+    Merges,
+}
+
+/// A progress report from [`FastTokenizer::fit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FitProgress {
+    /// The running stage.
+    pub stage: FitStage,
+    /// Units done in this stage.
+    pub done: u64,
+    /// Units in this stage.
+    pub total: u64,
+}
+
+/// Progress callback type accepted by [`FastTokenizer::fit`].
+pub type ProgressFn<'a> = &'a (dyn Fn(FitProgress) + Sync);
+
+/// Per-thread buffers of the quantization passes.
+#[derive(Default)]
+struct Buffers {
+    coefficients: Vec<f64>,
+    scratch: DctScratch,
+    chars: Vec<char>,
+    ends: Vec<usize>,
+}
+
+/// One chunk's pieces: concatenated UTF-8 bytes, end offsets and hashes.
+struct Pieces {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+    hashes: Vec<u64>,
+}
+
+impl FastTokenizer {
+    /// Fits a FAST tokenizer to `chunks`, given row-major with `shape = (N, H, D)`.
+    ///
+    /// With [`FitAlphabet::Reference`] the vocabulary, merges and `min_token` are identical to
+    /// what the reference `fit` (the `tokenizers` `BpeTrainer`) produces on the same data, with
+    /// `min_frequency` and `max_token_length` as given. `progress`, if given, is called from the
+    /// calling thread as the fit advances.
+    ///
+    /// Errors name what is wrong: an empty corpus or zero `H`/`D`, a non-finite value (with its
+    /// chunk and index), a bad `scale`, a coefficient range too wide for characters, or a
+    /// `vocab_size` too small for the alphabet.
+    pub fn fit<T: Sample>(
+        chunks: &[T],
+        shape: [usize; 3],
+        options: &FitOptions,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<Self> {
+        let report = |stage, done: usize, total: usize| {
+            if let Some(f) = progress {
+                f(FitProgress {
+                    stage,
+                    done: done as u64,
+                    total: total as u64,
+                });
+            }
+        };
+        let [n, h, d] = shape;
+        check_options(options)?;
+        if n == 0 {
+            return Err(Error::InvalidArgument(
+                "cannot fit a tokenizer to an empty corpus (0 chunks)".into(),
+            ));
+        }
+        if h == 0 || d == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "chunks of shape ({h}, {d}) are empty: time horizon and action dimension must \
+                 both be at least 1"
+            )));
+        }
+        let chunk_len = h.checked_mul(d).filter(|c| c.checked_mul(n) == Some(chunks.len()));
+        let Some(chunk_len) = chunk_len else {
+            return Err(Error::InvalidArgument(format!(
+                "chunks of shape ({n}, {h}, {d}) need {n}×{h}×{d} values, got {}",
+                chunks.len()
+            )));
+        };
+        let transform = Transform::new(DctSpec::FAST_FORWARD, h)?;
+        let scale = options.scale;
+        let chunk = |b: usize| &chunks[b * chunk_len..(b + 1) * chunk_len];
+
+        // Pass 1: the range of quantized coefficients.
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for start in (0..n).step_by(BATCH) {
+            let count = BATCH.min(n - start);
+            let ranges = parallel::map_init(count, Buffers::default, |buf, i| {
+                let b = start + i;
+                quantize(chunk(b), b, d, &transform, scale, buf)?;
+                Ok(buf
+                    .coefficients
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &q| {
+                        (lo.min(q), hi.max(q))
+                    }))
+            })?;
+            for r in ranges {
+                let (l, u) = r?;
+                lo = lo.min(l);
+                hi = hi.max(u);
+            }
+            report(FitStage::Range, start + count, n);
+        }
+        let (min_token, range) = coefficient_range(lo, hi, options)?;
+
+        // Pass 2: pieces, deduplicated with counts.
+        let mut words = WordSet::new();
+        for start in (0..n).step_by(BATCH) {
+            let count = BATCH.min(n - start);
+            let pieces = parallel::map_init(count, Buffers::default, |buf, i| {
+                let b = start + i;
+                quantize(chunk(b), b, d, &transform, scale, buf)?;
+                Ok(to_pieces(buf, min_token))
+            })?;
+            for p in pieces {
+                let p: Pieces = p?;
+                let mut from = 0usize;
+                for (&end, &hash) in p.ends.iter().zip(&p.hashes) {
+                    words.add(&p.bytes[from..end as usize], hash)?;
+                    from = end as usize;
+                }
+            }
+            report(FitStage::Pieces, start + count, n);
+        }
+
+        let initial_alphabet: Vec<char> = match options.alphabet {
+            FitAlphabet::Reference => (0..=range as u32)
+                .map(|cp| char::from_u32(cp).expect("below the surrogates"))
+                .collect(),
+            FitAlphabet::Lossless => {
+                let symbols = lossless_symbols(range);
+                if symbols.len() > options.vocab_size {
+                    return Err(Error::InvalidArgument(format!(
+                        "vocab_size {} is smaller than the {} byte-level symbols needed to encode \
+                         every coefficient in the fitted range [{min_token}, {}]; raise \
+                         vocab_size or lower scale",
+                        options.vocab_size,
+                        symbols.len(),
+                        min_token + range
+                    )));
+                }
+                symbols
+            }
+        };
+        let config = TrainConfig {
+            vocab_size: options.vocab_size,
+            min_frequency: options.min_frequency,
+            max_token_length: options.max_token_length,
+            initial_alphabet,
+        };
+        let trained = trainer::train(words, &config, &mut |done, total| {
+            report(FitStage::Merges, done as usize, total as usize)
+        })?;
+        let bpe = Bpe::new(trained.tokens, trained.merges, trained.merged_ids, false);
+        let config = ProcessorConfig::new(scale, options.vocab_size, min_token)?;
+        Ok(Self::new(config, bpe, TokenizerSections::default()))
+    }
+}
+
+fn check_options(options: &FitOptions) -> Result<()> {
+    if !(options.scale.is_finite() && options.scale > 0.0) {
+        return Err(Error::InvalidArgument(format!(
+            "scale must be a finite number > 0, got {}",
+            options.scale
+        )));
+    }
+    if options.vocab_size == 0 {
+        return Err(Error::InvalidArgument("vocab_size must be at least 1".into()));
+    }
+    if options.vocab_size >= (u32::MAX / 2) as usize {
+        return Err(Error::InvalidArgument(format!(
+            "vocab_size {} is too large",
+            options.vocab_size
+        )));
+    }
+    Ok(())
+}
+
+/// `min_token` and `R` (the alphabet spans `chr(0..=R)`) for the corpus range `[lo, hi]`.
+fn coefficient_range(lo: f64, hi: f64, options: &FitOptions) -> Result<(i64, i64)> {
+    let span = hi - lo;
+    let margin = match options.alphabet {
+        FitAlphabet::Reference => 0.0,
+        FitAlphabet::Lossless => (span / 10.0).ceil().max(1.0),
+    };
+    let width = span + 2.0 * margin;
+    if width > MAX_RANGE as f64 {
+        return Err(Error::InvalidArgument(format!(
+            "the quantized coefficients span [{lo}, {hi}]; with {} this needs {width} characters, \
+             more than the {MAX_RANGE} below the surrogates (are the actions normalized, e.g. to \
+             [-1, 1]? is scale {} too large?)",
+            match options.alphabet {
+                FitAlphabet::Reference => "no margin".to_string(),
+                FitAlphabet::Lossless => format!("a margin of {margin} on each side"),
+            },
+            options.scale
+        )));
+    }
+    let min_token = (lo - margin) as i64;
+    let range = width as i64;
+    if options.alphabet == FitAlphabet::Reference && range > options.vocab_size as i64 {
+        return Err(Error::InvalidArgument(format!(
+            "vocab_size {} is too small for the range of tokens {range} (max_token {hi} - \
+             min_token {lo}); the reference recipe needs max_token - min_token <= vocab_size",
+            options.vocab_size
+        )));
+    }
+    Ok((min_token, range))
+}
+
+/// The byte-level symbols of every byte in the UTF-8 of `chr(0..=range)`, sorted.
+fn lossless_symbols(range: i64) -> Vec<char> {
+    let mut needed = [false; 256];
+    for cp in 0..=range as u32 {
+        let c = char::from_u32(cp).expect("below the surrogates");
+        let mut buf = [0u8; 4];
+        for &b in c.encode_utf8(&mut buf).as_bytes() {
+            needed[b as usize] = true;
+        }
+    }
+    let mut symbols: Vec<char> = (0..256)
+        .filter(|&b| needed[b])
+        .map(|b| BYTE_TO_CHAR[b])
+        .collect();
+    symbols.sort_unstable();
+    symbols
+}
+
+/// DCT and round one chunk into `buf.coefficients`; errors name chunk `index` and the position.
+fn quantize<T: Sample>(
+    chunk: &[T],
+    index: usize,
+    dim: usize,
+    transform: &Transform,
+    scale: f64,
+    buf: &mut Buffers,
+) -> Result<()> {
+    let not_finite = |at: usize, what: &str, value: f64| {
+        Error::InvalidArgument(format!(
+            "training chunk {index} has a non-finite {what} {value} at flattened index {at} \
+             (time step {}, dimension {})",
+            at / dim,
+            at % dim
+        ))
+    };
+    if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
+        return Err(not_finite(at, "value", chunk[at].to_f64()));
+    }
+    buf.coefficients.resize(chunk.len(), 0.0);
+    transform.apply_block(chunk, &mut buf.coefficients, dim, &mut buf.scratch);
+    for (at, c) in buf.coefficients.iter_mut().enumerate() {
+        let scaled = *c * scale;
+        if !scaled.is_finite() {
+            return Err(not_finite(at, "scaled DCT coefficient", scaled));
+        }
+        *c = scaled.round_ties_even();
+    }
+    Ok(())
+}
+
+/// The GPT-2 pieces of the chunk in `buf.coefficients`, as UTF-8 bytes.
+fn to_pieces(buf: &mut Buffers, min_token: i64) -> Pieces {
+    let Buffers {
+        coefficients,
+        chars,
+        ends,
+        ..
+    } = buf;
+    chars.clear();
+    chars.extend(coefficients.iter().map(|&q| {
+        char::from_u32((q as i64 - min_token) as u32).expect("the range check keeps codes valid")
+    }));
+    ends.clear();
+    split_pieces(chars, ends);
+    let mut pieces = Pieces {
+        bytes: Vec::with_capacity(chars.len() * 2),
+        ends: Vec::with_capacity(ends.len()),
+        hashes: Vec::with_capacity(ends.len()),
+    };
+    let mut start = 0usize;
+    for &end in ends.iter() {
+        let from = pieces.bytes.len();
+        for &ch in &chars[start..end] {
+            let mut b = [0u8; 4];
+            pieces
+                .bytes
+                .extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+        }
+        pieces.hashes.push(piece_hash(&pieces.bytes[from..]));
+        pieces.ends.push(pieces.bytes.len() as u32);
+        start = end;
+    }
+    pieces
+}

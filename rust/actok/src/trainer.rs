@@ -1,0 +1,849 @@
+//! A byte-level BPE trainer that reproduces the `tokenizers` 0.23 `BpeTrainer` merge for merge
+//! (`fast-reference.md` §5), on compact integer symbols.
+//!
+//! The library keeps every word as a vector of 32-byte symbols and every pair's word set as a
+//! `HashSet<usize>`; this trainer keeps a word as `u32` ids in a flat per-block array that merges
+//! compact in place, and builds the initial pair → words index as a flat CSR array per block, so
+//! memory stays proportional to the corpus's symbol count. Pairs are counted, and merges applied,
+//! in parallel over blocks on actok's pool.
+//!
+//! What decides the exact vocabulary and merges, and is therefore reproduced literally:
+//! - ids: the alphabet (initial alphabet ∪ every symbol seen) sorted by code point, then one id per
+//!   new token string in merge order;
+//! - a max-heap of `(count, pair, words)` entries ordered by count, then by the smallest pair; a
+//!   popped entry whose count is stale is re-pushed with the current count (keeping its words);
+//! - a valid entry merges its pair *only in the words it records*, and the merge is recorded even
+//!   when the concatenated string already exists (its id is reused, the vocabulary does not grow);
+//! - replacement is left to right without overlap, and each replacement reports `-1` for the
+//!   neighbouring pairs it destroys and `+1` for those it creates, the latter only when the new
+//!   token's length plus the neighbour's length (in characters) is below `max_token_length`;
+//!   the merged pair's own count is not decremented;
+//! - after each merge, every pair that gained occurrences is pushed once, with its current total
+//!   count and the words where it gained them (in increasing pair order: the library uses hash map
+//!   order, which can only matter for two entries of the same pair and count);
+//! - training stops when the vocabulary reaches `vocab_size`, the heap is empty, or the best valid
+//!   count is below 1 or below `min_frequency`.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::bytelevel::BYTE_TO_CHAR;
+use crate::error::{Error, Result};
+use crate::parallel;
+
+/// Symbols per block of words (blocks are the unit of parallel work).
+const BLOCK_SYMBOLS: usize = 1 << 22;
+
+/// A fast hash for the trainer's own integer keys (pairs packed in a `u64`, piece hashes).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        let mut x = self.0 ^ v;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        self.0 = x;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
+/// A pair of ids packed as `left << 32 | right`: the packed order is the `(left, right)` order.
+#[inline]
+fn pack(left: u32, right: u32) -> u64 {
+    u64::from(left) << 32 | u64::from(right)
+}
+
+#[inline]
+fn unpack(pair: u64) -> (u32, u32) {
+    ((pair >> 32) as u32, pair as u32)
+}
+
+/// A 64-bit hash of a piece's bytes (collisions are resolved by comparing bytes).
+pub(crate) fn piece_hash(bytes: &[u8]) -> u64 {
+    let mut h = 0x9e37_79b9_7f4a_7c15u64 ^ bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 32)
+}
+
+/// The training words: distinct pre-tokenized pieces (as raw bytes) with their counts.
+pub(crate) struct WordSet {
+    bytes: Vec<u8>,
+    /// `starts[w]..starts[w + 1]` are the bytes of word `w`.
+    starts: Vec<u64>,
+    counts: Vec<u64>,
+    /// First word with each hash.
+    by_hash: FastMap<u64, u32>,
+    /// Words whose hash collides with a different word's.
+    collisions: HashMap<Vec<u8>, u32>,
+    /// Which bytes occur in any word.
+    seen: [bool; 256],
+}
+
+impl WordSet {
+    /// An empty set.
+    pub(crate) fn new() -> Self {
+        Self {
+            bytes: Vec::new(),
+            starts: vec![0],
+            counts: Vec::new(),
+            by_hash: FastMap::default(),
+            collisions: HashMap::new(),
+            seen: [false; 256],
+        }
+    }
+
+    /// Number of distinct words.
+    pub(crate) fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    fn word(&self, w: usize) -> &[u8] {
+        &self.bytes[self.starts[w] as usize..self.starts[w + 1] as usize]
+    }
+
+    /// Counts one occurrence of `piece` (non-empty), whose [`piece_hash`] is `hash`.
+    pub(crate) fn add(&mut self, piece: &[u8], hash: u64) -> Result<()> {
+        if let Some(&w) = self.by_hash.get(&hash) {
+            if self.word(w as usize) == piece {
+                self.counts[w as usize] += 1;
+                return Ok(());
+            }
+            if let Some(&w) = self.collisions.get(piece) {
+                self.counts[w as usize] += 1;
+                return Ok(());
+            }
+            let w = self.push(piece)?;
+            self.collisions.insert(piece.to_vec(), w);
+            return Ok(());
+        }
+        let w = self.push(piece)?;
+        self.by_hash.insert(hash, w);
+        Ok(())
+    }
+
+    fn push(&mut self, piece: &[u8]) -> Result<u32> {
+        let w = u32::try_from(self.counts.len())
+            .ok()
+            .filter(|&w| w < u32::MAX)
+            .ok_or_else(|| {
+                Error::InvalidArgument("more than 4294967294 distinct training pieces".into())
+            })?;
+        for &b in piece {
+            self.seen[b as usize] = true;
+        }
+        self.bytes.extend_from_slice(piece);
+        self.starts.push(self.bytes.len() as u64);
+        self.counts.push(1);
+        Ok(w)
+    }
+}
+
+/// Trainer settings (`BpeTrainer` arguments; no special tokens, prefixes or suffixes).
+#[derive(Clone, Debug)]
+pub(crate) struct TrainConfig {
+    /// Stop once the vocabulary has this many tokens.
+    pub vocab_size: usize,
+    /// Pairs seen fewer times than this are never merged.
+    pub min_frequency: u64,
+    /// A new pair is counted only if its merged length in characters is below this.
+    pub max_token_length: usize,
+    /// Characters that are always in the vocabulary.
+    pub initial_alphabet: Vec<char>,
+}
+
+/// The trained model: tokens by id and merges in rank order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Trained {
+    pub tokens: Vec<String>,
+    pub merges: Vec<(u32, u32)>,
+    pub merged_ids: Vec<u32>,
+}
+
+/// Where a heap entry's pair is to be merged.
+#[derive(Debug)]
+enum Pos {
+    /// Every word that contained the pair before training (the blocks' initial index).
+    Initial,
+    /// These words (sorted, distinct global indices).
+    Words(Vec<u32>),
+}
+
+#[derive(Debug)]
+struct Entry {
+    count: u64,
+    pair: u64,
+    pos: Pos,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.pair == other.pair
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Highest count first; on equal counts the smallest `(left, right)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.count
+            .cmp(&other.count)
+            .then_with(|| other.pair.cmp(&self.pair))
+    }
+}
+
+/// A run of consecutive words, merged in place.
+#[derive(Default)]
+struct Block {
+    /// Global index of the first word.
+    first_word: u32,
+    /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]`.
+    syms: Vec<u32>,
+    starts: Vec<u32>,
+    lens: Vec<u32>,
+    counts: Vec<u64>,
+    /// Initial pair index: sorted pairs, and for pair `k` the words
+    /// `init_words[init_off[k]..init_off[k + 1]]` (local indices, increasing).
+    init_pairs: Vec<u64>,
+    init_off: Vec<u32>,
+    init_words: Vec<u32>,
+    /// Initial pair counts of this block (aligned with `init_pairs`).
+    init_counts: Vec<i64>,
+    /// Output of the last merge: count change per pair.
+    deltas: FastMap<u64, i64>,
+    /// Output of the last merge: `(pair, global word)` for each word where the pair gained
+    /// occurrences, in word order.
+    gained: Vec<(u64, u32)>,
+}
+
+impl Block {
+    fn word_mut(&mut self, local: usize) -> (&mut [u32], &mut u32) {
+        let start = self.starts[local] as usize;
+        let len = self.lens[local] as usize;
+        (&mut self.syms[start..start + len], &mut self.lens[local])
+    }
+}
+
+/// Trains on `words` with `config`; `progress(done, total)` is called after each merge.
+pub(crate) fn train(
+    words: WordSet,
+    config: &TrainConfig,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Trained> {
+    // Alphabet: the initial alphabet plus every byte-level symbol seen, by code point.
+    let mut alphabet: Vec<char> = config.initial_alphabet.clone();
+    for b in 0..256 {
+        if words.seen[b] {
+            alphabet.push(BYTE_TO_CHAR[b]);
+        }
+    }
+    alphabet.sort_unstable();
+    alphabet.dedup();
+    let mut tokens: Vec<String> = alphabet.iter().map(|c| c.to_string()).collect();
+    let mut token_len: Vec<usize> = vec![1; tokens.len()];
+    let mut index: HashMap<String, u32> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i as u32))
+        .collect();
+    let mut byte_id = [u32::MAX; 256];
+    for (b, slot) in byte_id.iter_mut().enumerate() {
+        if let Ok(i) = alphabet.binary_search(&BYTE_TO_CHAR[b]) {
+            *slot = i as u32;
+        }
+    }
+    if tokens.len() >= u32::MAX as usize / 2 {
+        return Err(Error::InvalidArgument("initial alphabet too large".into()));
+    }
+
+    let mut blocks = make_blocks(&words);
+    // Convert to ids and index the initial pairs, block by block in parallel.
+    parallel::for_each_block(&mut blocks, 1, Vec::new, |scratch, _, block| {
+        init_block(&mut block[0], &words, &byte_id, scratch)
+    })?;
+    drop(words);
+
+    // Global initial counts.
+    let mut pair_counts: FastMap<u64, i64> = FastMap::default();
+    for block in &blocks {
+        for (&pair, &count) in block.init_pairs.iter().zip(&block.init_counts) {
+            *pair_counts.entry(pair).or_insert(0) += count;
+        }
+    }
+    let mut initial_pairs: Vec<(u64, i64)> = pair_counts.iter().map(|(&p, &c)| (p, c)).collect();
+    initial_pairs.sort_unstable();
+    // Pushed one by one (not heapified) so that the heap's layout, which decides the order of
+    // entries with equal keys, follows from the push order alone.
+    let mut queue: BinaryHeap<Entry> = BinaryHeap::with_capacity(initial_pairs.len());
+    for &(pair, count) in &initial_pairs {
+        if count > 0 {
+            queue.push(Entry {
+                count: count as u64,
+                pair,
+                pos: Pos::Initial,
+            });
+        }
+    }
+    drop(initial_pairs);
+    let block_starts: Vec<u32> = blocks.iter().map(|b| b.first_word).collect();
+
+    let total_steps = config.vocab_size.saturating_sub(tokens.len()) as u64;
+    let mut merges: Vec<(u32, u32)> = Vec::new();
+    let mut merged_ids: Vec<u32> = Vec::new();
+    let mut gained: FastMap<u64, Vec<u32>> = FastMap::default();
+    let mut ranges: Vec<(usize, usize)> = vec![(0, 0); blocks.len()];
+    loop {
+        if tokens.len() >= config.vocab_size {
+            break;
+        }
+        let Some(mut top) = queue.pop() else {
+            break;
+        };
+        let current = pair_counts.get(&top.pair).copied().unwrap_or(0);
+        if top.count != current as u64 {
+            top.count = current as u64;
+            queue.push(top);
+            continue;
+        }
+        if top.count < 1 || config.min_frequency > top.count {
+            break;
+        }
+        let (left, right) = unpack(top.pair);
+        let merged = format!("{}{}", tokens[left as usize], tokens[right as usize]);
+        let new_id = match index.get(&merged) {
+            Some(&id) => id,
+            None => {
+                let id = tokens.len() as u32;
+                token_len.push(token_len[left as usize] + token_len[right as usize]);
+                index.insert(merged.clone(), id);
+                tokens.push(merged);
+                id
+            }
+        };
+        merges.push((left, right));
+        merged_ids.push(new_id);
+
+        // Which words of which block to merge in.
+        if let Pos::Words(list) = &top.pos {
+            for (b, range) in ranges.iter_mut().enumerate() {
+                let lo = list.partition_point(|&w| w < block_starts[b]);
+                let hi = match block_starts.get(b + 1) {
+                    Some(&next) => list.partition_point(|&w| w < next),
+                    None => list.len(),
+                };
+                *range = (lo, hi);
+            }
+        }
+        let pos = &top.pos;
+        let ranges_ref = &ranges;
+        let token_len_ref = &token_len;
+        let max_len = config.max_token_length;
+        parallel::for_each_block(
+            &mut blocks,
+            1,
+            Vec::new,
+            |changes: &mut Vec<(u64, i32)>, b, block| {
+                let block = &mut block[0];
+                block.deltas.clear();
+                block.gained.clear();
+                match pos {
+                    Pos::Initial => {
+                        let Ok(k) = block.init_pairs.binary_search(&top.pair) else {
+                            return;
+                        };
+                        let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
+                        for i in lo..hi {
+                            let local = block.init_words[i] as usize;
+                            merge_word(
+                                block,
+                                local,
+                                (left, right, new_id),
+                                token_len_ref,
+                                max_len,
+                                changes,
+                            );
+                        }
+                    }
+                    Pos::Words(list) => {
+                        let (lo, hi) = ranges_ref[b];
+                        for &w in &list[lo..hi] {
+                            let local = (w - block.first_word) as usize;
+                            merge_word(
+                                block,
+                                local,
+                                (left, right, new_id),
+                                token_len_ref,
+                                max_len,
+                                changes,
+                            );
+                        }
+                    }
+                }
+            },
+        )?;
+
+        // Apply the changes in block (hence word) order.
+        for block in &mut blocks {
+            for (&pair, &delta) in &block.deltas {
+                *pair_counts.entry(pair).or_insert(0) += delta;
+            }
+            for &(pair, w) in &block.gained {
+                let list = gained.entry(pair).or_default();
+                if list.last() != Some(&w) {
+                    list.push(w);
+                }
+            }
+            block.deltas.clear();
+            block.gained.clear();
+        }
+        let mut pushed: Vec<(u64, Vec<u32>)> = gained.drain().collect();
+        pushed.sort_unstable_by_key(|&(pair, _)| pair);
+        for (pair, list) in pushed {
+            let count = pair_counts[&pair];
+            if count > 0 {
+                queue.push(Entry {
+                    count: count as u64,
+                    pair,
+                    pos: Pos::Words(list),
+                });
+            }
+        }
+        progress(merges.len() as u64, total_steps.max(merges.len() as u64));
+    }
+    Ok(Trained {
+        tokens,
+        merges,
+        merged_ids,
+    })
+}
+
+/// Splits the words into blocks of about [`BLOCK_SYMBOLS`] symbols (word ranges only).
+fn make_blocks(words: &WordSet) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut first = 0usize;
+    while first < words.len() {
+        let base = words.starts[first];
+        let mut end = first + 1;
+        while end < words.len() && (words.starts[end + 1] - base) as usize <= BLOCK_SYMBOLS {
+            end += 1;
+        }
+        blocks.push(Block {
+            first_word: first as u32,
+            // Temporarily: the number of words, filled in by `init_block`.
+            starts: vec![0; end - first],
+            ..Block::default()
+        });
+        first = end;
+    }
+    blocks
+}
+
+/// Fills a block's symbols and initial pair index from the word set.
+fn init_block(block: &mut Block, words: &WordSet, byte_id: &[u32; 256], marks: &mut Vec<u32>) {
+    let first = block.first_word as usize;
+    let n = block.starts.len();
+    let base = words.starts[first];
+    let end = words.starts[first + n];
+    block.syms = words.bytes[base as usize..end as usize]
+        .iter()
+        .map(|&b| byte_id[b as usize])
+        .collect();
+    block.starts = (0..n)
+        .map(|i| (words.starts[first + i] - base) as u32)
+        .collect();
+    block.lens = (0..n)
+        .map(|i| (words.starts[first + i + 1] - words.starts[first + i]) as u32)
+        .collect();
+    block.counts = words.counts[first..first + n].to_vec();
+
+    // Pairs of initial symbols are pairs of bytes: index them densely by byte pair.
+    const NO: u32 = u32::MAX;
+    marks.clear();
+    marks.resize(1 << 16, NO); // last local word that counted each byte pair
+    let mut counts = vec![0i64; 1 << 16];
+    let mut nwords = vec![0u32; 1 << 16];
+    for i in 0..n {
+        let bytes = words.word(first + i);
+        let count = block.counts[i] as i64;
+        for w in bytes.windows(2) {
+            let key = usize::from(w[0]) << 8 | usize::from(w[1]);
+            counts[key] += count;
+            if marks[key] != i as u32 {
+                marks[key] = i as u32;
+                nwords[key] += 1;
+            }
+        }
+    }
+    // Order the present byte pairs by their id pair.
+    let mut present: Vec<(u64, usize)> = (0..1 << 16)
+        .filter(|&key| nwords[key] > 0)
+        .map(|key| (pack(byte_id[key >> 8], byte_id[key & 0xFF]), key))
+        .collect();
+    present.sort_unstable();
+    let mut cursor = vec![0u32; 1 << 16];
+    block.init_off = Vec::with_capacity(present.len() + 1);
+    let mut total = 0u32;
+    for &(pair, key) in &present {
+        block.init_pairs.push(pair);
+        block.init_counts.push(counts[key]);
+        block.init_off.push(total);
+        cursor[key] = total;
+        total += nwords[key];
+    }
+    block.init_off.push(total);
+    block.init_words = vec![0; total as usize];
+    marks.iter_mut().for_each(|m| *m = NO);
+    for i in 0..n {
+        for w in words.word(first + i).windows(2) {
+            let key = usize::from(w[0]) << 8 | usize::from(w[1]);
+            if marks[key] != i as u32 {
+                marks[key] = i as u32;
+                block.init_words[cursor[key] as usize] = i as u32;
+                cursor[key] += 1;
+            }
+        }
+    }
+}
+
+/// Merges `(left, right)` into `new_id` in one word of `block`, left to right without overlap,
+/// recording the pair count changes in the block's outputs (`changes` is scratch).
+fn merge_word(
+    block: &mut Block,
+    local: usize,
+    (left, right, new_id): (u32, u32, u32),
+    token_len: &[usize],
+    max_len: usize,
+    changes: &mut Vec<(u64, i32)>,
+) {
+    changes.clear();
+    let count = block.counts[local] as i64;
+    let global = block.first_word + local as u32;
+    let (syms, len) = block.word_mut(local);
+    let n = syms.len();
+    let new_len = token_len[new_id as usize];
+    let (mut r, mut o) = (0usize, 0usize);
+    while r < n {
+        if syms[r] == left && r + 1 < n && syms[r + 1] == right {
+            if o > 0 {
+                let prev = syms[o - 1];
+                changes.push((pack(prev, left), -1));
+                if token_len[prev as usize] + new_len < max_len {
+                    changes.push((pack(prev, new_id), 1));
+                }
+            }
+            syms[o] = new_id;
+            o += 1;
+            r += 2;
+            if r < n {
+                let next = syms[r];
+                changes.push((pack(right, next), -1));
+                if token_len[next as usize] + new_len < max_len {
+                    changes.push((pack(new_id, next), 1));
+                }
+            }
+        } else {
+            syms[o] = syms[r];
+            o += 1;
+            r += 1;
+        }
+    }
+    *len = o as u32;
+    for &(pair, change) in changes.iter() {
+        *block.deltas.entry(pair).or_insert(0) += i64::from(change) * count;
+        if change > 0 {
+            block.gained.push((pair, global));
+        }
+    }
+    // Within a word a pair may gain several times: keep one entry per (pair, word).
+    let start = block.gained.len()
+        - changes
+            .iter()
+            .filter(|&&(_, change)| change > 0)
+            .count();
+    let tail = &mut block.gained[start..];
+    tail.sort_unstable();
+    let mut keep = start;
+    for i in start..block.gained.len() {
+        if i == start || block.gained[i] != block.gained[keep - 1] {
+            block.gained[keep] = block.gained[i];
+            keep += 1;
+        }
+    }
+    block.gained.truncate(keep);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// A literal, obviously-correct reading of the `BpeTrainer` semantics on character strings.
+    fn simple_train(words: &[(String, u64)], config: &TrainConfig) -> Trained {
+        let mut alphabet: BTreeSet<char> = config.initial_alphabet.iter().copied().collect();
+        for (w, _) in words {
+            alphabet.extend(w.chars());
+        }
+        let mut tokens: Vec<String> = alphabet.iter().map(|c| c.to_string()).collect();
+        let id = |tokens: &[String], s: &str| tokens.iter().position(|t| t == s).map(|i| i as u32);
+        // A word: (id, length in characters) per symbol.
+        let mut ws: Vec<Vec<(u32, usize)>> = words
+            .iter()
+            .map(|(w, _)| {
+                w.chars()
+                    .map(|c| (id(&tokens, &c.to_string()).unwrap(), 1))
+                    .collect()
+            })
+            .collect();
+        let counts: Vec<i64> = words.iter().map(|&(_, c)| c as i64).collect();
+        let mut pair_counts: BTreeMap<(u32, u32), i64> = BTreeMap::new();
+        let mut where_: BTreeMap<(u32, u32), BTreeSet<usize>> = BTreeMap::new();
+        for (i, w) in ws.iter().enumerate() {
+            for win in w.windows(2) {
+                let p = (win[0].0, win[1].0);
+                *pair_counts.entry(p).or_insert(0) += counts[i];
+                where_.entry(p).or_default().insert(i);
+            }
+        }
+        #[derive(PartialEq, Eq)]
+        struct E(u64, (u32, u32), BTreeSet<usize>);
+        impl PartialOrd for E {
+            fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+        impl Ord for E {
+            fn cmp(&self, o: &Self) -> Ordering {
+                if self.0 != o.0 {
+                    self.0.cmp(&o.0)
+                } else {
+                    o.1.cmp(&self.1)
+                }
+            }
+        }
+        let mut heap = BinaryHeap::new();
+        for (p, pos) in std::mem::take(&mut where_) {
+            if pair_counts[&p] > 0 {
+                heap.push(E(pair_counts[&p] as u64, p, pos));
+            }
+        }
+        let (mut merges, mut merged_ids) = (Vec::new(), Vec::new());
+        loop {
+            if tokens.len() >= config.vocab_size {
+                break;
+            }
+            let Some(mut top) = heap.pop() else { break };
+            if top.0 != pair_counts[&top.1] as u64 {
+                top.0 = pair_counts[&top.1] as u64;
+                heap.push(top);
+                continue;
+            }
+            if top.0 < 1 || config.min_frequency > top.0 {
+                break;
+            }
+            let s = format!("{}{}", tokens[top.1 .0 as usize], tokens[top.1 .1 as usize]);
+            let new_id = match id(&tokens, &s) {
+                Some(i) => i,
+                None => {
+                    tokens.push(s);
+                    (tokens.len() - 1) as u32
+                }
+            };
+            merges.push(top.1);
+            merged_ids.push(new_id);
+            let mut changes = Vec::new();
+            for &w in &top.2 {
+                let sy = &mut ws[w];
+                let mut i = 0;
+                while i < sy.len() {
+                    if sy[i].0 == top.1 .0 && i + 1 < sy.len() && sy[i + 1].0 == top.1 .1 {
+                        let (first, second) = (sy[i], sy[i + 1]);
+                        let new_s = (new_id, first.1 + second.1);
+                        if i > 0 {
+                            changes.push(((sy[i - 1].0, first.0), -1, w));
+                            if sy[i - 1].1 + new_s.1 < config.max_token_length {
+                                changes.push(((sy[i - 1].0, new_id), 1, w));
+                            }
+                        }
+                        sy.insert(i, new_s);
+                        sy.remove(i + 1);
+                        sy.remove(i + 1);
+                        if i < sy.len() - 1 {
+                            changes.push(((second.0, sy[i + 1].0), -1, w));
+                            if sy[i + 1].1 + new_s.1 < config.max_token_length {
+                                changes.push(((new_id, sy[i + 1].0), 1, w));
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            for (p, ch, w) in changes {
+                *pair_counts.entry(p).or_insert(0) += ch * counts[w];
+                if ch > 0 {
+                    where_.entry(p).or_default().insert(w);
+                }
+            }
+            for (p, pos) in std::mem::take(&mut where_) {
+                if pair_counts[&p] > 0 {
+                    heap.push(E(pair_counts[&p] as u64, p, pos));
+                }
+            }
+        }
+        Trained {
+            tokens,
+            merges,
+            merged_ids,
+        }
+    }
+
+    /// Byte-level string of raw bytes.
+    fn mapped(bytes: &[u8]) -> String {
+        bytes.iter().map(|&b| BYTE_TO_CHAR[b as usize]).collect()
+    }
+
+    fn fast_train(pieces: &[Vec<u8>], config: &TrainConfig) -> Trained {
+        let mut words = WordSet::new();
+        for p in pieces {
+            words.add(p, piece_hash(p)).unwrap();
+        }
+        train(words, config, &mut |_, _| {}).unwrap()
+    }
+
+    fn simple_from_pieces(pieces: &[Vec<u8>], config: &TrainConfig) -> Trained {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for p in pieces {
+            *counts.entry(mapped(p)).or_insert(0) += 1;
+        }
+        let words: Vec<(String, u64)> = counts.into_iter().collect();
+        simple_train(&words, config)
+    }
+
+    fn config(vocab_size: usize, min_frequency: u64, max_token_length: usize) -> TrainConfig {
+        TrainConfig {
+            vocab_size,
+            min_frequency,
+            max_token_length,
+            initial_alphabet: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn matches_the_library_on_its_own_example() {
+        // `tokenizers`' test_train: words with counts, min_frequency 2 -> merges re, are, is.
+        let corpus = [
+            ("roses", 1),
+            ("are", 2),
+            ("red", 1),
+            ("voilets", 1),
+            ("blue", 1),
+            ("BERT", 1),
+            ("is", 2),
+            ("big", 1),
+            ("and", 1),
+            ("so", 1),
+            ("GPT-2", 1),
+        ];
+        let mut pieces = Vec::new();
+        for (w, c) in corpus {
+            for _ in 0..c {
+                pieces.push(w.as_bytes().to_vec());
+            }
+        }
+        let t = fast_train(&pieces, &config(30000, 2, usize::MAX));
+        let merged: Vec<&str> = t.merged_ids.iter().map(|&i| t.tokens[i as usize].as_str()).collect();
+        assert_eq!(merged, ["re", "are", "is"]);
+        assert_eq!(t.tokens.len(), 25);
+        assert_eq!(t.tokens[22], "re");
+    }
+
+    #[test]
+    fn repeated_strings_reuse_ids_and_record_the_merge() {
+        // "abc" is reachable as ab+c and a+bc: the second merge reuses the id.
+        let pieces: Vec<Vec<u8>> = ["abcx", "abcx", "abcy", "zbc", "zbc", "zbc", "abc", "abc"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        for max_len in [usize::MAX, 3, 2] {
+            let cfg = config(100, 1, max_len);
+            assert_eq!(fast_train(&pieces, &cfg), simple_from_pieces(&pieces, &cfg));
+        }
+    }
+
+    #[test]
+    fn self_overlapping_pairs_merge_left_to_right() {
+        let pieces: Vec<Vec<u8>> = ["aaaaa", "aaa", "aaaa", "aaaaaaa"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        for max_len in [usize::MAX, 5, 4, 3, 2, 0] {
+            let cfg = config(50, 0, max_len);
+            assert_eq!(fast_train(&pieces, &cfg), simple_from_pieces(&pieces, &cfg), "{max_len}");
+        }
+    }
+
+    fn corpus_strategy() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        // Few distinct bytes (including a UTF-8 lead and continuation byte) and short words:
+        // many equal pair counts, so the tie rules decide.
+        let byte = prop::sample::select(vec![b'a', b'b', b'c', b'd', 0xC4, 0x80]);
+        let word = prop::collection::vec(byte, 1..9);
+        prop::collection::vec(word, 1..40)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn fast_trainer_equals_simple_trainer(
+            pieces in corpus_strategy(),
+            vocab_extra in 0usize..40,
+            min_frequency in 0u64..4,
+            max_len in prop::sample::select(vec![0usize, 2, 3, 4, 5, 6, 10000]),
+            initial in prop::collection::vec(prop::sample::select(vec!['\0', 'a', 'q', '\u{120}']), 0..3),
+        ) {
+            let mut cfg = config(0, min_frequency, max_len);
+            cfg.initial_alphabet = initial;
+            cfg.vocab_size = 6 + vocab_extra;
+            prop_assert_eq!(fast_train(&pieces, &cfg), simple_from_pieces(&pieces, &cfg));
+        }
+    }
+
+    #[test]
+    fn blocks_split_large_corpora_consistently() {
+        // Enough symbols for several blocks; compare against the simple trainer.
+        let mut pieces = Vec::new();
+        let mut x = 12345u64;
+        for _ in 0..1500 {
+            let mut p = Vec::new();
+            for _ in 0..(3000 + x % 200) {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                p.push([b'a', b'b', b'c', 0xC4, 0x80][(x >> 60) as usize % 5]);
+            }
+            pieces.push(p);
+        }
+        let cfg = config(40, 2, 10000);
+        assert_eq!(fast_train(&pieces, &cfg), simple_from_pieces(&pieces, &cfg));
+    }
+}
