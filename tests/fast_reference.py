@@ -118,6 +118,8 @@ def train_reference_tokenizer(
     time_horizon: int | None = None,
     action_dim: int | None = None,
     check_range: bool = True,
+    min_frequency: int = 2,
+    max_token_length: int | None = 10000,
 ) -> Path:
     """Train a FAST tokenizer exactly like the reference ``fit`` and save it in HF layout.
 
@@ -128,7 +130,9 @@ def train_reference_tokenizer(
 
     Overrides (for tests only): ``min_token`` fixes the offset instead (coefficients outside
     ``[min_token, min_token + alphabet_size - 1]`` are clipped into it for training), and
-    ``alphabet_size`` fixes the size ``R`` of the initial alphabet ``chr(0 .. R-1)``.
+    ``alphabet_size`` fixes the size ``R`` of the initial alphabet ``chr(0 .. R-1)``;
+    ``min_frequency`` and ``max_token_length`` are passed to the ``BpeTrainer`` (the reference
+    uses 2 and 10000).
 
     Writes ``out_dir/tokenizer.json`` and ``out_dir/processor_config.json``; returns ``out_dir``.
     """
@@ -169,11 +173,11 @@ def train_reference_tokenizer(
     tok = _new_bytelevel_bpe()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        min_frequency=2,
+        min_frequency=min_frequency,
         show_progress=False,
         special_tokens=[],
         initial_alphabet=[chr(i) for i in range(alphabet_size)],
-        max_token_length=10000,
+        max_token_length=max_token_length,
     )
     tok.train_from_iterator(_token_iter(), trainer=trainer)
     tok.save(str(out / "tokenizer.json"))

@@ -59,6 +59,18 @@ class FastTokenizer:
     def __init__(self, _inner: object) -> None: ...
     @classmethod
     def from_pretrained(cls, path: str | PathLike[str]) -> FastTokenizer: ...
+    @classmethod
+    def fit(
+        cls,
+        chunks: npt.ArrayLike | Sequence[npt.ArrayLike],
+        scale: float = 10,
+        vocab_size: int = 1024,
+        *,
+        alphabet: Literal["lossless", "reference"] = "lossless",
+        min_frequency: int = 2,
+        max_token_length: int = 10000,
+        progress: bool = False,
+    ) -> FastTokenizer: ...
     def save_pretrained(self, path: str | PathLike[str]) -> None: ...
     @property
     def scale(self) -> float: ...

@@ -12,6 +12,7 @@ __all__ = [
     "LoadError",
     "_FastTokenizer",
     "__version__",
+    "_fit",
     "_pretokenize",
     "get_num_threads",
     "set_num_threads",
@@ -33,6 +34,15 @@ def transform(
     inverse: bool,
 ) -> npt.NDArray[np.floating]: ...
 def _pretokenize(text: str) -> list[str]: ...
+def _fit(
+    chunks: npt.NDArray[np.floating],
+    scale: float,
+    vocab_size: int,
+    alphabet: str,
+    min_frequency: int,
+    max_token_length: int,
+    progress: bool,
+) -> _FastTokenizer: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int | None) -> None: ...
 

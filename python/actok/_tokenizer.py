@@ -28,6 +28,35 @@ def _as_batch(actions: object) -> np.ndarray:
     return a
 
 
+def _as_chunks(chunks: object) -> np.ndarray:
+    """``(N, H, D)`` training chunks from an array or a sequence of ``(H, D)`` arrays."""
+    if isinstance(chunks, np.ndarray):
+        a = float_array(chunks, "chunks")
+    elif isinstance(chunks, Sequence) and not isinstance(chunks, (str, bytes)):
+        items = [float_array(c, f"chunks[{i}]") for i, c in enumerate(chunks)]
+        if not items:
+            raise ActokError("cannot fit a tokenizer to an empty corpus (0 chunks)")
+        first = items[0].shape
+        if len(first) != 2:
+            raise ActokError(f"each chunk must have shape (H, D), chunks[0] has shape {first}")
+        for i, item in enumerate(items):
+            if item.shape != first:
+                raise ActokError(
+                    f"chunks[{i}] has shape {item.shape}, but chunks[0] has shape {first}: "
+                    "all chunks must have the same (H, D)"
+                )
+        dtype = np.float64 if any(x.dtype == np.float64 for x in items) else np.float32
+        a = np.stack(items).astype(dtype, copy=False)
+    else:
+        raise ActokError(
+            "chunks must be an (N, H, D) array or a list of (H, D) arrays, "
+            f"got {type(chunks).__name__}"
+        )
+    if a.ndim != 3:
+        raise ActokError(f"chunks must have shape (N, H, D), got an array of shape {a.shape}")
+    return np.require(a, requirements="C")
+
+
 class FastTokenizer:
     """A FAST action tokenizer (DCT + quantization + byte-level BPE).
 
@@ -49,6 +78,61 @@ class FastTokenizer:
     def from_pretrained(cls, path: PathLike) -> FastTokenizer:
         """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``)."""
         return cls(_actok._FastTokenizer.from_pretrained(os.fspath(path)))
+
+    @classmethod
+    def fit(
+        cls,
+        chunks: object,
+        scale: float = 10,
+        vocab_size: int = 1024,
+        *,
+        alphabet: str = "lossless",
+        min_frequency: int = 2,
+        max_token_length: int = 10000,
+        progress: bool = False,
+    ) -> FastTokenizer:
+        """Fits a FAST tokenizer to action chunks (the reference ``fit``, in Rust).
+
+        ``chunks`` is an ``(N, H, D)`` array or a sequence of ``(H, D)`` arrays of one shape
+        (float32 or float64; normalized, e.g. to [-1, 1]). Each chunk is DCT-transformed along
+        time, scaled by ``scale`` and rounded half to even; a byte-level BPE with ``vocab_size``
+        tokens is then trained on the resulting strings, merge for merge as the ``tokenizers``
+        ``BpeTrainer`` would (``min_frequency``, ``max_token_length`` as there).
+
+        ``alphabet="reference"`` reproduces the reference recipe exactly (``min_token`` is the
+        smallest coefficient; initial alphabet ``chr(0 .. max - min)``; fails when
+        ``max - min > vocab_size``). ``alphabet="lossless"`` (the default) widens the range by a
+        margin of ``max(1, ceil((max - min) / 10))`` on each side and puts every byte-level symbol
+        needed for it in the vocabulary, so every coefficient in
+        ``[min_token, max + margin]`` encodes losslessly; outside it :meth:`encode` raises
+        :class:`EncodeError` (or saturates with ``on_overflow="clip"``).
+
+        ``progress=True`` draws a progress bar on stderr. The GIL is released during the fit.
+        The result saves with :meth:`save_pretrained` in the layout the reference loads.
+        """
+        if alphabet not in ("lossless", "reference"):
+            raise ActokError(f'alphabet must be "lossless" or "reference", got {alphabet!r}')
+        for name, value, low in (
+            ("vocab_size", vocab_size, 1),
+            ("min_frequency", min_frequency, 0),
+            ("max_token_length", max_token_length, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ActokError(f"{name} must be an int >= {low}, got {value!r}")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+            raise ActokError(f"scale must be a number, got {scale!r}")
+        batch = _as_chunks(chunks)
+        return cls(
+            _actok._fit(
+                batch,
+                float(scale),
+                int(vocab_size),
+                alphabet,
+                int(min_frequency),
+                int(max_token_length),
+                bool(progress),
+            )
+        )
 
     def save_pretrained(self, path: PathLike) -> None:
         """Writes ``processor_config.json`` and ``tokenizer.json`` into ``path`` (created if

@@ -19,6 +19,8 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+mod fit;
+
 create_exception!(
     actok,
     ActokError,
@@ -414,5 +416,6 @@ fn _actok(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_pretokenize, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(fit::_fit, m)?)?;
     Ok(())
 }

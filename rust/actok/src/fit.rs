@@ -238,10 +238,29 @@ impl FastTokenizer {
         let trained = trainer::train(words, &config, &mut |done, total| {
             report(FitStage::Merges, done as usize, total as usize)
         })?;
-        let bpe = Bpe::new(trained.tokens, trained.merges, trained.merged_ids, false);
+        let (merges, merged_ids) = last_occurrences(&trained.merges, &trained.merged_ids);
+        let bpe = Bpe::new(trained.tokens, merges, merged_ids, false);
         let config = ProcessorConfig::new(scale, options.vocab_size, min_token)?;
         Ok(Self::new(config, bpe, TokenizerSections::default()))
     }
+}
+
+/// The merges with every repeated pair kept only at its last position.
+///
+/// The trainer can record a pair twice (see [`crate::trainer`]); `tokenizers` keeps merges in a
+/// map where the later rank wins, and writes them in rank order, so its `tokenizer.json` lists
+/// each pair once, at its last position. Encoding is unchanged: a later entry wins anyway.
+fn last_occurrences(merges: &[(u32, u32)], merged_ids: &[u32]) -> (Vec<(u32, u32)>, Vec<u32>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<((u32, u32), u32)> = merges
+        .iter()
+        .zip(merged_ids)
+        .rev()
+        .filter(|(pair, _)| seen.insert(**pair))
+        .map(|(&pair, &id)| (pair, id))
+        .collect();
+    kept.reverse();
+    kept.into_iter().unzip()
 }
 
 fn check_options(options: &FitOptions) -> Result<()> {

@@ -1,0 +1,159 @@
+"""``FastTokenizer.fit(alphabet="reference")`` against the reference ``fit``.
+
+The oracle is ``fast_reference.train_reference_tokenizer``: scipy + the ``tokenizers``
+``BpeTrainer`` with the FAST recipe. The files actok writes must hold the same vocabulary (token
+string -> id), the same merges in the same order, and the same ``min_token``/``scale``/
+``vocab_size``, on synthetic corpora built to produce many equal pair counts (so the tie rules
+decide), with ``max_token_length`` small enough to bind, and on real robot data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import quantile_normalize
+from fast_reference import chunk_from_q, train_reference_tokenizer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actok import FastTokenizer
+
+
+def _model(directory: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    model = json.loads((directory / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in model["merges"]]
+    return model["vocab"], merges
+
+
+def assert_same_fit(
+    chunks: np.ndarray,
+    scale: float,
+    vocab_size: int,
+    tmp: Path,
+    *,
+    min_frequency: int = 2,
+    max_token_length: int = 10000,
+) -> FastTokenizer:
+    ref_dir = train_reference_tokenizer(
+        list(chunks),
+        scale,
+        vocab_size,
+        tmp / "reference",
+        min_frequency=min_frequency,
+        max_token_length=max_token_length,
+    )
+    ours = FastTokenizer.fit(
+        chunks,
+        scale,
+        vocab_size,
+        alphabet="reference",
+        min_frequency=min_frequency,
+        max_token_length=max_token_length,
+    )
+    ours.save_pretrained(tmp / "actok")
+    ref_vocab, ref_merges = _model(ref_dir)
+    vocab, merges = _model(tmp / "actok")
+    assert len(vocab) == len(ref_vocab)
+    assert vocab == ref_vocab
+    assert len(merges) == len(ref_merges)
+    assert merges == ref_merges
+    ref_cfg = json.loads((ref_dir / "processor_config.json").read_text())
+    cfg = json.loads((tmp / "actok" / "processor_config.json").read_text())
+    for key in ("min_token", "scale", "vocab_size", "time_horizon", "action_dim"):
+        assert cfg[key] == ref_cfg[key], key
+    assert cfg["processor_class"] == ref_cfg["processor_class"]
+    assert ours.min_token == ref_cfg["min_token"]
+    return ours
+
+
+@st.composite
+def tie_heavy_corpora(draw):
+    """Chunks whose quantized coefficients come from a few values: many equal pair counts."""
+    h = draw(st.integers(1, 6))
+    d = draw(st.integers(1, 3))
+    n = draw(st.integers(2, 40))
+    values = draw(st.lists(st.integers(-70, 70), min_size=2, max_size=6, unique=True))
+    q = draw(
+        st.lists(
+            st.lists(st.sampled_from(values), min_size=h * d, max_size=h * d),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    # Repeat some chunks so that identical pieces are counted together.
+    repeats = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
+    scale = draw(st.sampled_from([1.0, 10.0, 4.5]))
+    chunks = [
+        chunk_from_q(np.array(row, dtype=np.float64).reshape(h, d), scale)
+        for row, r in zip(q, repeats)
+        for _ in range(r)
+    ]
+    return np.stack(chunks), scale
+
+
+@settings(max_examples=16)
+@given(
+    corpus=tie_heavy_corpora(),
+    vocab_size=st.sampled_from([256, 300, 400, 600]),
+    max_token_length=st.sampled_from([2, 3, 4, 5, 6, 10000]),
+    min_frequency=st.sampled_from([0, 1, 2, 3]),
+)
+def test_synthetic_corpora_match_the_reference(
+    corpus, vocab_size, max_token_length, min_frequency, tmp_path_factory
+):
+    chunks, scale = corpus
+    assert_same_fit(
+        chunks,
+        scale,
+        vocab_size,
+        tmp_path_factory.mktemp("fit"),
+        min_frequency=min_frequency,
+        max_token_length=max_token_length,
+    )
+
+
+def test_smooth_random_walks_match_the_reference(tmp_path):
+    rng = np.random.default_rng(7)
+    steps = rng.normal(scale=0.05, size=(600, 20, 4)).cumsum(axis=1)
+    chunks = np.clip(steps, -1, 1).astype(np.float32)
+    for vocab_size, max_len in ((1024, 10000), (512, 4)):
+        assert_same_fit(
+            chunks, 10, vocab_size, tmp_path / f"{vocab_size}", max_token_length=max_len
+        )
+
+
+def one_second_chunks(shared_data, name: str) -> np.ndarray:
+    """Non-overlapping 1-second chunks of every episode, quantile-normalized per dimension."""
+    ds = shared_data[name]
+    normalized = quantile_normalize(ds.actions)
+    out = []
+    for episode in np.split(normalized, ds.episode_ends[:-1]):
+        n = len(episode) // ds.fps
+        if n:
+            out.append(episode[: n * ds.fps].reshape(n, ds.fps, -1))
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize(
+    ("name", "vocab_size", "max_token_length"),
+    [
+        ("droid_joint_8d", 1024, 10000),
+        ("droid_joint_8d", 4096, 10000),
+        ("droid_cart_6d", 2048, 10000),
+        ("pusht_2d", 256, 10000),
+        ("pusht_2d", 1024, 3),
+        ("bridge_7d", 256, 10000),
+        ("robosuite_lift_7d", 512, 10000),
+        ("robosuite_wipe_6d", 300, 10000),
+    ],
+)
+def test_real_data_matches_the_reference(
+    shared_data, name, vocab_size, max_token_length, tmp_path
+):
+    if name not in shared_data:
+        pytest.skip(f"{name} not in ../shared/data")
+    chunks = one_second_chunks(shared_data, name)
+    assert_same_fit(chunks, 10, vocab_size, tmp_path, max_token_length=max_token_length)
