@@ -292,7 +292,7 @@ fn coefficient_range(lo: f64, hi: f64, options: &FitOptions) -> Result<(i64, i64
     let width = span + 2.0 * margin;
     if width > MAX_RANGE as f64 {
         return Err(Error::InvalidArgument(format!(
-            "the quantized coefficients span [{lo}, {hi}]; with {} this needs {width} characters, \
+            "the quantized coefficients span [{}, {}]; with {} this needs {width} characters, \
              more than the {MAX_RANGE} below the surrogates (are the actions normalized, e.g. to \
              [-1, 1]? is scale {} too large?)",
             match options.alphabet {
