@@ -5,8 +5,9 @@
 //! mapping (the encoder's own code), then BPE training ([`crate::trainer`]) that reproduces
 //! `tokenizers`' `BpeTrainer` merge for merge.
 //!
-//! Chunks are quantized twice (once for the range, once for the pieces) rather than keeping a
-//! copy of every coefficient, so memory is the input plus the distinct pieces' symbols.
+//! The quantized coefficients are kept as `i16` between the range pass and the pieces pass (half
+//! the size of `f32` input; if one does not fit, the chunks are transformed again instead), so
+//! memory is the input, that copy, and the distinct pieces' symbols.
 
 use crate::bpe::Bpe;
 use crate::bytelevel::BYTE_TO_CHAR;
@@ -167,24 +168,35 @@ impl FastTokenizer {
         let scale = options.scale;
         let chunk = |b: usize| &chunks[b * chunk_len..(b + 1) * chunk_len];
 
-        // Pass 1: the range of quantized coefficients.
+        // Pass 1: the range of quantized coefficients. They are kept as `i16` (half the size of
+        // f32 input) when they all fit, so that pass 2 need not transform again.
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut cache: Option<Vec<i16>> = Some(Vec::with_capacity(chunks.len()));
         for start in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - start);
+            let keep = cache.is_some();
             let ranges = parallel::map_init(count, Buffers::default, |buf, i| {
                 let b = start + i;
                 quantize(chunk(b), b, d, &transform, scale, buf)?;
-                Ok(buf
+                let (l, u) = buf
                     .coefficients
                     .iter()
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &q| {
                         (lo.min(q), hi.max(q))
-                    }))
+                    });
+                let small = keep && l >= f64::from(i16::MIN) && u <= f64::from(i16::MAX);
+                let q: Option<Vec<i16>> =
+                    small.then(|| buf.coefficients.iter().map(|&q| q as i16).collect());
+                Ok((l, u, q))
             })?;
             for r in ranges {
-                let (l, u) = r?;
+                let (l, u, q) = r?;
                 lo = lo.min(l);
                 hi = hi.max(u);
+                match (q, &mut cache) {
+                    (Some(q), Some(c)) => c.extend_from_slice(&q),
+                    _ => cache = None,
+                }
             }
             report(FitStage::Range, start + count, n);
         }
@@ -196,7 +208,17 @@ impl FastTokenizer {
             let count = BATCH.min(n - start);
             let pieces = parallel::map_init(count, Buffers::default, |buf, i| {
                 let b = start + i;
-                quantize(chunk(b), b, d, &transform, scale, buf)?;
+                match &cache {
+                    Some(c) => {
+                        buf.coefficients.clear();
+                        buf.coefficients.extend(
+                            c[b * chunk_len..(b + 1) * chunk_len]
+                                .iter()
+                                .map(|&q| f64::from(q)),
+                        );
+                    }
+                    None => quantize(chunk(b), b, d, &transform, scale, buf)?,
+                }
                 Ok(to_pieces(buf, min_token))
             })?;
             for p in pieces {
@@ -209,6 +231,7 @@ impl FastTokenizer {
             }
             report(FitStage::Pieces, start + count, n);
         }
+        drop(cache);
 
         let initial_alphabet: Vec<char> = match options.alphabet {
             FitAlphabet::Reference => (0..=range as u32)
@@ -295,6 +318,8 @@ fn coefficient_range(lo: f64, hi: f64, options: &FitOptions) -> Result<(i64, i64
             "the quantized coefficients span [{}, {}]; with {} this needs {width} characters, \
              more than the {MAX_RANGE} below the surrogates (are the actions normalized, e.g. to \
              [-1, 1]? is scale {} too large?)",
+            lo + 0.0,
+            hi + 0.0,
             match options.alphabet {
                 FitAlphabet::Reference => "no margin".to_string(),
                 FitAlphabet::Lossless => format!("a margin of {margin} on each side"),

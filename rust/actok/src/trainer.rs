@@ -232,18 +232,73 @@ struct Block {
     init_words: Vec<u32>,
     /// Initial pair counts of this block (aligned with `init_pairs`).
     init_counts: Vec<i64>,
-    /// Output of the last merge: count change per pair.
-    deltas: FastMap<u64, i64>,
-    /// Output of the last merge: `(pair, global word)` for each word where the pair gained
-    /// occurrences, in word order.
-    gained: Vec<(u64, u32)>,
+    /// Output of the last merge, see [`MergeOut`].
+    out: MergeOut,
 }
 
-impl Block {
-    fn word_mut(&mut self, local: usize) -> (&mut [u32], &mut u32) {
-        let start = self.starts[local] as usize;
-        let len = self.lens[local] as usize;
-        (&mut self.syms[start..start + len], &mut self.lens[local])
+/// What one merge of `(L, R)` into `N` did to a block's pair counts.
+///
+/// Every pair a replacement touches has one of four shapes: `(p, L)` and `(R, q)` lose an
+/// occurrence, `(p, N)` and `(N, q)` gain one, for the neighbours `p` before and `q` after. So the
+/// changes are kept in dense arrays indexed by the neighbour's id rather than in a hash map.
+#[derive(Default)]
+struct MergeOut {
+    /// Count change of `(p, L)`, `(p, N)`, `(R, q)`, `(N, q)`, indexed by `p` or `q`.
+    minus_left: Vec<i64>,
+    plus_left: Vec<i64>,
+    minus_right: Vec<i64>,
+    plus_right: Vec<i64>,
+    /// `global word + 1` of the last word that recorded a gain of `(p, N)` / `(N, q)`.
+    mark_left: Vec<u32>,
+    mark_right: Vec<u32>,
+    /// `(p, global word)` where `(p, N)` gained, and `(q, global word)` where `(N, q)` gained,
+    /// once per word, in word order.
+    gained_left: Vec<(u32, u32)>,
+    gained_right: Vec<(u32, u32)>,
+    /// Neighbour ids with any nonzero entry, to reset them afterwards.
+    touched: Vec<u32>,
+    is_touched: Vec<bool>,
+}
+
+impl MergeOut {
+    fn ensure(&mut self, vocab_len: usize) {
+        if self.minus_left.len() < vocab_len {
+            for v in [
+                &mut self.minus_left,
+                &mut self.plus_left,
+                &mut self.minus_right,
+                &mut self.plus_right,
+            ] {
+                v.resize(vocab_len, 0);
+            }
+            self.mark_left.resize(vocab_len, 0);
+            self.mark_right.resize(vocab_len, 0);
+            self.is_touched.resize(vocab_len, false);
+        }
+    }
+
+    #[inline]
+    fn touch(&mut self, id: u32) {
+        if !self.is_touched[id as usize] {
+            self.is_touched[id as usize] = true;
+            self.touched.push(id);
+        }
+    }
+
+    fn reset(&mut self) {
+        for &t in &self.touched {
+            let t = t as usize;
+            self.minus_left[t] = 0;
+            self.plus_left[t] = 0;
+            self.minus_right[t] = 0;
+            self.plus_right[t] = 0;
+            self.mark_left[t] = 0;
+            self.mark_right[t] = 0;
+            self.is_touched[t] = false;
+        }
+        self.touched.clear();
+        self.gained_left.clear();
+        self.gained_right.clear();
     }
 }
 
@@ -313,7 +368,9 @@ pub(crate) fn train(
     let total_steps = config.vocab_size.saturating_sub(tokens.len()) as u64;
     let mut merges: Vec<(u32, u32)> = Vec::new();
     let mut merged_ids: Vec<u32> = Vec::new();
-    let mut gained: FastMap<u64, Vec<u32>> = FastMap::default();
+    let mut gained_left: Vec<Vec<u32>> = Vec::new();
+    let mut gained_right: Vec<Vec<u32>> = Vec::new();
+    let mut gained_touched: Vec<u64> = Vec::new();
     let mut ranges: Vec<(usize, usize)> = vec![(0, 0); blocks.len()];
     loop {
         if tokens.len() >= config.vocab_size {
@@ -361,67 +418,83 @@ pub(crate) fn train(
         let ranges_ref = &ranges;
         let token_len_ref = &token_len;
         let max_len = config.max_token_length;
-        parallel::for_each_block(
-            &mut blocks,
-            1,
-            Vec::new,
-            |changes: &mut Vec<(u64, i32)>, b, block| {
-                let block = &mut block[0];
-                block.deltas.clear();
-                block.gained.clear();
-                match pos {
-                    Pos::Initial => {
-                        let Ok(k) = block.init_pairs.binary_search(&top.pair) else {
-                            return;
-                        };
-                        let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
-                        for i in lo..hi {
-                            let local = block.init_words[i] as usize;
-                            merge_word(
-                                block,
-                                local,
-                                (left, right, new_id),
-                                token_len_ref,
-                                max_len,
-                                changes,
-                            );
-                        }
-                    }
-                    Pos::Words(list) => {
-                        let (lo, hi) = ranges_ref[b];
-                        for &w in &list[lo..hi] {
-                            let local = (w - block.first_word) as usize;
-                            merge_word(
-                                block,
-                                local,
-                                (left, right, new_id),
-                                token_len_ref,
-                                max_len,
-                                changes,
-                            );
-                        }
+        let vocab_len = tokens.len();
+        let merge = (left, right, new_id);
+        parallel::for_each_block(&mut blocks, 1, || (), |_, b, block| {
+            let block = &mut block[0];
+            match pos {
+                Pos::Initial => {
+                    let Ok(k) = block.init_pairs.binary_search(&top.pair) else {
+                        return;
+                    };
+                    block.out.ensure(vocab_len);
+                    let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
+                    for i in lo..hi {
+                        let local = block.init_words[i] as usize;
+                        merge_word(block, local, merge, token_len_ref, max_len);
                     }
                 }
-            },
-        )?;
+                Pos::Words(list) => {
+                    let (lo, hi) = ranges_ref[b];
+                    if lo < hi {
+                        block.out.ensure(vocab_len);
+                    }
+                    for &w in &list[lo..hi] {
+                        let local = (w - block.first_word) as usize;
+                        merge_word(block, local, merge, token_len_ref, max_len);
+                    }
+                }
+            }
+        })?;
 
         // Apply the changes in block (hence word) order.
+        gained_left.resize_with(vocab_len, Vec::new);
+        gained_right.resize_with(vocab_len, Vec::new);
         for block in &mut blocks {
-            for (&pair, &delta) in &block.deltas {
-                *pair_counts.entry(pair).or_insert(0) += delta;
-            }
-            for &(pair, w) in &block.gained {
-                let list = gained.entry(pair).or_default();
-                if list.last() != Some(&w) {
-                    list.push(w);
+            let out = &mut block.out;
+            for &t in &out.touched {
+                let i = t as usize;
+                for (pair, delta) in [
+                    (pack(t, left), out.minus_left[i]),
+                    (pack(t, new_id), out.plus_left[i]),
+                    (pack(right, t), out.minus_right[i]),
+                    (pack(new_id, t), out.plus_right[i]),
+                ] {
+                    if delta != 0 {
+                        *pair_counts.entry(pair).or_insert(0) += delta;
+                    }
                 }
             }
-            block.deltas.clear();
-            block.gained.clear();
+            for &(p, w) in &out.gained_left {
+                if gained_left[p as usize].is_empty() {
+                    gained_touched.push(pack(p, new_id));
+                }
+                gained_left[p as usize].push(w);
+            }
+            for &(q, w) in &out.gained_right {
+                if gained_right[q as usize].is_empty() {
+                    gained_touched.push(pack(new_id, q));
+                }
+                gained_right[q as usize].push(w);
+            }
+            out.reset();
         }
-        let mut pushed: Vec<(u64, Vec<u32>)> = gained.drain().collect();
-        pushed.sort_unstable_by_key(|&(pair, _)| pair);
-        for (pair, list) in pushed {
+        gained_touched.sort_unstable();
+        gained_touched.dedup();
+        for &pair in &gained_touched {
+            let (a, b) = unpack(pair);
+            let mut list = Vec::new();
+            if b == new_id {
+                list = std::mem::take(&mut gained_left[a as usize]);
+            }
+            if a == new_id {
+                let other = std::mem::take(&mut gained_right[b as usize]);
+                list = if list.is_empty() {
+                    other
+                } else {
+                    union_sorted(&list, &other)
+                };
+            }
             let count = pair_counts[&pair];
             if count > 0 {
                 queue.push(Entry {
@@ -431,6 +504,7 @@ pub(crate) fn train(
                 });
             }
         }
+        gained_touched.clear();
         progress(merges.len() as u64, total_steps.max(merges.len() as u64));
     }
     Ok(Trained {
@@ -529,70 +603,108 @@ fn init_block(block: &mut Block, words: &WordSet, byte_id: &[u32; 256], marks: &
 }
 
 /// Merges `(left, right)` into `new_id` in one word of `block`, left to right without overlap,
-/// recording the pair count changes in the block's outputs (`changes` is scratch).
+/// recording the pair count changes in the block's [`MergeOut`].
 fn merge_word(
     block: &mut Block,
     local: usize,
     (left, right, new_id): (u32, u32, u32),
     token_len: &[usize],
     max_len: usize,
-    changes: &mut Vec<(u64, i32)>,
 ) {
-    changes.clear();
     let count = block.counts[local] as i64;
-    let global = block.first_word + local as u32;
-    let (syms, len) = block.word_mut(local);
-    let n = syms.len();
+    let mark = block.first_word + local as u32 + 1;
+    let start = block.starts[local] as usize;
+    let n = block.lens[local] as usize;
+    let syms = &mut block.syms[start..start + n];
+    let out = &mut block.out;
     let new_len = token_len[new_id as usize];
-    let (mut r, mut o) = (0usize, 0usize);
-    while r < n {
-        if syms[r] == left && r + 1 < n && syms[r + 1] == right {
-            if o > 0 {
-                let prev = syms[o - 1];
-                changes.push((pack(prev, left), -1));
-                if token_len[prev as usize] + new_len < max_len {
-                    changes.push((pack(prev, new_id), 1));
+    // Skip to the first occurrence without writing; a word without one is left untouched.
+    let Some(first) = find_pair(syms, 0, left, right) else {
+        return;
+    };
+    let (mut r, mut o) = (first, first);
+    loop {
+        // Here `syms[r..r + 2]` is an occurrence; `syms[..o]` is the merged prefix.
+        if o > 0 {
+            let prev = syms[o - 1];
+            let i = prev as usize;
+            out.touch(prev);
+            out.minus_left[i] -= count;
+            if token_len[i] + new_len < max_len {
+                out.plus_left[i] += count;
+                if out.mark_left[i] != mark {
+                    out.mark_left[i] = mark;
+                    out.gained_left.push((prev, mark - 1));
                 }
             }
-            syms[o] = new_id;
-            o += 1;
-            r += 2;
-            if r < n {
-                let next = syms[r];
-                changes.push((pack(right, next), -1));
-                if token_len[next as usize] + new_len < max_len {
-                    changes.push((pack(new_id, next), 1));
-                }
+        }
+        syms[o] = new_id;
+        o += 1;
+        r += 2;
+        if r >= n {
+            break;
+        }
+        let next = syms[r];
+        let i = next as usize;
+        out.touch(next);
+        out.minus_right[i] -= count;
+        if token_len[i] + new_len < max_len {
+            out.plus_right[i] += count;
+            if out.mark_right[i] != mark {
+                out.mark_right[i] = mark;
+                out.gained_right.push((next, mark - 1));
             }
-        } else {
-            syms[o] = syms[r];
-            o += 1;
-            r += 1;
+        }
+        // Move the run before the next occurrence (or the rest of the word) down in one copy.
+        let stop = find_pair(syms, r, left, right);
+        let end = stop.unwrap_or(n);
+        syms.copy_within(r..end, o);
+        o += end - r;
+        r = end;
+        if stop.is_none() {
+            break;
         }
     }
-    *len = o as u32;
-    for &(pair, change) in changes.iter() {
-        *block.deltas.entry(pair).or_insert(0) += i64::from(change) * count;
-        if change > 0 {
-            block.gained.push((pair, global));
+    block.lens[local] = o as u32;
+}
+
+/// Position of the first `(left, right)` at or after `from`.
+#[inline]
+fn find_pair(syms: &[u32], from: usize, left: u32, right: u32) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < syms.len() {
+        if syms[i] == left && syms[i + 1] == right {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The sorted union of two sorted lists of distinct words.
+fn union_sorted(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
         }
     }
-    // Within a word a pair may gain several times: keep one entry per (pair, word).
-    let start = block.gained.len()
-        - changes
-            .iter()
-            .filter(|&&(_, change)| change > 0)
-            .count();
-    let tail = &mut block.gained[start..];
-    tail.sort_unstable();
-    let mut keep = start;
-    for i in start..block.gained.len() {
-        if i == start || block.gained[i] != block.gained[keep - 1] {
-            block.gained[keep] = block.gained[i];
-            keep += 1;
-        }
-    }
-    block.gained.truncate(keep);
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 #[cfg(test)]
