@@ -132,8 +132,9 @@ def run_child(kind: str, data: Path, vocab_size: int, out: Path) -> dict:
 def same_model(a: Path, b: Path) -> bool:
     def model(p: Path):
         m = json.loads((p / "tokenizer.json").read_text(encoding="utf-8"))["model"]
-        return m["vocab"], [tuple(x) if isinstance(x, list) else tuple(x.split(" ", 1))
-                            for x in m["merges"]]
+        return m["vocab"], [
+            tuple(x) if isinstance(x, list) else tuple(x.split(" ", 1)) for x in m["merges"]
+        ]
 
     return model(a) == model(b)
 

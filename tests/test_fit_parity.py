@@ -150,9 +150,7 @@ def one_second_chunks(shared_data, name: str) -> np.ndarray:
         ("robosuite_wipe_6d", 300, 10000),
     ],
 )
-def test_real_data_matches_the_reference(
-    shared_data, name, vocab_size, max_token_length, tmp_path
-):
+def test_real_data_matches_the_reference(shared_data, name, vocab_size, max_token_length, tmp_path):
     if name not in shared_data:
         pytest.skip(f"{name} not in ../shared/data")
     chunks = one_second_chunks(shared_data, name)

@@ -58,9 +58,7 @@ fn bench_fit(c: &mut Criterion) {
             ..FitOptions::default()
         };
         group.bench_function(name, |b| {
-            b.iter(|| {
-                FastTokenizer::fit(black_box(&data), [N, H, D], &options, None).expect("fit")
-            })
+            b.iter(|| FastTokenizer::fit(black_box(&data), [N, H, D], &options, None).expect("fit"))
         });
     }
     group.finish();

@@ -157,7 +157,9 @@ impl FastTokenizer {
                  both be at least 1"
             )));
         }
-        let chunk_len = h.checked_mul(d).filter(|c| c.checked_mul(n) == Some(chunks.len()));
+        let chunk_len = h
+            .checked_mul(d)
+            .filter(|c| c.checked_mul(n) == Some(chunks.len()));
         let Some(chunk_len) = chunk_len else {
             return Err(Error::InvalidArgument(format!(
                 "chunks of shape ({n}, {h}, {d}) need {n}×{h}×{d} values, got {}",
@@ -294,7 +296,9 @@ fn check_options(options: &FitOptions) -> Result<()> {
         )));
     }
     if options.vocab_size == 0 {
-        return Err(Error::InvalidArgument("vocab_size must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "vocab_size must be at least 1".into(),
+        ));
     }
     if options.vocab_size >= (u32::MAX / 2) as usize {
         return Err(Error::InvalidArgument(format!(

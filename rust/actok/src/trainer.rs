@@ -310,9 +310,9 @@ pub(crate) fn train(
 ) -> Result<Trained> {
     // Alphabet: the initial alphabet plus every byte-level symbol seen, by code point.
     let mut alphabet: Vec<char> = config.initial_alphabet.clone();
-    for b in 0..256 {
-        if words.seen[b] {
-            alphabet.push(BYTE_TO_CHAR[b]);
+    for (&seen, &symbol) in words.seen.iter().zip(&BYTE_TO_CHAR) {
+        if seen {
+            alphabet.push(symbol);
         }
     }
     alphabet.sort_unstable();
@@ -420,32 +420,37 @@ pub(crate) fn train(
         let max_len = config.max_token_length;
         let vocab_len = tokens.len();
         let merge = (left, right, new_id);
-        parallel::for_each_block(&mut blocks, 1, || (), |_, b, block| {
-            let block = &mut block[0];
-            match pos {
-                Pos::Initial => {
-                    let Ok(k) = block.init_pairs.binary_search(&top.pair) else {
-                        return;
-                    };
-                    block.out.ensure(vocab_len);
-                    let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
-                    for i in lo..hi {
-                        let local = block.init_words[i] as usize;
-                        merge_word(block, local, merge, token_len_ref, max_len);
-                    }
-                }
-                Pos::Words(list) => {
-                    let (lo, hi) = ranges_ref[b];
-                    if lo < hi {
+        parallel::for_each_block(
+            &mut blocks,
+            1,
+            || (),
+            |_, b, block| {
+                let block = &mut block[0];
+                match pos {
+                    Pos::Initial => {
+                        let Ok(k) = block.init_pairs.binary_search(&top.pair) else {
+                            return;
+                        };
                         block.out.ensure(vocab_len);
+                        let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
+                        for i in lo..hi {
+                            let local = block.init_words[i] as usize;
+                            merge_word(block, local, merge, token_len_ref, max_len);
+                        }
                     }
-                    for &w in &list[lo..hi] {
-                        let local = (w - block.first_word) as usize;
-                        merge_word(block, local, merge, token_len_ref, max_len);
+                    Pos::Words(list) => {
+                        let (lo, hi) = ranges_ref[b];
+                        if lo < hi {
+                            block.out.ensure(vocab_len);
+                        }
+                        for &w in &list[lo..hi] {
+                            let local = (w - block.first_word) as usize;
+                            merge_word(block, local, merge, token_len_ref, max_len);
+                        }
                     }
                 }
-            }
-        })?;
+            },
+        )?;
 
         // Apply the changes in block (hence word) order.
         gained_left.resize_with(vocab_len, Vec::new);
@@ -904,7 +909,11 @@ mod tests {
             }
         }
         let t = fast_train(&pieces, &config(30000, 2, usize::MAX));
-        let merged: Vec<&str> = t.merged_ids.iter().map(|&i| t.tokens[i as usize].as_str()).collect();
+        let merged: Vec<&str> = t
+            .merged_ids
+            .iter()
+            .map(|&i| t.tokens[i as usize].as_str())
+            .collect();
         assert_eq!(merged, ["re", "are", "is"]);
         assert_eq!(t.tokens.len(), 25);
         assert_eq!(t.tokens[22], "re");
@@ -931,7 +940,11 @@ mod tests {
             .collect();
         for max_len in [usize::MAX, 5, 4, 3, 2, 0] {
             let cfg = config(50, 0, max_len);
-            assert_eq!(fast_train(&pieces, &cfg), simple_from_pieces(&pieces, &cfg), "{max_len}");
+            assert_eq!(
+                fast_train(&pieces, &cfg),
+                simple_from_pieces(&pieces, &cfg),
+                "{max_len}"
+            );
         }
     }
 
@@ -972,8 +985,8 @@ mod tests {
                     })
                     .collect();
                 for from in 0..=len {
-                    let naive = (from..len.saturating_sub(1))
-                        .find(|&i| syms[i] == 1 && syms[i + 1] == 2);
+                    let naive =
+                        (from..len.saturating_sub(1)).find(|&i| syms[i] == 1 && syms[i + 1] == 2);
                     assert_eq!(find_pair(&syms, from, 1, 2), naive, "{syms:?} {from}");
                 }
             }
@@ -988,7 +1001,9 @@ mod tests {
         for _ in 0..1500 {
             let mut p = Vec::new();
             for _ in 0..(3000 + x % 200) {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 p.push([b'a', b'b', b'c', 0xC4, 0x80][(x >> 60) as usize % 5]);
             }
             pieces.push(p);
