@@ -66,7 +66,7 @@ pub struct Padded {
 /// A FAST action tokenizer.
 ///
 /// Immutable once built, so one instance can be shared by any number of threads.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FastTokenizer {
     config: ProcessorConfig,
     bpe: Bpe,
