@@ -65,8 +65,7 @@ def episode_list(x: object, what: str = "episodes") -> list[np.ndarray]:
             raise ActokError(f"episode {i} must have shape (T, D), got shape {p.shape}")
         if p.shape[1] != parts[0].shape[1]:
             raise ActokError(
-                f"episode {i} has {p.shape[1]} action dimensions, "
-                f"episode 0 has {parts[0].shape[1]}"
+                f"episode {i} has {p.shape[1]} action dimensions, episode 0 has {parts[0].shape[1]}"
             )
     dtype = np.float32 if all(p.dtype == np.float32 for p in parts) else np.float64
     return [np.require(p, dtype=dtype, requirements="C") for p in parts]

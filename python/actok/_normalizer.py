@@ -109,9 +109,7 @@ class Normalizer:
         if first.ndim != 1 or second.ndim != 1:
             raise ActokError(f"{wanted[0]} and {wanted[1]} must be 1-D")
         n = len(first) if dim is None else int(dim)
-        return cls(
-            _actok._Normalizer.from_parameters(kind, n, first.tolist(), second.tolist())
-        )
+        return cls(_actok._Normalizer.from_parameters(kind, n, first.tolist(), second.tolist()))
 
     @property
     def kind(self) -> str:

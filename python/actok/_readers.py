@@ -151,7 +151,8 @@ def _read_npz(p: Path, key: str) -> Episodes:
             )
         if int(ends[-1]) != total:
             raise LoadError(
-                f"{p}: the last episode_ends value is {int(ends[-1])}, but {key!r} has {total} steps"
+                f"{p}: the last episode_ends value is {int(ends[-1])}, "
+                f"but {key!r} has {total} steps"
             )
         episodes = np.split(actions, ends[:-1])
     fps_value = None
@@ -206,8 +207,8 @@ def _read_lerobot(root: Path, key: str) -> Episodes:
     if not files:
         raise LoadError(f"{data_dir} holds no .parquet files")
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as exc:
         raise ImportError(_LEROBOT_HINT) from exc
 
@@ -219,10 +220,10 @@ def _read_lerobot(root: Path, key: str) -> Episodes:
             raise LoadError(f"cannot read {f}: {exc}") from None
         for column in (key, "episode_index"):
             if column not in schema.names:
-                raise LoadError(
-                    f"{f} has no column {column!r} (it has: {', '.join(schema.names)})"
-                )
-        columns = [key, "episode_index"] + (["frame_index"] if "frame_index" in schema.names else [])
+                raise LoadError(f"{f} has no column {column!r} (it has: {', '.join(schema.names)})")
+        columns = [key, "episode_index"] + (
+            ["frame_index"] if "frame_index" in schema.names else []
+        )
         table = pq.read_table(f, columns=columns)
         actions.append(_action_matrix(table.column(key), f"{f}[{key!r}]", pa))
         episode_index.append(_int_column(table.column("episode_index"), f"{f}[episode_index]"))
