@@ -365,9 +365,7 @@ def test_tokenizer_save_load_and_pickle_carry_the_normalizer(tmp_path):
         actok.FastTokenizer.from_pretrained(tmp_path)
 
 
-@pytest.mark.skipif(
-    not SHARED_DATA.is_dir(), reason=f"real robot data not found at {SHARED_DATA}"
-)
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real robot data not found at {SHARED_DATA}")
 def test_real_data_quantiles_match_numpy():
     for path in sorted(SHARED_DATA.glob("*.npz")):
         episodes = actok.read_episodes(path)
