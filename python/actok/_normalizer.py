@@ -72,7 +72,7 @@ class Normalizer:
                     f"cannot fit normalizer: value {a[n, h, d]} at chunk {n}, step {h}, "
                     f"dimension {d} is not finite"
                 )
-            parts = [a.reshape(-1, a.shape[2])]
+            parts = [a.reshape(a.shape[0] * a.shape[1], a.shape[2])]
         else:
             parts = episode_list(actions, "actions")
         return cls(_actok._Normalizer.fit(parts, kind))

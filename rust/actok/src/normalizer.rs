@@ -379,24 +379,28 @@ impl Normalizer {
         if self.dim == 0 {
             return Ok(());
         }
-        for (at, (x, out)) in input.iter().zip(output.iter_mut()).enumerate() {
-            let d = at % self.dim;
-            let x = x.to_f64();
-            let bad = |value: f64| Error::NotFinite {
-                context,
-                part: None,
-                row: at / self.dim,
-                dimension: d,
-                value,
-            };
-            if !x.is_finite() {
-                return Err(bad(x));
+        let rows = input
+            .chunks_exact(self.dim)
+            .zip(output.chunks_exact_mut(self.dim));
+        for (row, (xs, outs)) in rows.enumerate() {
+            for (d, (x, out)) in xs.iter().zip(outs.iter_mut()).enumerate() {
+                let x = x.to_f64();
+                let y = if x.is_finite() {
+                    T::from_f64(f(d, x))
+                } else {
+                    T::from_f64(x)
+                };
+                if !y.to_f64().is_finite() {
+                    return Err(Error::NotFinite {
+                        context,
+                        part: None,
+                        row,
+                        dimension: d,
+                        value: if x.is_finite() { y.to_f64() } else { x },
+                    });
+                }
+                *out = y;
             }
-            let y = T::from_f64(f(d, x));
-            if !y.to_f64().is_finite() {
-                return Err(bad(y.to_f64()));
-            }
-            *out = y;
         }
         Ok(())
     }
