@@ -14,18 +14,25 @@ from ._actok import (
     get_num_threads,
     set_num_threads,
 )
+from ._chunking import chunk_episodes
 from ._dct import dct, idct
+from ._normalizer import Normalizer
+from ._readers import Episodes, read_episodes
 from ._tokenizer import FastTokenizer
 
 __all__ = [
     "ActokError",
     "DecodeError",
     "EncodeError",
+    "Episodes",
     "FastTokenizer",
     "LoadError",
+    "Normalizer",
     "__version__",
+    "chunk_episodes",
     "dct",
     "get_num_threads",
     "idct",
+    "read_episodes",
     "set_num_threads",
 ]

@@ -1,8 +1,9 @@
 """Typed public API of actok (checked against the module by ``mypy.stubtest`` in CI)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from os import PathLike
-from typing import Literal, TypeAlias, overload
+from typing import Any, ClassVar, Literal, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -11,12 +12,16 @@ __all__ = [
     "ActokError",
     "DecodeError",
     "EncodeError",
+    "Episodes",
     "FastTokenizer",
     "LoadError",
+    "Normalizer",
     "__version__",
+    "chunk_episodes",
     "dct",
     "get_num_threads",
     "idct",
+    "read_episodes",
     "set_num_threads",
 ]
 __version__: str
@@ -24,6 +29,9 @@ __version__: str
 _Norm: TypeAlias = Literal["backward", "ortho", "forward"]
 _OnOverflow: TypeAlias = Literal["raise", "clip"]
 _OnError: TypeAlias = Literal["raise", "pad", "zeros"]
+_NormalizerKind: TypeAlias = Literal["quantile", "meanstd", "minmax", "identity"]
+_Pad: TypeAlias = Literal["repeat_last", "drop"]
+_Path: TypeAlias = str | PathLike[str]
 _IdsLike: TypeAlias = Sequence[Sequence[int]] | tuple[npt.ArrayLike, npt.ArrayLike]
 
 class ActokError(ValueError):
@@ -73,6 +81,9 @@ class FastTokenizer:
     ) -> FastTokenizer: ...
     def save_pretrained(self, path: str | PathLike[str]) -> None: ...
     @property
+    def normalizer(self) -> Normalizer | None: ...
+    def with_normalizer(self, normalizer: Normalizer | None) -> FastTokenizer: ...
+    @property
     def scale(self) -> float: ...
     @property
     def min_token(self) -> int: ...
@@ -115,3 +126,63 @@ class FastTokenizer:
         *,
         return_valid: Literal[True],
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+
+class Normalizer:
+    def __init__(self, _inner: object) -> None: ...
+    @classmethod
+    def fit(cls, actions: object, kind: _NormalizerKind = "quantile") -> Normalizer: ...
+    @classmethod
+    def from_parameters(
+        cls,
+        kind: _NormalizerKind,
+        *,
+        low: npt.ArrayLike | None = None,
+        high: npt.ArrayLike | None = None,
+        mean: npt.ArrayLike | None = None,
+        std: npt.ArrayLike | None = None,
+        dim: int | None = None,
+    ) -> Normalizer: ...
+    @property
+    def kind(self) -> _NormalizerKind: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def low(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def high(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def mean(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def std(self) -> npt.NDArray[np.float64] | None: ...
+    def apply(self, x: npt.ArrayLike) -> npt.NDArray[np.floating]: ...
+    def inverse(self, y: npt.ArrayLike) -> npt.NDArray[np.floating]: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> Normalizer: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Normalizer: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@dataclass(frozen=True, eq=False)
+class Episodes:
+    episodes: list[npt.NDArray[Any]]
+    fps: float | None = None
+    dim_names: list[str] | None = None
+    source: str = ""
+    @property
+    def dim(self) -> int: ...
+    @property
+    def lengths(self) -> list[int]: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[npt.NDArray[Any]]: ...
+    def __getitem__(self, index: int) -> npt.NDArray[Any]: ...
+
+def read_episodes(path: _Path, *, key: str | None = None) -> Episodes: ...
+def chunk_episodes(
+    episodes: Episodes | npt.ArrayLike | Sequence[npt.ArrayLike],
+    horizon: int,
+    stride: int = 1,
+    pad: _Pad = "repeat_last",
+) -> npt.NDArray[np.floating]: ...

@@ -32,3 +32,40 @@ def float_array(x: object, what: str) -> np.ndarray:
         )
     # np.require keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d).
     return np.require(a, dtype=target, requirements="C")
+
+
+def episode_list(x: object, what: str = "episodes") -> list[np.ndarray]:
+    """``x`` as a list of native C-contiguous ``(T_i, D)`` float arrays of one dtype.
+
+    Accepts an :class:`~actok.Episodes`, one ``(T, D)`` array (one episode), an ``(N, T, D)``
+    array (N equal-length episodes) or a sequence of ``(T_i, D)`` array-likes. The common dtype is
+    float32 when every episode is float32 (or float16), float64 otherwise (integers and bools
+    become float64). Shapes are checked here so errors can name the episode.
+    """
+    items = getattr(x, "episodes", x)
+    if isinstance(items, (str, bytes)) or items is None:
+        raise ActokError(f"{what} must be an array or a list of (T, D) arrays, got {items!r}")
+    if isinstance(items, np.ndarray) or not isinstance(items, (list, tuple)):
+        a = float_array(items, what)
+        if a.ndim == 2:
+            parts = [a]
+        elif a.ndim == 3:
+            parts = list(a)
+        else:
+            raise ActokError(
+                f"{what} must have shape (T, D) or (N, T, D), or be a list of (T, D) arrays; "
+                f"got an array of shape {a.shape}"
+            )
+    else:
+        parts = [float_array(item, f"episode {i}") for i, item in enumerate(items)]
+    if not parts:
+        raise ActokError(f"{what} is empty: need at least one (T, D) episode")
+    for i, p in enumerate(parts):
+        if p.ndim != 2:
+            raise ActokError(f"episode {i} must have shape (T, D), got shape {p.shape}")
+        if p.shape[1] != parts[0].shape[1]:
+            raise ActokError(
+                f"episode {i} has {p.shape[1]} action dimensions, episode 0 has {parts[0].shape[1]}"
+            )
+    dtype = np.float32 if all(p.dtype == np.float32 for p in parts) else np.float64
+    return [np.require(p, dtype=dtype, requirements="C") for p in parts]

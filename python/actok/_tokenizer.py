@@ -11,6 +11,7 @@ import numpy as np
 from . import _actok
 from ._actok import ActokError, DecodeError
 from ._arrays import float_array
+from ._normalizer import Normalizer
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
@@ -136,8 +137,33 @@ class FastTokenizer:
 
     def save_pretrained(self, path: PathLike) -> None:
         """Writes ``processor_config.json`` and ``tokenizer.json`` into ``path`` (created if
-        missing), readable by the reference processor and ``tokenizers.Tokenizer.from_file``."""
+        missing), readable by the reference processor and ``tokenizers.Tokenizer.from_file``.
+
+        An attached :attr:`normalizer` is written beside them as ``actok_normalizer.json`` (the
+        Hugging Face files are unchanged); without one, a stale ``actok_normalizer.json`` is
+        removed. :meth:`from_pretrained` loads it when present.
+        """
         self._inner.save_pretrained(os.fspath(path))
+
+    @property
+    def normalizer(self) -> Normalizer | None:
+        """The attached :class:`Normalizer`, if any: then :meth:`encode` takes raw actions
+        (normalized before the DCT) and :meth:`decode` returns raw actions (inverted after the
+        inverse DCT)."""
+        inner = _actok._tokenizer_normalizer(self._inner)
+        return None if inner is None else Normalizer(inner)
+
+    def with_normalizer(self, normalizer: Normalizer | None) -> FastTokenizer:
+        """A copy of this tokenizer carrying ``normalizer`` (``None`` removes it).
+
+        Chunks given to :meth:`encode` must then have ``normalizer.dim`` dimensions. With
+        ``on_error="zeros"``, a chunk that fails to decode is all zeros in raw units (not the
+        inverse of zero); check ``return_valid``.
+        """
+        if normalizer is not None and not isinstance(normalizer, Normalizer):
+            raise TypeError(f"expected a Normalizer or None, got {type(normalizer).__name__}")
+        inner = None if normalizer is None else normalizer._inner
+        return FastTokenizer(_actok._tokenizer_with_normalizer(self._inner, inner))
 
     @property
     def scale(self) -> float:
@@ -170,7 +196,8 @@ class FastTokenizer:
         Identical to the reference ``processor(actions)``. A coefficient the vocabulary cannot
         represent raises :class:`EncodeError` naming the chunk and flattened index;
         ``on_overflow="clip"`` saturates it to the nearest representable value instead. NaN and
-        infinity always raise.
+        infinity always raise. With a :attr:`normalizer` attached, ``actions`` are raw and are
+        normalized (per chunk, in float64) before the DCT.
         """
         return self._inner.encode(_as_batch(actions), on_overflow)
 
@@ -207,6 +234,7 @@ class FastTokenizer:
 
         ``tokens`` is a list of id lists or the ``(ids, lengths)`` pair of :meth:`encode_batch`.
         The shape comes from the arguments, else the tokenizer's config (no hidden state).
+        With a :attr:`normalizer` attached, the result is in raw action units.
         A sequence with unknown ids, invalid UTF-8 or the wrong number of coefficients raises
         :class:`DecodeError`; ``on_error="pad"`` keeps the decodable prefix and zero-fills the
         missing high frequencies, ``on_error="zeros"`` returns an all-zero chunk (the
@@ -245,21 +273,33 @@ class FastTokenizer:
         return (actions, valid) if return_valid else actions
 
     def __reduce__(self) -> tuple[Any, ...]:
+        normalizer = self.normalizer
         return (
             _from_json,
-            (self._inner.tokenizer_json(), self._inner.processor_config_json()),
+            (
+                self._inner.tokenizer_json(),
+                self._inner.processor_config_json(),
+                None if normalizer is None else normalizer.to_json(),
+            ),
         )
 
     def __repr__(self) -> str:
         return (
             f"FastTokenizer(scale={self.scale:g}, min_token={self.min_token}, "
             f"vocab_size={self.vocab_size}, vocab_len={self._inner.vocab_len}, "
-            f"time_horizon={self.time_horizon}, action_dim={self.action_dim})"
+            f"time_horizon={self.time_horizon}, action_dim={self.action_dim}"
+            + ("" if self.normalizer is None else f", normalizer={self.normalizer.kind!r}")
+            + ")"
         )
 
 
-def _from_json(tokenizer_json: str, processor_config_json: str) -> FastTokenizer:
-    return FastTokenizer(_actok._FastTokenizer.from_json(tokenizer_json, processor_config_json))
+def _from_json(
+    tokenizer_json: str, processor_config_json: str, normalizer_json: str | None = None
+) -> FastTokenizer:
+    tok = FastTokenizer(_actok._FastTokenizer.from_json(tokenizer_json, processor_config_json))
+    if normalizer_json is not None:
+        tok = tok.with_normalizer(Normalizer.from_json(normalizer_json))
+    return tok
 
 
 def _is_padded_pair(tokens: Any) -> bool:

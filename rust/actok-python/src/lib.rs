@@ -5,6 +5,8 @@
 //! call into the core, and maps [`actok::Error`] onto the Python exception hierarchy.
 #![deny(missing_docs)]
 
+mod data;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -417,5 +419,6 @@ fn _actok(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(fit::_fit, m)?)?;
+    data::register(m)?;
     Ok(())
 }

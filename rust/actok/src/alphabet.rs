@@ -14,7 +14,7 @@ use crate::error::EncodeIssue;
 const MAX_CODE_POINT: u32 = 0x10FFFF;
 
 /// Representability of quantized coefficients for one tokenizer.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Alphabet {
     min_token: i64,
     /// Whether each byte's byte-level symbol is in the vocabulary.

@@ -51,6 +51,29 @@ pub enum Error {
     /// An argument is out of its domain (shape, length, option, thread count).
     #[error("{0}")]
     InvalidArgument(String),
+    /// An action value is NaN or infinite where finite values are required (fitting or applying
+    /// a [`crate::Normalizer`]): a single bad value would otherwise poison every statistic or
+    /// send a non-number to a robot.
+    #[error(
+        "{context}: value {value} at {}row {row}, dimension {dimension} is not finite",
+        part_prefix(*.part)
+    )]
+    NotFinite {
+        /// What was being done (`"cannot fit normalizer"`, `"cannot apply normalizer"`, ...).
+        context: &'static str,
+        /// Which array of a list (episode), when the input was a list of arrays.
+        part: Option<usize>,
+        /// Row (time step) inside that array.
+        row: usize,
+        /// Column (action dimension).
+        dimension: usize,
+        /// The offending value.
+        value: f64,
+    },
+}
+
+fn part_prefix(part: Option<usize>) -> String {
+    part.map_or_else(String::new, |p| format!("episode {p}, "))
 }
 
 /// Why a coefficient could not be encoded.

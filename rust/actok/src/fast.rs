@@ -8,6 +8,7 @@ use crate::bpe::{Bpe, BpeScratch};
 use crate::config::ProcessorConfig;
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
+use crate::normalizer::{Normalizer, NORMALIZER_FILE};
 use crate::parallel;
 use crate::pretokenize::split_pieces;
 use crate::sample::Sample;
@@ -37,7 +38,8 @@ pub enum OnDecodeError {
     /// Keep the decodable prefix of coefficients and zero-fill the rest (the missing high
     /// frequencies); extra coefficients beyond `H×D` are ignored.
     Pad,
-    /// Return an all-zero chunk, as the reference does.
+    /// Return an all-zero chunk, as the reference does (literal zeros, also when a normalizer is
+    /// attached: the normalizer's inverse is not applied to a chunk that did not decode).
     Zeros,
 }
 
@@ -64,12 +66,14 @@ pub struct Padded {
 /// A FAST action tokenizer.
 ///
 /// Immutable once built, so one instance can be shared by any number of threads.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FastTokenizer {
     config: ProcessorConfig,
     bpe: Bpe,
     sections: TokenizerSections,
     alphabet: Alphabet,
+    /// Raw actions ↔ `[-1, 1]`: applied before the DCT on encode, inverted after the IDCT on decode.
+    normalizer: Option<Normalizer>,
 }
 
 /// Per-thread buffers reused across decoded chunks.
@@ -89,6 +93,7 @@ struct EncodeBuffers {
     ends: Vec<usize>,
     piece: Vec<u8>,
     bpe: BpeScratch,
+    normalized: Vec<f64>,
 }
 
 impl FastTokenizer {
@@ -100,6 +105,31 @@ impl FastTokenizer {
             bpe,
             sections,
             alphabet,
+            normalizer: None,
+        }
+    }
+
+    /// This tokenizer with a normalizer attached (or removed, with `None`): `encode` then takes
+    /// raw actions and `decode` returns raw actions. `save_pretrained` writes it as
+    /// [`NORMALIZER_FILE`] and `from_pretrained` loads it when present.
+    pub fn with_normalizer(mut self, normalizer: Option<Normalizer>) -> Self {
+        self.normalizer = normalizer;
+        self
+    }
+
+    /// The attached normalizer, if any.
+    pub fn normalizer(&self) -> Option<&Normalizer> {
+        self.normalizer.as_ref()
+    }
+
+    /// Fails unless the attached normalizer (if any) is for `dim`-dimensional actions.
+    fn check_normalizer_dim(&self, dim: usize) -> Result<()> {
+        match &self.normalizer {
+            Some(n) if n.dim() != dim => Err(Error::InvalidArgument(format!(
+                "actions have {dim} dimensions but the tokenizer's normalizer was fitted to {}",
+                n.dim()
+            ))),
+            _ => Ok(()),
         }
     }
 
@@ -136,7 +166,13 @@ impl FastTokenizer {
         let tokenizer_text = read(TOKENIZER_FILE)?;
         let config = ProcessorConfig::from_json(&config_text, &dir.join(CONFIG_FILE))?;
         let (bpe, sections) = tokenizer_json::parse(&tokenizer_text, &dir.join(TOKENIZER_FILE))?;
-        Ok(Self::new(config, bpe, sections))
+        let normalizer_path = dir.join(NORMALIZER_FILE);
+        let normalizer = if normalizer_path.exists() {
+            Some(Normalizer::load(&normalizer_path)?)
+        } else {
+            None
+        };
+        Ok(Self::new(config, bpe, sections).with_normalizer(normalizer))
     }
 
     /// Builds a tokenizer from the texts of its two files.
@@ -159,7 +195,19 @@ impl FastTokenizer {
             fs::write(&path, text).map_err(|source| Error::Io { path, source })
         };
         write(CONFIG_FILE, self.config.to_json())?;
-        write(TOKENIZER_FILE, self.tokenizer_json())
+        write(TOKENIZER_FILE, self.tokenizer_json())?;
+        let normalizer_path = dir.join(NORMALIZER_FILE);
+        match &self.normalizer {
+            Some(n) => n.save(normalizer_path),
+            // A stale file from an earlier save would be loaded with the wrong tokenizer.
+            None if normalizer_path.exists() => {
+                fs::remove_file(&normalizer_path).map_err(|source| Error::Io {
+                    path: normalizer_path,
+                    source,
+                })
+            }
+            None => Ok(()),
+        }
     }
 
     /// The `tokenizer.json` text of this tokenizer.
@@ -189,6 +237,7 @@ impl FastTokenizer {
     ) -> Result<Vec<Vec<u32>>> {
         let [batch, horizon, dim] = shape;
         let chunk_len = check_shape(actions.len(), shape)?;
+        self.check_normalizer_dim(dim)?;
         if batch == 0 {
             return Ok(Vec::new());
         }
@@ -275,9 +324,21 @@ impl FastTokenizer {
             ends,
             piece,
             bpe,
+            normalized,
         } = buffers;
         coefficients.resize(chunk.len(), 0.0);
-        transform.apply_block(chunk, coefficients, dim, dct_scratch);
+        if let Some(norm) = &self.normalizer {
+            normalized.clear();
+            normalized.extend(
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(at, v)| norm.apply_value(at % dim, v.to_f64())),
+            );
+            transform.apply_block(&normalized[..], coefficients, dim, dct_scratch);
+        } else {
+            transform.apply_block(chunk, coefficients, dim, dct_scratch);
+        }
         chars.clear();
         let scale = self.config.scale;
         for (at, &c) in coefficients.iter().enumerate() {
@@ -349,6 +410,7 @@ impl FastTokenizer {
             .ok_or_else(|| {
                 Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})"))
             })?;
+        self.check_normalizer_dim(dim)?;
         let transform = Transform::new(DctSpec::FAST_INVERSE, horizon)?;
         let results = parallel::map_init(sequences.len(), DecodeBuffers::default, |buffers, b| {
             let mut out = vec![0.0; chunk_len];
@@ -465,6 +527,11 @@ impl FastTokenizer {
             return issue;
         }
         transform.apply_block(coefficients, out, dim, dct_scratch);
+        if let Some(norm) = &self.normalizer {
+            for (at, v) in out.iter_mut().enumerate() {
+                *v = norm.inverse_value(at % dim, *v);
+            }
+        }
         issue
     }
 }

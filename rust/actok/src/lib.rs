@@ -26,11 +26,13 @@
 mod alphabet;
 mod bpe;
 mod bytelevel;
+mod chunking;
 mod config;
 pub mod dct;
 mod error;
 mod fast;
 mod fit;
+mod normalizer;
 mod parallel;
 mod pocketfft;
 mod pretokenize;
@@ -40,12 +42,14 @@ mod trainer;
 mod unicode_class;
 
 pub use bpe::{Bpe, BpeScratch};
+pub use chunking::{chunk_count, chunk_episodes, ChunkPad};
 pub use config::ProcessorConfig;
 pub use error::{DecodeIssue, EncodeIssue, Error, Result};
 pub use fast::{
     Decoded, FastTokenizer, OnDecodeError, Overflow, Padded, CONFIG_FILE, TOKENIZER_FILE,
 };
 pub use fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};
+pub use normalizer::{Normalizer, NormalizerKind, NORMALIZER_FILE, QUANTILES};
 pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;
 pub use tokenizer_json::TokenizerSections;

@@ -1,0 +1,196 @@
+"""``Normalizer``: per-dimension action normalization, fitted from raw actions (Rust core)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Union
+
+import numpy as np
+
+from . import _actok
+from ._actok import ActokError
+from ._arrays import episode_list, float_array
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+KINDS = ("quantile", "meanstd", "minmax", "identity")
+
+
+def _readonly(values: np.ndarray | None) -> np.ndarray | None:
+    if values is not None:
+        values.flags.writeable = False
+    return values
+
+
+class Normalizer:
+    """A fitted per-dimension map between raw actions and the ``[-1, 1]`` range FAST expects.
+
+    Kinds (``y`` is the normalized value, per dimension):
+
+    - ``"quantile"`` (FAST's recommendation): the 1st and 99th percentiles (``low``, ``high``,
+      computed exactly as ``np.quantile(x.astype(np.float64), [0.01, 0.99], axis=0)``) map to -1
+      and +1, ``y = 2 (x - low) / (high - low) - 1``, clipped to ``[-1, 1]``. A dimension whose
+      two percentiles coincide but whose data is not constant (a gripper closed 99% of the time)
+      uses its min/max instead, so rare values are not flattened.
+    - ``"minmax"``: the same with ``low``/``high`` = min/max (clipped for out-of-range data).
+    - ``"meanstd"``: ``y = (x - mean) / std`` with the population std (``np.std``); not clipped.
+    - ``"identity"``: ``y = x``.
+
+    A dimension with zero spread (constant data) never divides by zero: :meth:`apply` maps it to
+    0 and :meth:`inverse` maps anything back to the constant. NaN or infinity in :meth:`fit`,
+    :meth:`apply` or :meth:`inverse` raises :class:`ActokError` naming the row and dimension.
+
+    All arithmetic is float64; float32 input gives float32 output. ``inverse(apply(x))`` returns
+    ``x`` up to rounding (at most a few ulps of ``|x| + |low|``) wherever ``apply`` did not clip.
+    Immutable, picklable, comparable with ``==``.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, _inner: Any) -> None:
+        if not isinstance(_inner, _actok._Normalizer):
+            raise TypeError("use Normalizer.fit(actions) or Normalizer.load(path)")
+        self._inner = _inner
+
+    @classmethod
+    def fit(cls, actions: object, kind: str = "quantile") -> Normalizer:
+        """Fits a normalizer to raw actions, all rows pooled.
+
+        ``actions`` is a ``(T, D)`` array, an ``(N, H, D)`` array of chunks, a list of ``(T_i, D)``
+        episodes, or an :class:`Episodes`. ``kind`` is ``"quantile"`` (default), ``"meanstd"``,
+        ``"minmax"`` or ``"identity"``.
+        """
+        if kind not in KINDS:
+            raise ActokError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
+        if isinstance(actions, np.ndarray) and actions.ndim == 3:
+            # One buffer instead of N views; name the chunk of a bad value here.
+            a = float_array(actions, "actions")
+            bad = np.argwhere(~np.isfinite(a))
+            if len(bad):
+                n, h, d = (int(i) for i in bad[0])
+                raise ActokError(
+                    f"cannot fit normalizer: value {a[n, h, d]} at chunk {n}, step {h}, "
+                    f"dimension {d} is not finite"
+                )
+            parts = [a.reshape(a.shape[0] * a.shape[1], a.shape[2])]
+        else:
+            parts = episode_list(actions, "actions")
+        return cls(_actok._Normalizer.fit(parts, kind))
+
+    @classmethod
+    def from_parameters(
+        cls,
+        kind: str,
+        *,
+        low: object = None,
+        high: object = None,
+        mean: object = None,
+        std: object = None,
+        dim: int | None = None,
+    ) -> Normalizer:
+        """Builds a normalizer from known statistics (e.g. a dataset's published ``q01``/``q99``).
+
+        ``low`` and ``high`` for ``"quantile"``/``"minmax"``, ``mean`` and ``std`` for
+        ``"meanstd"``, only ``dim`` for ``"identity"``.
+        """
+        if kind not in KINDS:
+            raise ActokError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
+        names = {"quantile": ("low", "high"), "minmax": ("low", "high"), "meanstd": ("mean", "std")}
+        given = {"low": low, "high": high, "mean": mean, "std": std}
+        if kind == "identity":
+            if any(v is not None for v in given.values()) or dim is None:
+                raise ActokError('an "identity" normalizer takes only dim')
+            return cls(_actok._Normalizer.from_parameters(kind, int(dim), [], []))
+        wanted = names[kind]
+        extra = [k for k, v in given.items() if v is not None and k not in wanted]
+        if extra or any(given[k] is None for k in wanted):
+            raise ActokError(f"a {kind!r} normalizer takes exactly {wanted[0]} and {wanted[1]}")
+        first, second = (float_array(given[k], k).astype(np.float64) for k in wanted)
+        if first.ndim != 1 or second.ndim != 1:
+            raise ActokError(f"{wanted[0]} and {wanted[1]} must be 1-D")
+        n = len(first) if dim is None else int(dim)
+        return cls(_actok._Normalizer.from_parameters(kind, n, first.tolist(), second.tolist()))
+
+    @property
+    def kind(self) -> str:
+        """``"quantile"``, ``"meanstd"``, ``"minmax"`` or ``"identity"``."""
+        return self._inner.kind
+
+    @property
+    def dim(self) -> int:
+        """The action dimension D."""
+        return self._inner.dim
+
+    @property
+    def low(self) -> np.ndarray | None:
+        """Per-dimension value mapped to -1 (quantile, minmax), read-only; else None."""
+        return _readonly(self._inner.low)
+
+    @property
+    def high(self) -> np.ndarray | None:
+        """Per-dimension value mapped to +1 (quantile, minmax), read-only; else None."""
+        return _readonly(self._inner.high)
+
+    @property
+    def mean(self) -> np.ndarray | None:
+        """Per-dimension mean (meanstd), read-only; else None."""
+        return _readonly(self._inner.mean)
+
+    @property
+    def std(self) -> np.ndarray | None:
+        """Per-dimension population std (meanstd), read-only; else None."""
+        return _readonly(self._inner.std)
+
+    def apply(self, x: object) -> np.ndarray:
+        """Normalizes raw actions over the last axis (any leading shape; float32 stays float32)."""
+        return self._inner.apply(float_array(x, "actions"))
+
+    def inverse(self, y: object) -> np.ndarray:
+        """Maps normalized actions back to raw actions (any leading shape; dtype kept)."""
+        return self._inner.inverse(float_array(y, "actions"))
+
+    def save(self, path: PathLike) -> None:
+        """Writes the normalizer as JSON (``FastTokenizer.save_pretrained`` names it
+        ``actok_normalizer.json``)."""
+        self._inner.save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path: PathLike) -> Normalizer:
+        """Reads a file written by :meth:`save`; raises :class:`LoadError` if it is malformed."""
+        return cls(_actok._Normalizer.load(os.fspath(path)))
+
+    def to_json(self) -> str:
+        """The JSON text :meth:`save` writes."""
+        return self._inner.to_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> Normalizer:
+        """Parses the text of :meth:`to_json`."""
+        return cls(_actok._Normalizer.from_json(text))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Normalizer):
+            return NotImplemented
+        return bool(self._inner == other._inner)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_from_json, (self.to_json(),))
+
+    def __repr__(self) -> str:
+        def fmt(v: np.ndarray) -> str:
+            return np.array2string(v, precision=4, separator=", ", threshold=8)
+
+        params = ", ".join(
+            f"{name}={fmt(v)}"
+            for name, v in (("low", self.low), ("high", self.high), ("mean", self.mean))
+            if v is not None
+        )
+        if self.std is not None:
+            params += f", std={fmt(self.std)}"
+        return f"Normalizer(kind={self.kind!r}, dim={self.dim}{', ' + params if params else ''})"
+
+
+def _from_json(text: str) -> Normalizer:
+    return Normalizer.from_json(text)
