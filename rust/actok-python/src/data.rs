@@ -28,7 +28,7 @@ impl<'py> Arrays<'py> {
             .is_some_and(|x| x.extract::<PyReadonlyArrayDyn<'py, f32>>().is_ok());
         let wrong = |i: usize| {
             ActokError::new_err(format!(
-                "{what} {i} is not a float{} array like {what} 0",
+                "{what} {i} is not a float{} numpy array ({what}s must share one float dtype)",
                 if first_is_f32 { "32" } else { "64" }
             ))
         };
