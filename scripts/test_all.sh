@@ -16,6 +16,7 @@ cargo test --locked
 echo "== fresh virtual environment in $venv"
 rm -rf "$venv" dist
 "$python" -m venv "$venv"
+venv=$(cd "$venv" && pwd)  # absolute, so it still resolves after the cd into tests/ below
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q "maturin>=1.5,<2"
 
@@ -32,4 +33,4 @@ echo "== ruff and the typing stubs"
 echo "== pytest against the installed package"
 # Run from outside the source tree so `import actok` can only find the installed wheel.
 cd tests
-"../$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"

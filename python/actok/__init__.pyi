@@ -77,6 +77,7 @@ class FastTokenizer:
         alphabet: Literal["lossless", "reference"] = "lossless",
         min_frequency: int = 2,
         max_token_length: int = 10000,
+        normalizer: Normalizer | _NormalizerKind | None = None,
         progress: bool = False,
     ) -> FastTokenizer: ...
     def save_pretrained(self, path: str | PathLike[str]) -> None: ...

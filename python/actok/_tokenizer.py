@@ -90,6 +90,7 @@ class FastTokenizer:
         alphabet: str = "lossless",
         min_frequency: int = 2,
         max_token_length: int = 10000,
+        normalizer: Normalizer | str | None = None,
         progress: bool = False,
     ) -> FastTokenizer:
         """Fits a FAST tokenizer to action chunks (the reference ``fit``, in Rust).
@@ -108,6 +109,12 @@ class FastTokenizer:
         ``[min_token, max + margin]`` encodes losslessly; outside it :meth:`encode` raises
         :class:`EncodeError` (or saturates with ``on_overflow="clip"``).
 
+        ``normalizer`` makes the tokenizer work on raw actions: a fitted :class:`Normalizer`, or
+        a kind (``"quantile"``, ``"meanstd"``, ``"minmax"``, ``"identity"``) fitted here on all
+        rows of ``chunks``. The chunks are normalized before the fit and the normalizer is
+        attached to the result (see :meth:`with_normalizer`); without one, ``chunks`` must
+        already be normalized.
+
         ``progress=True`` draws a progress bar on stderr. The GIL is released during the fit.
         The result saves with :meth:`save_pretrained` in the layout the reference loads.
         """
@@ -123,7 +130,15 @@ class FastTokenizer:
         if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
             raise ActokError(f"scale must be a number, got {scale!r}")
         batch = _as_chunks(chunks)
-        return cls(
+        if isinstance(normalizer, str):
+            normalizer = Normalizer.fit(batch, kind=normalizer)
+        elif normalizer is not None and not isinstance(normalizer, Normalizer):
+            raise TypeError(
+                f"normalizer must be a Normalizer, a kind or None, got {type(normalizer).__name__}"
+            )
+        if normalizer is not None:
+            batch = normalizer.apply(batch)
+        fitted = cls(
             _actok._fit(
                 batch,
                 float(scale),
@@ -134,6 +149,7 @@ class FastTokenizer:
                 bool(progress),
             )
         )
+        return fitted if normalizer is None else fitted.with_normalizer(normalizer)
 
     def save_pretrained(self, path: PathLike) -> None:
         """Writes ``processor_config.json`` and ``tokenizer.json`` into ``path`` (created if

@@ -265,7 +265,11 @@ impl FastTokenizer {
         })?;
         let (merges, merged_ids) = last_occurrences(&trained.merges, &trained.merged_ids);
         let bpe = Bpe::new(trained.tokens, merges, merged_ids, false);
-        let config = ProcessorConfig::new(scale, options.vocab_size, min_token)?;
+        let mut config = ProcessorConfig::new(scale, options.vocab_size, min_token)?;
+        // Decoding defaults to the shape the tokenizer was fitted on (the reference leaves these
+        // null, and then every decode call must pass them).
+        config.time_horizon = Some(shape[1]);
+        config.action_dim = Some(shape[2]);
         Ok(Self::new(config, bpe, TokenizerSections::default()))
     }
 }

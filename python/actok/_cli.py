@@ -1,0 +1,337 @@
+"""The ``actok`` command line: fit, inspect, encode and decode FAST tokenizers.
+
+``actok fit`` and ``actok inspect`` run on the robosuite sample embedded in the package when DATA is
+omitted, so ``actok fit -o tok && actok inspect tok`` works on a fresh install with no data at hand.
+Every error actok raises is printed as one line (``actok: error: ...``) with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import _inspect
+from ._actok import ActokError, __version__, set_num_threads
+from ._chunking import chunk_episodes
+from ._normalizer import Normalizer
+from ._readers import Episodes, read_episodes
+from ._tokenizer import FastTokenizer
+
+#: The embedded sample: robosuite Lift teleoperation (3 episodes, 7-D, 20 Hz, MIT; see NOTICE.md).
+SAMPLE = Path(__file__).resolve().parent / "data" / "robosuite_lift_7d_20hz.npz"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 0:
+            parser.error("--threads must be >= 0 (0 = actok's default)")
+        set_num_threads(args.threads)
+    try:
+        return int(args.run(args))
+    except (ActokError, OSError) as err:
+        print(f"actok: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="actok",
+        description="FAST robot-action tokenization: fit tokenizers on your own robot's data, "
+        "inspect them, and encode/decode action files.",
+    )
+    parser.add_argument("--version", action="version", version=f"actok {__version__}")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="worker threads (default: all cores)"
+    )
+    sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    fit = sub.add_parser(
+        "fit",
+        help="fit a FAST tokenizer (and a normalizer) on action data",
+        description="Reads episodes, fits a per-dimension normalizer on them, cuts chunks that "
+        "never cross an episode boundary and fits a FAST tokenizer (DCT + quantization + BPE). "
+        "Writes processor_config.json and tokenizer.json (loadable by the reference processor) "
+        "and actok_normalizer.json.",
+    )
+    _add_data_argument(fit)
+    fit.add_argument("-o", "--output", required=True, type=Path, help="tokenizer directory")
+    _add_chunking_arguments(fit)
+    fit.add_argument("--scale", type=float, default=10.0, help="DCT coefficient scale (10)")
+    fit.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (1024)")
+    fit.add_argument(
+        "--normalize",
+        choices=("quantile", "meanstd", "minmax", "none"),
+        default="quantile",
+        help="per-dimension normalization fitted on the data (quantile: 1st/99th percentile "
+        "to [-1, 1], clipped; FAST's recommendation)",
+    )
+    fit.add_argument(
+        "--alphabet",
+        choices=("lossless", "reference"),
+        default="lossless",
+        help="lossless (default): every coefficient in the fitted range encodes; reference: the "
+        "reference recipe's alphabet, merges identical to the tokenizers library",
+    )
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(run=_fit)
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="report compression, reconstruction error and a scale sweep",
+        description="Tokens per chunk (mean, p50, p99, max), compression against naive binning "
+        "(one token per value), reconstruction error in normalized and raw units, out-of-range "
+        "counts, speed, and a small scale sweep (tokens vs error) to help choose --scale.",
+    )
+    inspect.add_argument("tokenizer", type=Path, help="tokenizer directory")
+    _add_data_argument(inspect)
+    _add_chunking_arguments(inspect, horizon_from_tokenizer=True)
+    inspect.add_argument(
+        "--sweep",
+        type=float,
+        nargs="*",
+        default=None,
+        metavar="SCALE",
+        help="scales for the sweep (default: 0.25x..4x the tokenizer's); give none to skip",
+    )
+    inspect.add_argument(
+        "--sweep-chunks",
+        type=int,
+        default=5000,
+        help="chunks the sweep's tokenizers are fitted and measured on (5000)",
+    )
+    inspect.add_argument("--json", action="store_true", help="print the report as JSON")
+    inspect.set_defaults(run=_inspect_command)
+
+    encode = sub.add_parser(
+        "encode",
+        help="tokenize an action file into an .npz of ids",
+        description="Cuts DATA into chunks of the tokenizer's horizon (or reads ready-made chunks "
+        "with --chunks) and writes OUTPUT.npz with `ids` (int32, all chunks concatenated), "
+        "`offsets` (int64, N+1; chunk i is ids[offsets[i]:offsets[i+1]]), `time_horizon` and "
+        "`action_dim`.",
+    )
+    encode.add_argument("tokenizer", type=Path, help="tokenizer directory")
+    encode.add_argument("data", type=Path, help=".npy, .npz or LeRobot dataset directory")
+    encode.add_argument(
+        "--key",
+        default=None,
+        help="array in an .npz (default: actions) or column of a LeRobot dataset (action)",
+    )
+    encode.add_argument("-o", "--output", required=True, type=Path, help="output .npz")
+    _add_chunking_arguments(encode, horizon_from_tokenizer=True, with_seconds=False)
+    encode.add_argument(
+        "--chunks",
+        action="store_true",
+        help="DATA holds an (N, H, D) array of chunks (the `actions` key of an .npz)",
+    )
+    encode.add_argument(
+        "--on-overflow",
+        choices=("raise", "clip"),
+        default="raise",
+        help="a coefficient outside the vocabulary: raise (default) or clip it",
+    )
+    encode.set_defaults(run=_encode)
+
+    decode = sub.add_parser(
+        "decode",
+        help="turn an .npz of ids back into actions",
+        description="Reads the `ids`/`offsets` of `actok encode` and writes the decoded (N, H, D) "
+        "float64 actions (raw units when the tokenizer carries a normalizer) to OUTPUT.npy.",
+    )
+    decode.add_argument("tokenizer", type=Path, help="tokenizer directory")
+    decode.add_argument("tokens", type=Path, help=".npz written by `actok encode`")
+    decode.add_argument("-o", "--output", required=True, type=Path, help="output .npy")
+    decode.add_argument(
+        "--on-error",
+        choices=("raise", "pad", "zeros"),
+        default="raise",
+        help="a malformed sequence: raise (default), keep its decodable prefix (pad), or zeros",
+    )
+    decode.set_defaults(run=_decode)
+    return parser
+
+
+def _add_data_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "data",
+        nargs="?",
+        type=Path,
+        default=None,
+        help=".npy, .npz (actions + episode_ends) or LeRobot dataset directory "
+        "(default: the embedded robosuite Lift sample)",
+    )
+    parser.add_argument(
+        "--key",
+        default=None,
+        help="array in an .npz (default: actions) or column of a LeRobot dataset (action)",
+    )
+
+
+def _add_chunking_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    horizon_from_tokenizer: bool = False,
+    with_seconds: bool = True,
+) -> None:
+    group = parser.add_mutually_exclusive_group()
+    default = "the tokenizer's" if horizon_from_tokenizer else "1 second"
+    group.add_argument("--horizon", type=int, help=f"chunk length in steps (default: {default})")
+    if with_seconds:
+        group.add_argument(
+            "--seconds", type=float, help="chunk length in seconds (needs the data's fps)"
+        )
+    parser.add_argument("--fps", type=float, help="control rate, if the data does not store it")
+    parser.add_argument("--stride", type=int, default=1, help="steps between chunk starts (1)")
+    parser.add_argument(
+        "--pad",
+        choices=("repeat_last", "drop"),
+        default="repeat_last",
+        help="chunks running past an episode's end: repeat its last action, or drop them",
+    )
+
+
+def _episodes(args: argparse.Namespace) -> Episodes:
+    path = SAMPLE if args.data is None else args.data
+    episodes = read_episodes(path, key=args.key)
+    if args.fps is not None:
+        if not args.fps > 0:
+            raise ActokError(f"--fps must be > 0, got {args.fps}")
+        episodes = dataclasses.replace(episodes, fps=args.fps)
+    return episodes
+
+
+def _horizon(args: argparse.Namespace, episodes: Episodes, tokenizer: FastTokenizer | None) -> int:
+    if args.horizon is not None:
+        return int(args.horizon)
+    seconds = getattr(args, "seconds", None)
+    if seconds is None and tokenizer is not None and tokenizer.time_horizon is not None:
+        return tokenizer.time_horizon
+    if episodes.fps is None:
+        raise ActokError(
+            f"{episodes.source} does not record its control rate: give --horizon, or --fps"
+        )
+    steps = round((1.0 if seconds is None else seconds) * episodes.fps)
+    if steps < 1:
+        raise ActokError(f"{seconds} s at {episodes.fps:g} Hz is less than one step")
+    return int(steps)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    episodes = _episodes(args)
+    horizon = _horizon(args, episodes, None)
+    normalizer = (
+        None if args.normalize == "none" else Normalizer.fit(episodes.episodes, kind=args.normalize)
+    )
+    chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
+    tokenizer = FastTokenizer.fit(
+        chunks,
+        scale=args.scale,
+        vocab_size=args.vocab_size,
+        alphabet=args.alphabet,
+        normalizer=normalizer,
+        progress=not args.quiet,
+    )
+    tokenizer.save_pretrained(args.output)
+    print(
+        f"fitted on {len(chunks)} chunks of {horizon}x{chunks.shape[2]} from {episodes.source} "
+        f"({len(episodes.episodes)} episodes); normalizer: {args.normalize}\n"
+        f"wrote {args.output}: {tokenizer!r}"
+    )
+    return 0
+
+
+def _inspect_command(args: argparse.Namespace) -> int:
+    tokenizer = FastTokenizer.from_pretrained(args.tokenizer)
+    episodes = _episodes(args)
+    horizon = _horizon(args, episodes, tokenizer)
+    chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
+    if args.sweep is None:
+        sweep = [tokenizer.scale * f for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
+    else:
+        sweep = list(args.sweep)
+    report = _inspect.inspect(
+        tokenizer, chunks, fps=episodes.fps, sweep=sweep, sweep_chunks=args.sweep_chunks
+    )
+    report["data"] = episodes.source
+    report["tokenizer"] = os.fspath(args.tokenizer)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(_inspect.format_report(report))
+    return 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    tokenizer = FastTokenizer.from_pretrained(args.tokenizer)
+    if args.chunks:
+        chunks = _read_chunks(args.data, args.key)
+    else:
+        episodes = _episodes(args)
+        horizon = _horizon(args, episodes, tokenizer)
+        chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
+    ids, lengths = tokenizer.encode_batch(chunks, on_overflow=args.on_overflow)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = ids[np.arange(ids.shape[1]) < lengths[:, None]] if ids.size else ids.reshape(-1)
+    np.savez(
+        args.output,
+        ids=flat.astype(np.int32),
+        offsets=offsets,
+        time_horizon=np.int64(chunks.shape[1]),
+        action_dim=np.int64(chunks.shape[2]),
+    )
+    mean = float(lengths.mean()) if len(lengths) else 0.0
+    print(f"encoded {len(lengths)} chunks ({mean:.1f} tokens per chunk) into {args.output}")
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    tokenizer = FastTokenizer.from_pretrained(args.tokenizer)
+    try:
+        with np.load(args.tokens, allow_pickle=False) as z:
+            ids, offsets = z["ids"], z["offsets"]
+            horizon, dim = int(z["time_horizon"]), int(z["action_dim"])
+    except (KeyError, ValueError) as err:
+        raise ActokError(
+            f"{args.tokens} is not a token file written by `actok encode`: {err}"
+        ) from None
+    if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(ids):
+        raise ActokError(f"{args.tokens}: offsets do not describe the ids array")
+    if np.any(np.diff(offsets) < 0):
+        raise ActokError(f"{args.tokens}: offsets are not non-decreasing")
+    sequences = [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+    actions, valid = tokenizer.decode(
+        sequences, time_horizon=horizon, action_dim=dim, on_error=args.on_error, return_valid=True
+    )
+    np.save(args.output, actions)
+    bad = int(len(valid) - np.count_nonzero(valid))
+    note = f"; {bad} malformed sequence(s) handled with on_error={args.on_error}" if bad else ""
+    print(f"decoded {len(sequences)} chunks of {horizon}x{dim} into {args.output}{note}")
+    return 0
+
+
+def _read_chunks(path: Path, key: str | None) -> np.ndarray:
+    """An (N, H, D) array of ready-made chunks from an .npy or .npz file."""
+    key = key or "actions"
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if key not in z:
+                    raise ActokError(f"{path} has no array {key!r} (it has {sorted(z.files)})")
+                chunks = z[key]
+        else:
+            chunks = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        raise ActokError(f"cannot read {path}: {err}") from None
+    if chunks.ndim != 3:
+        raise ActokError(f"--chunks needs an (N, H, D) array, {path} holds shape {chunks.shape}")
+    return chunks

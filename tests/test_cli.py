@@ -1,0 +1,146 @@
+"""The ``actok`` command line, run in-process and as the installed console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import actok
+from actok._cli import main
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "tok"
+    assert main(["fit", "-o", str(out), "--vocab-size", "512", "--quiet"]) == 0
+    return out
+
+
+def test_fit_on_embedded_sample_writes_a_loadable_tokenizer(fitted: Path) -> None:
+    names = sorted(p.name for p in fitted.iterdir())
+    assert names == ["actok_normalizer.json", "processor_config.json", "tokenizer.json"]
+    tok = actok.FastTokenizer.from_pretrained(fitted)
+    assert tok.time_horizon == 20  # 1 second of the 20 Hz sample
+    assert tok.action_dim == 7
+    assert tok.normalizer is not None and tok.normalizer.kind == "quantile"
+    # The HF files alone still describe a FAST tokenizer the `tokenizers` library can read.
+    tokenizers = pytest.importorskip("tokenizers")
+    assert tokenizers.Tokenizer.from_file(str(fitted / "tokenizer.json")).get_vocab_size() > 0
+
+
+def test_inspect_json_report(fitted: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(fitted), "--json", "--sweep", "5", "10"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["horizon"] == 20 and report["action_dim"] == 7
+    assert report["naive_tokens"] == 140
+    t = report["tokens"]
+    assert 0 < t["mean"] <= t["max"] and t["p50"] <= t["p99"] <= t["max"]
+    assert report["compression"] == pytest.approx(140 / t["mean"])
+    # Lossless vocabulary and data it was fitted on: nothing out of range, error within the
+    # quantization bound (each coefficient off by <= 0.5/scale; the orthonormal IDCT keeps norms).
+    assert report["out_of_range"]["chunks_with_unrepresentable_coefficients"] == 0
+    bound = 0.5 / report["scale"] * np.sqrt(20)
+    assert report["error_normalized"]["max_abs"] <= bound
+    assert [row["scale"] for row in report["sweep"]] == [5.0, 10.0]
+    coarse, fine = report["sweep"]
+    assert coarse["mean_tokens"] < fine["mean_tokens"]
+    assert coarse["rmse"] > fine["rmse"]
+
+
+def test_inspect_text_report(fitted: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(fitted), "--sweep"]) == 0
+    out = capsys.readouterr().out
+    assert "tokens per chunk" in out and "naive binning" in out and "RMSE" in out
+    assert "scale sweep" not in out
+
+
+def test_encode_decode_files_round_trip(fitted: Path, tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.npz"
+    assert main(["encode", str(fitted), str(_sample()), "-o", str(tokens)]) == 0
+    with np.load(tokens) as z:
+        ids, offsets = z["ids"], z["offsets"]
+        assert int(z["time_horizon"]) == 20 and int(z["action_dim"]) == 7
+    assert ids.dtype == np.int32 and offsets[0] == 0 and offsets[-1] == len(ids)
+
+    out = tmp_path / "actions.npy"
+    assert main(["decode", str(fitted), str(tokens), "-o", str(out)]) == 0
+    decoded = np.load(out)
+    tok = actok.FastTokenizer.from_pretrained(fitted)
+    episodes = actok.read_episodes(_sample()).episodes
+    chunks = actok.chunk_episodes(episodes, 20)
+    assert decoded.shape == chunks.shape
+    expected = tok.decode(tok.encode(chunks), time_horizon=20, action_dim=7)
+    np.testing.assert_array_equal(decoded, expected)
+
+
+def test_encode_ready_made_chunks(fitted: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    chunks = np.clip(rng.normal(0, 0.02, size=(5, 20, 7)), -0.1, 0.1)
+    src = tmp_path / "chunks.npy"
+    np.save(src, chunks)
+    tokens = tmp_path / "t.npz"
+    assert main(["encode", str(fitted), str(src), "--chunks", "-o", str(tokens)]) == 0
+    with np.load(tokens) as z:
+        assert len(z["offsets"]) == 6
+
+
+def test_errors_are_one_line_with_status_2(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fit", str(tmp_path / "missing.npz"), "-o", str(tmp_path / "x")]) == 2
+    assert "missing.npz" in capsys.readouterr().err
+
+    no_fps = tmp_path / "a.npy"
+    np.save(no_fps, np.zeros((30, 2)))
+    assert main(["fit", str(no_fps), "-o", str(tmp_path / "y"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("actok: error:") and "--horizon" in err
+
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, ids=np.array([1, 2], dtype=np.int32), offsets=np.array([0, 5]))
+    assert main(["decode", str(fitted), str(bad), "-o", str(tmp_path / "o.npy")]) == 2
+    assert "not a token file" in capsys.readouterr().err
+
+    assert main(["encode", str(fitted), str(no_fps), "--chunks", "-o", str(tmp_path / "z")]) == 2
+    assert "(N, H, D)" in capsys.readouterr().err
+
+
+def test_malformed_sequences_follow_on_error(fitted: Path, tmp_path: Path) -> None:
+    tokens = tmp_path / "t.npz"
+    np.savez(
+        tokens,
+        ids=np.array([10**6], dtype=np.int32),
+        offsets=np.array([0, 1]),
+        time_horizon=np.int64(20),
+        action_dim=np.int64(7),
+    )
+    out = tmp_path / "o.npy"
+    assert main(["decode", str(fitted), str(tokens), "-o", str(out)]) == 2
+    assert not out.exists()
+    assert main(["decode", str(fitted), str(tokens), "-o", str(out), "--on-error", "zeros"]) == 0
+    assert np.load(out).shape == (1, 20, 7)
+
+
+def test_console_script_is_installed() -> None:
+    # pip puts the `actok` entry point next to the interpreter it installs into.
+    script = Path(sys.executable).parent / "actok"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"actok {actok.__version__}"
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "actok", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "fit" in done.stdout and "inspect" in done.stdout
+
+
+def _sample() -> Path:
+    return Path(actok.__file__).resolve().parent / "data" / "robosuite_lift_7d_20hz.npz"
