@@ -33,13 +33,16 @@ def inspect(
     normalizer = tokenizer.normalizer
     bare = tokenizer.with_normalizer(None)
     normalized = raw if normalizer is None else normalizer.apply(raw)
-    clipped = 0 if normalizer is None else _count_unrecoverable(normalizer, raw, normalized)
+    # What the normalizer's clipping changed, in raw units (nothing for meanstd/identity).
+    restored = raw if normalizer is None else normalizer.inverse(normalized)
+    clip_change = np.abs(restored - raw)
+    clipped = int(np.count_nonzero(~np.isclose(restored, raw, rtol=1e-9, atol=1e-12)))
 
     overflow = _overflowing_chunks(bare, normalized)
     ids, lengths = bare.encode_batch(normalized, on_overflow="clip")
     decoded = bare.decode((ids, lengths), time_horizon=h, action_dim=d)
     err = decoded - normalized
-    raw_err = err if normalizer is None else normalizer.inverse(decoded) - raw
+    raw_err = err if normalizer is None else normalizer.inverse(decoded) - restored
 
     enc = _best_seconds(lambda: bare.encode_batch(normalized, on_overflow="clip"))
     dec = _best_seconds(lambda: bare.decode((ids, lengths), time_horizon=h, action_dim=d))
@@ -59,6 +62,7 @@ def inspect(
         "out_of_range": {
             "chunks_with_unrepresentable_coefficients": overflow,
             "values_clipped_by_normalizer": clipped,
+            "max_abs_clipping_raw": float(np.max(clip_change)),
             "values": int(raw.size),
         },
         "speed_us_per_chunk": {"encode": enc / n * 1e6, "decode": dec / n * 1e6},
@@ -69,12 +73,6 @@ def inspect(
         report["tokens_per_second"] = report["tokens"]["mean"] * per_second
         report["naive_tokens_per_second"] = d * fps
     return report
-
-
-def _count_unrecoverable(normalizer: Any, raw: np.ndarray, normalized: np.ndarray) -> int:
-    """Values the normalizer changed beyond floating-point round-off (its clipping)."""
-    back = normalizer.inverse(normalized)
-    return int(np.count_nonzero(~np.isclose(back, raw, rtol=1e-9, atol=1e-12)))
 
 
 def _overflowing_chunks(bare: FastTokenizer, normalized: np.ndarray) -> int:
@@ -166,11 +164,12 @@ def format_report(r: dict[str, Any]) -> str:
         )
     lines += [
         f"error (normalized) RMSE {en['rmse']:.5f}  max|err| {en['max_abs']:.5f}",
-        f"error (raw units)  RMSE {er['rmse']:.5g}  max|err| {er['max_abs']:.5g}",
+        f"error (raw units)  RMSE {er['rmse']:.5g}  max|err| {er['max_abs']:.5g}"
+        "  (tokenization only)",
         f"out of range       {oor['chunks_with_unrepresentable_coefficients']} chunks with "
-        f"coefficients outside the vocabulary (clipped above); "
-        f"{oor['values_clipped_by_normalizer']} of {oor['values']} values clipped by the "
-        "normalizer",
+        "coefficients outside the vocabulary (clipped for the figures above)",
+        f"normalizer clip    {oor['values_clipped_by_normalizer']} of {oor['values']} values "
+        f"clipped, by at most {oor['max_abs_clipping_raw']:.5g} raw units",
         f"speed              encode {r['speed_us_per_chunk']['encode']:.1f} us/chunk, decode "
         f"{r['speed_us_per_chunk']['decode']:.1f} us/chunk (whole batch per call)",
     ]
