@@ -2,7 +2,7 @@
 //! (`fast-reference.md` §5), on compact integer symbols.
 //!
 //! The library keeps every word as a vector of 32-byte symbols and every pair's word set as a
-//! `HashSet<usize>`; this trainer keeps a word as `u32` ids in a flat per-block array that merges
+//! `HashSet<usize>`; this trainer keeps a word as `u16` (or `u32`) ids in a flat per-block array that merges
 //! compact in place, and builds the initial pair → words index as a flat CSR array per block, so
 //! memory stays proportional to the corpus's symbol count. Pairs are counted, and merges applied,
 //! in parallel over blocks on actok's pool.
@@ -217,11 +217,11 @@ impl Ord for Entry {
 
 /// A run of consecutive words, merged in place.
 #[derive(Default)]
-struct Block {
+struct Block<S> {
     /// Global index of the first word.
     first_word: u32,
     /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]`.
-    syms: Vec<u32>,
+    syms: Vec<S>,
     starts: Vec<u32>,
     lens: Vec<u32>,
     counts: Vec<u64>,
@@ -302,8 +302,53 @@ impl MergeOut {
     }
 }
 
+/// A word's symbol as stored in the blocks: `u16` when every id the training can create fits
+/// (FAST vocabularies), halving the memory the merge scans stream through, else `u32`.
+trait Sym: Copy + Eq + Default + Send + Sync + 'static {
+    fn from_id(id: u32) -> Self;
+    fn id(self) -> u32;
+}
+
+impl Sym for u16 {
+    #[inline]
+    fn from_id(id: u32) -> Self {
+        debug_assert!(id <= u32::from(u16::MAX));
+        id as u16
+    }
+    #[inline]
+    fn id(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+impl Sym for u32 {
+    #[inline]
+    fn from_id(id: u32) -> Self {
+        id
+    }
+    #[inline]
+    fn id(self) -> u32 {
+        self
+    }
+}
+
 /// Trains on `words` with `config`; `progress(done, total)` is called after each merge.
 pub(crate) fn train(
+    words: WordSet,
+    config: &TrainConfig,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Trained> {
+    // Ids stay below the larger of the alphabet (at most initial alphabet + 256 symbols) and
+    // the vocabulary size: training stops once the vocabulary is full.
+    let most_ids = config.vocab_size.max(config.initial_alphabet.len() + 256);
+    if most_ids <= usize::from(u16::MAX) {
+        train_with::<u16>(words, config, progress)
+    } else {
+        train_with::<u32>(words, config, progress)
+    }
+}
+
+fn train_with<S: Sym>(
     words: WordSet,
     config: &TrainConfig,
     progress: &mut dyn FnMut(u64, u64),
@@ -334,7 +379,7 @@ pub(crate) fn train(
         return Err(Error::InvalidArgument("initial alphabet too large".into()));
     }
 
-    let mut blocks = make_blocks(&words);
+    let mut blocks: Vec<Block<S>> = make_blocks(&words);
     // Convert to ids and index the initial pairs, block by block in parallel.
     parallel::for_each_block(&mut blocks, 1, Vec::new, |scratch, _, block| {
         init_block(&mut block[0], &words, &byte_id, scratch)
@@ -510,6 +555,7 @@ pub(crate) fn train(
             }
         }
         gained_touched.clear();
+        if std::env::var_os("ACTOK_TRACE").is_some() { eprintln!("TRACE {} {:?} {} {}", merges.len(), std::time::Instant::now(), top.count, match &top.pos { Pos::Words(l) => l.len() as i64, _ => -1 }); }
         progress(merges.len() as u64, total_steps.max(merges.len() as u64));
     }
     Ok(Trained {
@@ -520,7 +566,7 @@ pub(crate) fn train(
 }
 
 /// Splits the words into blocks of about [`BLOCK_SYMBOLS`] symbols (word ranges only).
-fn make_blocks(words: &WordSet) -> Vec<Block> {
+fn make_blocks<S: Sym>(words: &WordSet) -> Vec<Block<S>> {
     let mut blocks = Vec::new();
     let mut first = 0usize;
     while first < words.len() {
@@ -541,14 +587,19 @@ fn make_blocks(words: &WordSet) -> Vec<Block> {
 }
 
 /// Fills a block's symbols and initial pair index from the word set.
-fn init_block(block: &mut Block, words: &WordSet, byte_id: &[u32; 256], marks: &mut Vec<u32>) {
+fn init_block<S: Sym>(
+    block: &mut Block<S>,
+    words: &WordSet,
+    byte_id: &[u32; 256],
+    marks: &mut Vec<u32>,
+) {
     let first = block.first_word as usize;
     let n = block.starts.len();
     let base = words.starts[first];
     let end = words.starts[first + n];
     block.syms = words.bytes[base as usize..end as usize]
         .iter()
-        .map(|&b| byte_id[b as usize])
+        .map(|&b| S::from_id(byte_id[b as usize]))
         .collect();
     block.starts = (0..n)
         .map(|i| (words.starts[first + i] - base) as u32)
@@ -609,8 +660,8 @@ fn init_block(block: &mut Block, words: &WordSet, byte_id: &[u32; 256], marks: &
 
 /// Merges `(left, right)` into `new_id` in one word of `block`, left to right without overlap,
 /// recording the pair count changes in the block's [`MergeOut`].
-fn merge_word(
-    block: &mut Block,
+fn merge_word<S: Sym>(
+    block: &mut Block<S>,
     local: usize,
     (left, right, new_id): (u32, u32, u32),
     token_len: &[usize],
@@ -624,6 +675,7 @@ fn merge_word(
     let out = &mut block.out;
     let new_len = token_len[new_id as usize];
     // Skip to the first occurrence without writing; a word without one is left untouched.
+    let (left, right) = (S::from_id(left), S::from_id(right));
     let Some(first) = find_pair(syms, 0, left, right) else {
         return;
     };
@@ -631,7 +683,7 @@ fn merge_word(
     loop {
         // Here `syms[r..r + 2]` is an occurrence; `syms[..o]` is the merged prefix.
         if o > 0 {
-            let prev = syms[o - 1];
+            let prev = syms[o - 1].id();
             let i = prev as usize;
             out.touch(prev);
             out.minus_left[i] -= count;
@@ -643,13 +695,13 @@ fn merge_word(
                 }
             }
         }
-        syms[o] = new_id;
+        syms[o] = S::from_id(new_id);
         o += 1;
         r += 2;
         if r >= n {
             break;
         }
-        let next = syms[r];
+        let next = syms[r].id();
         let i = next as usize;
         out.touch(next);
         out.minus_right[i] -= count;
@@ -679,13 +731,13 @@ fn merge_word(
 /// the trainer's hot loop: blocks of 16 symbols without `left` are skipped with a branch-free
 /// comparison the compiler vectorizes.
 #[inline]
-fn find_pair(syms: &[u32], from: usize, left: u32, right: u32) -> Option<usize> {
+fn find_pair<S: Sym>(syms: &[S], from: usize, left: S, right: S) -> Option<usize> {
     const LANES: usize = 16;
     let n = syms.len();
     let mut i = from;
     loop {
         while i + LANES < n {
-            let block: &[u32; LANES] = syms[i..i + LANES].try_into().expect("LANES symbols");
+            let block: &[S; LANES] = syms[i..i + LANES].try_into().expect("LANES symbols");
             if block.iter().fold(false, |any, &x| any | (x == left)) {
                 break;
             }
@@ -860,12 +912,21 @@ mod tests {
         bytes.iter().map(|&b| BYTE_TO_CHAR[b as usize]).collect()
     }
 
-    fn fast_train(pieces: &[Vec<u8>], config: &TrainConfig) -> Trained {
+    fn word_set(pieces: &[Vec<u8>]) -> WordSet {
         let mut words = WordSet::new();
         for p in pieces {
             words.add(p, piece_hash(p)).unwrap();
         }
-        train(words, config, &mut |_, _| {}).unwrap()
+        words
+    }
+
+    fn fast_train(pieces: &[Vec<u8>], config: &TrainConfig) -> Trained {
+        train(word_set(pieces), config, &mut |_, _| {}).unwrap()
+    }
+
+    /// The same trainer with `u32` symbols (what vocabularies above 65535 ids use).
+    fn fast_train_wide(pieces: &[Vec<u8>], config: &TrainConfig) -> Trained {
+        train_with::<u32>(word_set(pieces), config, &mut |_, _| {}).unwrap()
     }
 
     fn simple_from_pieces(pieces: &[Vec<u8>], config: &TrainConfig) -> Trained {
@@ -969,7 +1030,9 @@ mod tests {
             let mut cfg = config(0, min_frequency, max_len);
             cfg.initial_alphabet = initial;
             cfg.vocab_size = 6 + vocab_extra;
-            prop_assert_eq!(fast_train(&pieces, &cfg), simple_from_pieces(&pieces, &cfg));
+            let expected = simple_from_pieces(&pieces, &cfg);
+            prop_assert_eq!(&fast_train(&pieces, &cfg), &expected);
+            prop_assert_eq!(&fast_train_wide(&pieces, &cfg), &expected);
         }
     }
 
@@ -988,6 +1051,8 @@ mod tests {
                     let naive =
                         (from..len.saturating_sub(1)).find(|&i| syms[i] == 1 && syms[i + 1] == 2);
                     assert_eq!(find_pair(&syms, from, 1, 2), naive, "{syms:?} {from}");
+                    let narrow: Vec<u16> = syms.iter().map(|&s| s as u16).collect();
+                    assert_eq!(find_pair(&narrow, from, 1, 2), naive, "{syms:?} {from}");
                 }
             }
         }
