@@ -198,6 +198,27 @@ impl Transform {
     }
 }
 
+impl Transform {
+    /// Transforms one contiguous column in place (`column.len()` must be the length).
+    pub(crate) fn apply_column(&self, column: &mut [f64], scratch: &mut DctScratch) {
+        debug_assert_eq!(column.len(), self.len);
+        match &self.kernel {
+            Kernel::Two(k) => k.exec(
+                column,
+                self.fct,
+                self.spec.orthogonalize,
+                &mut scratch.kernel,
+            ),
+            Kernel::Three(k) => k.exec(
+                column,
+                self.fct,
+                self.spec.orthogonalize,
+                &mut scratch.kernel,
+            ),
+        }
+    }
+}
+
 /// Reusable buffers for [`Transform::apply_block`].
 #[derive(Default)]
 pub struct DctScratch {

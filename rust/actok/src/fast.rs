@@ -11,6 +11,7 @@ use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
 use crate::normalizer::{Normalizer, NORMALIZER_FILE};
 use crate::parallel;
 use crate::pretokenize::split_pieces;
+use crate::quantize::{QuantizeScratch, Quantizer};
 use crate::sample::Sample;
 use crate::tokenizer_json::{self, TokenizerSections};
 
@@ -88,7 +89,7 @@ struct DecodeBuffers {
 #[derive(Default)]
 struct EncodeBuffers {
     coefficients: Vec<f64>,
-    dct_scratch: DctScratch,
+    quantize: QuantizeScratch,
     chars: Vec<char>,
     ends: Vec<usize>,
     piece: Vec<u8>,
@@ -241,13 +242,13 @@ impl FastTokenizer {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        let transform = Transform::new(DctSpec::FAST_FORWARD, horizon)?;
+        let quantizer = Quantizer::new(horizon)?;
         if dim == 0 {
             return Ok(vec![Vec::new(); batch]);
         }
         let results = parallel::map_init(batch, EncodeBuffers::default, |buffers, b| {
             let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
-            self.encode_chunk(chunk, b, dim, &transform, overflow, buffers)
+            self.encode_chunk(chunk, b, dim, &quantizer, overflow, buffers)
         })?;
         results.into_iter().collect()
     }
@@ -300,7 +301,7 @@ impl FastTokenizer {
         chunk: &[T],
         index: usize,
         dim: usize,
-        transform: &Transform,
+        quantizer: &Quantizer,
         overflow: Overflow,
         buffers: &mut EncodeBuffers,
     ) -> Result<Vec<u32>> {
@@ -319,7 +320,7 @@ impl FastTokenizer {
         }
         let EncodeBuffers {
             coefficients,
-            dct_scratch,
+            quantize,
             chars,
             ends,
             piece,
@@ -327,6 +328,7 @@ impl FastTokenizer {
             normalized,
         } = buffers;
         coefficients.resize(chunk.len(), 0.0);
+        let scale = self.config.scale;
         if let Some(norm) = &self.normalizer {
             normalized.clear();
             normalized.extend(
@@ -335,18 +337,15 @@ impl FastTokenizer {
                     .enumerate()
                     .map(|(at, v)| norm.apply_value(at % dim, v.to_f64())),
             );
-            transform.apply_block(&normalized[..], coefficients, dim, dct_scratch);
+            quantizer.quantize(&normalized[..], dim, scale, coefficients, quantize);
         } else {
-            transform.apply_block(chunk, coefficients, dim, dct_scratch);
+            quantizer.quantize(chunk, dim, scale, coefficients, quantize);
         }
         chars.clear();
-        let scale = self.config.scale;
-        for (at, &c) in coefficients.iter().enumerate() {
-            let scaled = c * scale;
-            if !scaled.is_finite() {
-                return Err(encode_error(at, EncodeIssue::NotFinite { value: scaled }));
+        for (at, &q) in coefficients.iter().enumerate() {
+            if !q.is_finite() {
+                return Err(encode_error(at, EncodeIssue::NotFinite { value: q }));
             }
-            let q = scaled.round_ties_even();
             let ch = match self.alphabet.char_for(q) {
                 Ok(ch) => ch,
                 Err(issue) => match overflow {

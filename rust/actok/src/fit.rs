@@ -12,11 +12,11 @@
 use crate::bpe::Bpe;
 use crate::bytelevel::BYTE_TO_CHAR;
 use crate::config::ProcessorConfig;
-use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::{Error, Result};
 use crate::fast::FastTokenizer;
 use crate::parallel;
 use crate::pretokenize::split_pieces;
+use crate::quantize::{QuantizeScratch, Quantizer};
 use crate::sample::Sample;
 use crate::tokenizer_json::TokenizerSections;
 use crate::trainer::{self, piece_hash, TrainConfig, WordSet};
@@ -106,7 +106,7 @@ pub type ProgressFn<'a> = &'a (dyn Fn(FitProgress) + Sync);
 #[derive(Default)]
 struct Buffers {
     coefficients: Vec<f64>,
-    scratch: DctScratch,
+    scratch: QuantizeScratch,
     chars: Vec<char>,
     ends: Vec<usize>,
 }
@@ -166,7 +166,7 @@ impl FastTokenizer {
                 chunks.len()
             )));
         };
-        let transform = Transform::new(DctSpec::FAST_FORWARD, h)?;
+        let quantizer = Quantizer::new(h)?;
         let scale = options.scale;
         let chunk = |b: usize| &chunks[b * chunk_len..(b + 1) * chunk_len];
 
@@ -179,7 +179,7 @@ impl FastTokenizer {
             let keep = cache.is_some();
             let ranges = parallel::map_init(count, Buffers::default, |buf, i| {
                 let b = start + i;
-                quantize(chunk(b), b, d, &transform, scale, buf)?;
+                quantize(chunk(b), b, d, &quantizer, scale, buf)?;
                 let (l, u) = buf
                     .coefficients
                     .iter()
@@ -219,7 +219,7 @@ impl FastTokenizer {
                                 .map(|&q| f64::from(q)),
                         );
                     }
-                    None => quantize(chunk(b), b, d, &transform, scale, buf)?,
+                    None => quantize(chunk(b), b, d, &quantizer, scale, buf)?,
                 }
                 Ok(to_pieces(buf, min_token))
             })?;
@@ -370,7 +370,7 @@ fn quantize<T: Sample>(
     chunk: &[T],
     index: usize,
     dim: usize,
-    transform: &Transform,
+    quantizer: &Quantizer,
     scale: f64,
     buf: &mut Buffers,
 ) -> Result<()> {
@@ -386,13 +386,13 @@ fn quantize<T: Sample>(
         return Err(not_finite(at, "value", chunk[at].to_f64()));
     }
     buf.coefficients.resize(chunk.len(), 0.0);
-    transform.apply_block(chunk, &mut buf.coefficients, dim, &mut buf.scratch);
-    for (at, c) in buf.coefficients.iter_mut().enumerate() {
-        let scaled = *c * scale;
-        if !scaled.is_finite() {
-            return Err(not_finite(at, "scaled DCT coefficient", scaled));
-        }
-        *c = scaled.round_ties_even();
+    quantizer.quantize(chunk, dim, scale, &mut buf.coefficients, &mut buf.scratch);
+    if let Some(at) = buf.coefficients.iter().position(|q| !q.is_finite()) {
+        return Err(not_finite(
+            at,
+            "scaled DCT coefficient",
+            buf.coefficients[at],
+        ));
     }
     Ok(())
 }

@@ -36,6 +36,7 @@ mod normalizer;
 mod parallel;
 mod pocketfft;
 mod pretokenize;
+mod quantize;
 mod sample;
 mod tokenizer_json;
 mod trainer;
