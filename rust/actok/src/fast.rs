@@ -7,6 +7,7 @@ use crate::alphabet::Alphabet;
 use crate::bpe::{Bpe, BpeScratch};
 use crate::config::ProcessorConfig;
 use crate::dct::{DctScratch, DctSpec, Transform};
+use crate::dct_matrix::{InverseMatrix, InverseScratch};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
 use crate::normalizer::{Normalizer, NORMALIZER_FILE};
 use crate::parallel;
@@ -83,6 +84,41 @@ struct DecodeBuffers {
     bytes: Vec<u8>,
     coefficients: Vec<f64>,
     dct_scratch: DctScratch,
+    inverse_scratch: InverseScratch,
+}
+
+/// The decoder's inverse DCT: a folded matrix product for FAST-sized horizons, pocketfft beyond.
+enum InverseDct {
+    Matrix(std::sync::Arc<InverseMatrix>),
+    Exact(Transform),
+}
+
+impl InverseDct {
+    fn new(horizon: usize) -> Result<Self> {
+        type Cache =
+            std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<InverseMatrix>>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        Ok(if (1..=InverseMatrix::MAX_LEN).contains(&horizon) {
+            Self::Matrix(crate::dct_matrix::cached(&CACHE, horizon, || {
+                Ok(InverseMatrix::new(horizon))
+            })?)
+        } else {
+            Self::Exact(Transform::new(DctSpec::FAST_INVERSE, horizon)?)
+        })
+    }
+
+    fn apply(
+        &self,
+        coefficients: &[f64],
+        out: &mut [f64],
+        dim: usize,
+        buffers: &mut DecodeBuffers,
+    ) {
+        match self {
+            Self::Matrix(m) => m.apply(coefficients, out, dim, &mut buffers.inverse_scratch),
+            Self::Exact(t) => t.apply_block(coefficients, out, dim, &mut buffers.dct_scratch),
+        }
+    }
 }
 
 /// Per-thread buffers reused across encoded chunks.
@@ -242,7 +278,7 @@ impl FastTokenizer {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        let quantizer = Quantizer::new(horizon)?;
+        let quantizer = Quantizer::shared(horizon)?;
         if dim == 0 {
             return Ok(vec![Vec::new(); batch]);
         }
@@ -410,29 +446,26 @@ impl FastTokenizer {
                 Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})"))
             })?;
         self.check_normalizer_dim(dim)?;
-        let transform = Transform::new(DctSpec::FAST_INVERSE, horizon)?;
-        let results = parallel::map_init(sequences.len(), DecodeBuffers::default, |buffers, b| {
-            let mut out = vec![0.0; chunk_len];
-            let issue = self.decode_chunk(
-                sequences[b].as_ref(),
-                &mut out,
-                dim,
-                &transform,
-                on_error,
-                buffers,
-            );
-            (out, issue)
+        let inverse = InverseDct::new(horizon)?;
+        // Each chunk decodes straight into its slice of the output.
+        let mut actions = vec![0.0; sequences.len() * chunk_len];
+        let mut slots: Vec<(&mut [f64], Option<DecodeIssue>)> = actions
+            .chunks_mut(chunk_len)
+            .map(|out| (out, None))
+            .collect();
+        parallel::for_each_block(&mut slots, 1, DecodeBuffers::default, |buffers, b, slot| {
+            let (out, issue) = &mut slot[0];
+            *issue =
+                self.decode_chunk(sequences[b].as_ref(), out, dim, &inverse, on_error, buffers);
         })?;
-        let mut actions = Vec::with_capacity(sequences.len() * chunk_len);
         let mut valid = Vec::with_capacity(sequences.len());
-        for (b, (out, issue)) in results.into_iter().enumerate() {
+        for (b, (_, issue)) in slots.into_iter().enumerate() {
             valid.push(issue.is_none());
             if let Some(reason) = issue {
                 if on_error == OnDecodeError::Raise {
                     return Err(Error::Decode { chunk: b, reason });
                 }
             }
-            actions.extend_from_slice(&out);
         }
         Ok(Decoded { actions, valid })
     }
@@ -472,16 +505,12 @@ impl FastTokenizer {
         ids: &[i64],
         out: &mut [f64],
         dim: usize,
-        transform: &Transform,
+        inverse: &InverseDct,
         on_error: OnDecodeError,
         buffers: &mut DecodeBuffers,
     ) -> Option<DecodeIssue> {
         let vocab_len = self.bpe.vocab_len();
-        let DecodeBuffers {
-            bytes,
-            coefficients,
-            dct_scratch,
-        } = buffers;
+        let bytes = &mut buffers.bytes;
         bytes.clear();
         let mut issue = None;
         for (position, &id) in ids.iter().enumerate() {
@@ -506,6 +535,7 @@ impl FastTokenizer {
                 std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid prefix")
             }
         };
+        let mut coefficients = std::mem::take(&mut buffers.coefficients);
         coefficients.clear();
         coefficients.resize(out.len(), 0.0);
         let mut count = 0usize;
@@ -523,9 +553,11 @@ impl FastTokenizer {
             });
         }
         if issue.is_some() && on_error != OnDecodeError::Pad {
+            buffers.coefficients = coefficients;
             return issue;
         }
-        transform.apply_block(coefficients, out, dim, dct_scratch);
+        inverse.apply(&coefficients, out, dim, buffers);
+        buffers.coefficients = coefficients;
         if let Some(norm) = &self.normalizer {
             for (at, v) in out.iter_mut().enumerate() {
                 *v = norm.inverse_value(at % dim, *v);

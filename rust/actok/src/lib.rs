@@ -29,6 +29,7 @@ mod bytelevel;
 mod chunking;
 mod config;
 pub mod dct;
+mod dct_matrix;
 mod error;
 mod fast;
 mod fit;

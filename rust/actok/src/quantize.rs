@@ -16,6 +16,7 @@
 //! fallback essentially never runs (the band is about `1e-11` wide).
 
 use crate::dct::{DctScratch, DctSpec, Transform};
+use crate::dct_matrix::{dct_entry, matrix_product, COLS, ROWS};
 use crate::error::Result;
 use crate::sample::Sample;
 
@@ -60,6 +61,13 @@ pub(crate) struct QuantizeScratch {
 const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 
 impl Quantizer {
+    /// The quantizer for horizon `len` (≥ 1), built once per horizon and shared.
+    pub(crate) fn shared(len: usize) -> Result<std::sync::Arc<Self>> {
+        type Cache = std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<Quantizer>>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        crate::dct_matrix::cached(&CACHE, len, || Self::new(len))
+    }
+
     /// Plans the transform for horizon `len` (≥ 1).
     pub(crate) fn new(len: usize) -> Result<Self> {
         let exact = Transform::new(DctSpec::FAST_FORWARD, len)?;
@@ -78,13 +86,7 @@ impl Quantizer {
                 } else {
                     (&mut odd, pairs)
                 };
-                for i in 0..columns {
-                    // cos(π·k·(2i+1) / 2H) with the integer multiple reduced mod 4H first, so
-                    // the argument is below 2π and `cos` is accurate to about one ulp.
-                    let m = (k * (2 * i + 1)) % (4 * len);
-                    let angle = std::f64::consts::PI * m as f64 / (2.0 * n);
-                    target.push(factor * angle.cos());
-                }
+                target.extend((0..columns).map(|i| factor * dct_entry(k, i, len)));
             }
             even.resize(half.next_multiple_of(ROWS) * half, 0.0);
             odd.resize(pairs.next_multiple_of(ROWS) * pairs, 0.0);
@@ -244,78 +246,6 @@ pub(crate) fn round_half_even(x: f64) -> f64 {
         (x + MAGIC) - MAGIC
     } else {
         x
-    }
-}
-
-/// Output rows per tile of the matrix product.
-const ROWS: usize = 4;
-/// Columns (action dimensions) per tile: two 4-lane vectors.
-const COLS: usize = 8;
-
-/// `out = matrix · x`: `matrix` is `(rows, h)` with `rows` a multiple of [`ROWS`], `x` is
-/// `(h, width)` and `out` `(rows, width)` with `width` a multiple of [`COLS`], all row-major.
-/// Uses AVX2 with fused multiply-add when the CPU has them. Fused or not, the error bound of
-/// [`Quantizer::tolerance`] holds (a fused step rounds once instead of twice), so the integers
-/// are the same on every machine.
-fn matrix_product(matrix: &[f64], x: &[f64], out: &mut [f64], h: usize, width: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { matrix_product_avx2_fma(matrix, x, out, h, width) };
-            return;
-        }
-    }
-    matrix_product_tiles(matrix, x, out, h, width, |a, b, c| a * b + c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn matrix_product_avx2_fma(
-    matrix: &[f64],
-    x: &[f64],
-    out: &mut [f64],
-    h: usize,
-    width: usize,
-) {
-    matrix_product_tiles(matrix, x, out, h, width, f64::mul_add);
-}
-
-/// The product in `ROWS × COLS` register tiles, each coefficient summed over time in order with
-/// `madd(a, b, c) = a·b + c` (fused or not).
-#[inline(always)]
-fn matrix_product_tiles(
-    matrix: &[f64],
-    x: &[f64],
-    out: &mut [f64],
-    h: usize,
-    width: usize,
-    madd: impl Fn(f64, f64, f64) -> f64,
-) {
-    let rows = matrix.len() / h;
-    debug_assert_eq!(rows % ROWS, 0);
-    debug_assert_eq!(width % COLS, 0);
-    for k0 in (0..rows).step_by(ROWS) {
-        let m = &matrix[k0 * h..(k0 + ROWS) * h];
-        for d0 in (0..width).step_by(COLS) {
-            let mut acc = [[0.0f64; COLS]; ROWS];
-            for n in 0..h {
-                let xs: &[f64; COLS] = x[n * width + d0..n * width + d0 + COLS]
-                    .try_into()
-                    .expect("COLS values");
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let c = m[r * h + n];
-                    for (a, &v) in row.iter_mut().zip(xs) {
-                        *a = madd(c, v, *a);
-                    }
-                }
-            }
-            for (r, row) in acc.iter().enumerate() {
-                let at = (k0 + r) * width + d0;
-                out[at..at + COLS].copy_from_slice(row);
-            }
-        }
     }
 }
 
