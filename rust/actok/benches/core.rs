@@ -129,7 +129,11 @@ fn all_pieces(tok: &FastTokenizer, actions: &[f64], n: usize) -> Vec<Vec<u8>> {
                 char::from_u32(q.max(0) as u32).unwrap_or('\u{0}')
             })
             .collect();
-        pieces.extend(actok::pretokenize(&text).iter().map(|p| p.as_bytes().to_vec()));
+        pieces.extend(
+            actok::pretokenize(&text)
+                .iter()
+                .map(|p| p.as_bytes().to_vec()),
+        );
     }
     pieces
 }
@@ -177,8 +181,16 @@ fn bench_against_tokenizers_crate(c: &mut Criterion, tok: &FastTokenizer, action
     for (piece, text) in pieces.iter().zip(&mapped) {
         out.clear();
         bpe.encode_piece(piece, &mut scratch, &mut out);
-        let ids: Vec<u32> = theirs.tokenize(text).unwrap().iter().map(|t| t.id).collect();
-        assert_eq!(out, ids, "actok and the tokenizers crate disagree on a piece");
+        let ids: Vec<u32> = theirs
+            .tokenize(text)
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(
+            out, ids,
+            "actok and the tokenizers crate disagree on a piece"
+        );
     }
     let bytes: usize = pieces.iter().map(Vec::len).sum();
     let mut group = c.benchmark_group("bpe");
@@ -195,15 +207,18 @@ fn bench_against_tokenizers_crate(c: &mut Criterion, tok: &FastTokenizer, action
             n
         })
     });
-    group.bench_function(format!("tokenizers_crate_all_pieces_{}", pieces.len()), |bench| {
-        bench.iter(|| {
-            let mut n = 0;
-            for text in &mapped {
-                n += theirs.tokenize(black_box(text)).unwrap().len();
-            }
-            n
-        })
-    });
+    group.bench_function(
+        format!("tokenizers_crate_all_pieces_{}", pieces.len()),
+        |bench| {
+            bench.iter(|| {
+                let mut n = 0;
+                for text in &mapped {
+                    n += theirs.tokenize(black_box(text)).unwrap().len();
+                }
+                n
+            })
+        },
+    );
     group.finish();
 }
 

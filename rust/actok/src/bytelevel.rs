@@ -105,3 +105,46 @@ mod tests {
         assert_eq!(out, vec![0x20, b'A', 0xE4, 0xB8, 0x80]);
     }
 }
+
+/// Appends the UTF-8 encoding of `ch` to `out`.
+///
+/// Pieces are built one character at a time in the encoder's hot loop, where
+/// `extend_from_slice(ch.encode_utf8(..))` costs a `memcpy` call per character.
+#[inline]
+pub(crate) fn push_utf8(out: &mut Vec<u8>, ch: char) {
+    let c = ch as u32;
+    if c < 0x80 {
+        out.push(c as u8);
+    } else if c < 0x800 {
+        out.extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
+    } else if c < 0x1_0000 {
+        out.extend_from_slice(&[
+            0xE0 | (c >> 12) as u8,
+            0x80 | ((c >> 6) & 0x3F) as u8,
+            0x80 | (c & 0x3F) as u8,
+        ]);
+    } else {
+        out.extend_from_slice(&[
+            0xF0 | (c >> 18) as u8,
+            0x80 | ((c >> 12) & 0x3F) as u8,
+            0x80 | ((c >> 6) & 0x3F) as u8,
+            0x80 | (c & 0x3F) as u8,
+        ]);
+    }
+}
+
+#[cfg(test)]
+mod push_utf8_tests {
+    use super::push_utf8;
+
+    #[test]
+    fn matches_encode_utf8_on_every_scalar_value() {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4];
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            out.clear();
+            push_utf8(&mut out, c);
+            assert_eq!(out, c.encode_utf8(&mut buf).as_bytes(), "{c:?}");
+        }
+    }
+}

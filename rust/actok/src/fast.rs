@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::alphabet::Alphabet;
 use crate::bpe::{Bpe, BpeScratch};
+use crate::bytelevel::push_utf8;
 use crate::config::ProcessorConfig;
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::dct_matrix::{InverseMatrix, InverseScratch};
@@ -401,8 +402,7 @@ impl FastTokenizer {
         for &end in ends.iter() {
             piece.clear();
             for &ch in &chars[start..end] {
-                let mut buf = [0u8; 4];
-                piece.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                push_utf8(piece, ch);
             }
             self.bpe.encode_piece(piece, bpe, &mut ids);
             start = end;

@@ -10,7 +10,7 @@
 //! memory is the input, that copy, and the distinct pieces' symbols.
 
 use crate::bpe::Bpe;
-use crate::bytelevel::BYTE_TO_CHAR;
+use crate::bytelevel::{push_utf8, BYTE_TO_CHAR};
 use crate::config::ProcessorConfig;
 use crate::error::{Error, Result};
 use crate::fast::FastTokenizer;
@@ -420,10 +420,7 @@ fn to_pieces(buf: &mut Buffers, min_token: i64) -> Pieces {
     for &end in ends.iter() {
         let from = pieces.bytes.len();
         for &ch in &chars[start..end] {
-            let mut b = [0u8; 4];
-            pieces
-                .bytes
-                .extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+            push_utf8(&mut pieces.bytes, ch);
         }
         pieces.hashes.push(piece_hash(&pieces.bytes[from..]));
         pieces.ends.push(pieces.bytes.len() as u32);
