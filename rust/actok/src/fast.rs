@@ -15,6 +15,7 @@ use crate::parallel;
 use crate::pretokenize::split_pieces;
 use crate::quantize::{QuantizeScratch, Quantizer};
 use crate::sample::Sample;
+use crate::token_values::TokenValues;
 use crate::tokenizer_json::{self, TokenizerSections};
 
 /// File name of the BPE tokenizer inside a FAST directory.
@@ -75,6 +76,8 @@ pub struct FastTokenizer {
     bpe: Bpe,
     sections: TokenizerSections,
     alphabet: Alphabet,
+    /// Each token's decoded coefficients, for the decoder's fast path.
+    values: TokenValues,
     /// Raw actions ↔ `[-1, 1]`: applied before the DCT on encode, inverted after the IDCT on decode.
     normalizer: Option<Normalizer>,
 }
@@ -138,11 +141,13 @@ impl FastTokenizer {
     /// Assembles a tokenizer from its parts.
     pub fn new(config: ProcessorConfig, bpe: Bpe, sections: TokenizerSections) -> Self {
         let alphabet = Alphabet::new(&bpe, config.min_token);
+        let values = TokenValues::new(&bpe, config.min_token, config.scale);
         Self {
             config,
             bpe,
             sections,
             alphabet,
+            values,
             normalizer: None,
         }
     }
@@ -509,6 +514,23 @@ impl FastTokenizer {
         on_error: OnDecodeError,
         buffers: &mut DecodeBuffers,
     ) -> Option<DecodeIssue> {
+        let mut coefficients = std::mem::take(&mut buffers.coefficients);
+        coefficients.clear();
+        coefficients.resize(out.len(), 0.0);
+        if let Some(count) = self.values.write(ids, &mut coefficients) {
+            // Fast path: every token is whole, its values were copied without building text.
+            let issue = (count != out.len()).then_some(DecodeIssue::WrongLength {
+                got: count,
+                expected: out.len(),
+            });
+            if issue.is_none() || on_error == OnDecodeError::Pad {
+                inverse.apply(&coefficients, out, dim, buffers);
+                self.apply_inverse_normalizer(out, dim);
+            }
+            buffers.coefficients = coefficients;
+            return issue;
+        }
+        buffers.coefficients = coefficients;
         let vocab_len = self.bpe.vocab_len();
         let bytes = &mut buffers.bytes;
         bytes.clear();
@@ -558,12 +580,17 @@ impl FastTokenizer {
         }
         inverse.apply(&coefficients, out, dim, buffers);
         buffers.coefficients = coefficients;
+        self.apply_inverse_normalizer(out, dim);
+        issue
+    }
+
+    /// Maps decoded normalized actions back to raw units, when a normalizer is attached.
+    fn apply_inverse_normalizer(&self, out: &mut [f64], dim: usize) {
         if let Some(norm) = &self.normalizer {
             for (at, v) in out.iter_mut().enumerate() {
                 *v = norm.inverse_value(at % dim, *v);
             }
         }
-        issue
     }
 }
 

@@ -39,6 +39,7 @@ mod pocketfft;
 mod pretokenize;
 mod quantize;
 mod sample;
+mod token_values;
 mod tokenizer_json;
 mod trainer;
 mod unicode_class;

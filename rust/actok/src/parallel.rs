@@ -99,6 +99,13 @@ fn pool() -> Result<Option<Arc<ThreadPool>>> {
     Ok(Some(pool))
 }
 
+/// Items per rayon job: about four jobs per thread. Every job makes its own `state` (buffers that
+/// then grow on first use), so letting rayon split down to single items made small batches slower
+/// on two threads than on one.
+fn min_len(n: usize, threads: usize) -> usize {
+    (n / (4 * threads.max(1))).max(1)
+}
+
 /// Calls `f(state, i)` for `i in 0..n`, in parallel when worthwhile, and returns the results in
 /// order; each worker thread gets its own `state` made by `init` (reusable buffers).
 pub(crate) fn map_init<R, S, I, F>(n: usize, init: I, f: F) -> Result<Vec<R>>
@@ -112,7 +119,13 @@ where
             let mut state = init();
             Ok((0..n).map(|i| f(&mut state, i)).collect())
         }
-        Some(pool) => Ok(pool.install(|| (0..n).into_par_iter().map_init(&init, &f).collect())),
+        Some(pool) => Ok(pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .with_min_len(min_len(n, pool.current_num_threads()))
+                .map_init(&init, &f)
+                .collect()
+        })),
     }
 }
 
@@ -142,6 +155,7 @@ where
         }
         Some(pool) => pool.install(|| {
             out.par_chunks_mut(block_len)
+                .with_min_len(min_len(blocks, pool.current_num_threads()))
                 .enumerate()
                 .for_each_init(&init, |state, (i, b)| f(state, i, b))
         }),
