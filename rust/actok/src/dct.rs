@@ -251,12 +251,19 @@ pub fn transform_axis<T: Sample, U: Sample>(
         return Ok(());
     }
     let init = || (DctScratch::default(), vec![0.0; block]);
-    parallel::for_each_block(output, block, init, |(scratch, wide), b, out| {
-        transform.apply_block(&input[b * block..(b + 1) * block], wide, inner, scratch);
-        for (o, w) in out.iter_mut().zip(wide.iter()) {
-            *o = U::from_f64(*w);
-        }
-    })
+    let min_parallel = parallel::min_parallel_items(block);
+    parallel::for_each_block(
+        output,
+        block,
+        min_parallel,
+        init,
+        |(scratch, wide), b, out| {
+            transform.apply_block(&input[b * block..(b + 1) * block], wide, inner, scratch);
+            for (o, w) in out.iter_mut().zip(wide.iter()) {
+                *o = U::from_f64(*w);
+            }
+        },
+    )
 }
 
 fn overflow(shape: [usize; 3]) -> Error {

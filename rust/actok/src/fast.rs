@@ -82,6 +82,13 @@ pub struct FastTokenizer {
     normalizer: Option<Normalizer>,
 }
 
+thread_local! {
+    /// Buffers of the calling thread and of every pool thread, kept across calls: a fresh set
+    /// per call (the BPE queues are sized by the merge count) cost more than encoding one chunk.
+    static ENCODE_BUFFERS: std::cell::RefCell<EncodeBuffers> = Default::default();
+    static DECODE_BUFFERS: std::cell::RefCell<DecodeBuffers> = Default::default();
+}
+
 /// Per-thread buffers reused across decoded chunks.
 #[derive(Default)]
 struct DecodeBuffers {
@@ -288,10 +295,18 @@ impl FastTokenizer {
         if dim == 0 {
             return Ok(vec![Vec::new(); batch]);
         }
-        let results = parallel::map_init(batch, EncodeBuffers::default, |buffers, b| {
-            let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
-            self.encode_chunk(chunk, b, dim, &quantizer, overflow, buffers)
-        })?;
+        let min_parallel = parallel::min_parallel_items(chunk_len);
+        let results = parallel::map_init(
+            batch,
+            min_parallel,
+            || (),
+            |_, b| {
+                let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
+                ENCODE_BUFFERS.with_borrow_mut(|buffers| {
+                    self.encode_chunk(chunk, b, dim, &quantizer, overflow, buffers)
+                })
+            },
+        )?;
         results.into_iter().collect()
     }
 
@@ -458,11 +473,19 @@ impl FastTokenizer {
             .chunks_mut(chunk_len)
             .map(|out| (out, None))
             .collect();
-        parallel::for_each_block(&mut slots, 1, DecodeBuffers::default, |buffers, b, slot| {
-            let (out, issue) = &mut slot[0];
-            *issue =
-                self.decode_chunk(sequences[b].as_ref(), out, dim, &inverse, on_error, buffers);
-        })?;
+        let min_parallel = parallel::min_parallel_items(chunk_len);
+        parallel::for_each_block(
+            &mut slots,
+            1,
+            min_parallel,
+            || (),
+            |_, b, slot| {
+                let (out, issue) = &mut slot[0];
+                *issue = DECODE_BUFFERS.with_borrow_mut(|buffers| {
+                    self.decode_chunk(sequences[b].as_ref(), out, dim, &inverse, on_error, buffers)
+                });
+            },
+        )?;
         let mut valid = Vec::with_capacity(sequences.len());
         for (b, (_, issue)) in slots.into_iter().enumerate() {
             valid.push(issue.is_none());

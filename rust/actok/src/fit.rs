@@ -177,20 +177,25 @@ impl FastTokenizer {
         for start in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - start);
             let keep = cache.is_some();
-            let ranges = parallel::map_init(count, Buffers::default, |buf, i| {
-                let b = start + i;
-                quantize(chunk(b), b, d, &quantizer, scale, buf)?;
-                let (l, u) = buf
-                    .coefficients
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &q| {
-                        (lo.min(q), hi.max(q))
-                    });
-                let small = keep && l >= f64::from(i16::MIN) && u <= f64::from(i16::MAX);
-                let q: Option<Vec<i16>> =
-                    small.then(|| buf.coefficients.iter().map(|&q| q as i16).collect());
-                Ok((l, u, q))
-            })?;
+            let ranges = parallel::map_init(
+                count,
+                parallel::min_parallel_items(chunk_len),
+                Buffers::default,
+                |buf, i| {
+                    let b = start + i;
+                    quantize(chunk(b), b, d, &quantizer, scale, buf)?;
+                    let (l, u) = buf
+                        .coefficients
+                        .iter()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &q| {
+                            (lo.min(q), hi.max(q))
+                        });
+                    let small = keep && l >= f64::from(i16::MIN) && u <= f64::from(i16::MAX);
+                    let q: Option<Vec<i16>> =
+                        small.then(|| buf.coefficients.iter().map(|&q| q as i16).collect());
+                    Ok((l, u, q))
+                },
+            )?;
             for r in ranges {
                 let (l, u, q) = r?;
                 lo = lo.min(l);
@@ -208,21 +213,26 @@ impl FastTokenizer {
         let mut words = WordSet::new();
         for start in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - start);
-            let pieces = parallel::map_init(count, Buffers::default, |buf, i| {
-                let b = start + i;
-                match &cache {
-                    Some(c) => {
-                        buf.coefficients.clear();
-                        buf.coefficients.extend(
-                            c[b * chunk_len..(b + 1) * chunk_len]
-                                .iter()
-                                .map(|&q| f64::from(q)),
-                        );
+            let pieces = parallel::map_init(
+                count,
+                parallel::min_parallel_items(chunk_len),
+                Buffers::default,
+                |buf, i| {
+                    let b = start + i;
+                    match &cache {
+                        Some(c) => {
+                            buf.coefficients.clear();
+                            buf.coefficients.extend(
+                                c[b * chunk_len..(b + 1) * chunk_len]
+                                    .iter()
+                                    .map(|&q| f64::from(q)),
+                            );
+                        }
+                        None => quantize(chunk(b), b, d, &quantizer, scale, buf)?,
                     }
-                    None => quantize(chunk(b), b, d, &quantizer, scale, buf)?,
-                }
-                Ok(to_pieces(buf, min_token))
-            })?;
+                    Ok(to_pieces(buf, min_token))
+                },
+            )?;
             for p in pieces {
                 let p: Pieces = p?;
                 let mut from = 0usize;

@@ -406,7 +406,7 @@ fn train_with<S: Sym>(
 
     let mut blocks: Vec<Block<S>> = make_blocks(&words);
     // Convert to ids and index the initial pairs, block by block in parallel.
-    parallel::for_each_block(&mut blocks, 1, Vec::new, |scratch, _, block| {
+    parallel::for_each_block(&mut blocks, 1, 2, Vec::new, |scratch, _, block| {
         init_block(&mut block[0], &words, &byte_id, scratch)
     })?;
     drop(words);
@@ -493,6 +493,7 @@ fn train_with<S: Sym>(
         parallel::for_each_block(
             &mut blocks,
             1,
+            2,
             || (),
             |_, b, block| {
                 let block = &mut block[0];
