@@ -42,8 +42,15 @@ fn default_threads() -> Result<usize> {
                 "{NUM_THREADS_ENV}={text:?} is not a positive integer"
             ))),
         },
-        Err(_) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Err(_) => Ok(available_cores()),
     }
+}
+
+/// `available_parallelism`, read once: on Linux it parses cgroup files, about 50 µs, which every
+/// batch call paid before.
+fn available_cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The number of threads actok's batch functions use.
