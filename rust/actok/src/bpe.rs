@@ -41,8 +41,9 @@
 //!   only other pairs rank higher), and the pair of rank `r` is present until it merges. Starting
 //!   from the merged character instead changes none of the rule's choices: pairs involving the
 //!   character's pieces rank above `r` either way (merges using its token rank after the merge
-//!   producing it), and every other pair is the same. `encode_piece` therefore starts from such
-//!   characters (for FAST, U+0162 "zero" — most of a chunk) and halves the work.
+//!   producing it; in models that are not rank-monotone this is checked, not assumed), and
+//!   every other pair is the same. `encode_piece` therefore starts from such characters (for
+//!   FAST, U+0162 "zero" — most of a chunk) and halves the work.
 //!
 //! # The fast paths
 //!
@@ -593,7 +594,15 @@ impl Bpe {
                         continue;
                     };
                     if let Some((rank, merged)) = table.get(a, b) {
-                        if rank < first_as_right[a as usize] && rank < first_as_left[b as usize] {
+                        // Nothing touches the two bytes before they merge, and (in models that
+                        // are not rank-monotone) nothing uses the character's token before the
+                        // merge that makes it: then starting from the token changes no choice.
+                        let merged_used =
+                            first_as_left[merged as usize].min(first_as_right[merged as usize]);
+                        if rank < first_as_right[a as usize]
+                            && rank < first_as_left[b as usize]
+                            && rank < merged_used
+                        {
                             char_ids[usize::from(lead & 0x1F) << 6 | usize::from(cont & 0x3F)] =
                                 merged;
                         }
