@@ -185,19 +185,30 @@ impl InverseMatrix {
             (0usize, half, &self.even, &mut *even_out),
             (1usize, pairs, &self.odd, &mut *odd_out),
         ] {
-            rows.clear();
+            // Gather the nonzero rows, each in a slot of `width` values. The buffer only grows,
+            // so padding lanes may hold values of an earlier call with more dimensions: columns
+            // of the product are independent, and those lanes only feed output lanes that are
+            // never read. Element loops rather than slice copies: these rows are a few values,
+            // where a `memcpy` call costs more.
+            if rows.len() < count * width {
+                rows.resize(count * width, 0.0);
+            }
             columns.clear();
             for j in 0..count {
                 let row = &coefficients[(2 * j + parity) * dim..(2 * j + parity + 1) * dim];
                 if row.iter().any(|&c| c != 0.0) {
+                    let at = columns.len() * width;
+                    for (slot, &c) in rows[at..at + dim].iter_mut().zip(row) {
+                        *slot = c;
+                    }
                     columns.push(j as u32);
-                    rows.extend_from_slice(row);
-                    rows.resize(rows.len() + width - dim, 0.0);
                 }
             }
-            result.clear();
+            // The product overwrites every row of `result`, so it is only zeroed when skipped.
             result.resize(count.next_multiple_of(ROWS) * width, 0.0);
-            if !columns.is_empty() {
+            if columns.is_empty() {
+                result.fill(0.0);
+            } else {
                 sparse_product(matrix, count, columns, rows, result, width);
             }
         }

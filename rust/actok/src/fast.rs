@@ -538,7 +538,7 @@ impl FastTokenizer {
         buffers: &mut DecodeBuffers,
     ) -> Option<DecodeIssue> {
         let mut coefficients = std::mem::take(&mut buffers.coefficients);
-        coefficients.clear();
+        // `write` sets every value (no need to zero first).
         coefficients.resize(out.len(), 0.0);
         if let Some(count) = self.values.write(ids, &mut coefficients) {
             // Fast path: every token is whole, its values were copied without building text.

@@ -46,9 +46,10 @@ impl TokenValues {
         }
     }
 
-    /// Writes the coefficients of `ids` into `out` (which must be zero) and returns how many
-    /// there are (also when more than `out` holds), or `None` when some id is unknown or not a
-    /// whole token (then the caller takes the general path).
+    /// Writes the coefficients of `ids` into `out` (positions past the last one written are set
+    /// to zero) and returns how many there are (also when more than `out` holds), or `None` when
+    /// some id is unknown or not a whole token (then the caller takes the general path and `out`
+    /// holds garbage).
     #[inline]
     pub(crate) fn write(&self, ids: &[i64], out: &mut [f64]) -> Option<usize> {
         let mut count = 0usize;
@@ -58,11 +59,16 @@ impl TokenValues {
                 return None;
             }
             let vals = &self.values[self.starts[i] as usize..self.starts[i + 1] as usize];
-            if count < out.len() {
-                let room = (out.len() - count).min(vals.len());
-                out[count..count + room].copy_from_slice(&vals[..room]);
+            // An element loop: tokens hold a few values, where a `memcpy` call costs more.
+            for &v in vals {
+                if let Some(slot) = out.get_mut(count) {
+                    *slot = v;
+                }
+                count += 1;
             }
-            count += vals.len();
+        }
+        if count < out.len() {
+            out[count..].fill(0.0);
         }
         Some(count)
     }
