@@ -106,9 +106,9 @@ fn pool() -> Result<Option<Arc<ThreadPool>>> {
     Ok(Some(pool))
 }
 
-/// Items per rayon job: about four jobs per thread. Every job makes its own `state` (buffers that
-/// then grow on first use), so letting rayon split down to single items made small batches slower
-/// on two threads than on one.
+/// Items per rayon job in [`map_init`]: about four jobs per thread. Every job makes its own
+/// `state` (buffers that then grow on first use), so letting rayon split down to single items
+/// made small batches slower on two threads than on one.
 fn min_len(n: usize, threads: usize) -> usize {
     (n / (4 * threads.max(1))).max(1)
 }
@@ -182,8 +182,9 @@ where
                 .for_each(|(i, b)| f(&mut state, i, b))
         }
         Some(pool) => pool.install(|| {
+            // No minimum job size here: the trainer's blocks are large and unevenly loaded, so
+            // rayon's finest split balances them best.
             out.par_chunks_mut(block_len)
-                .with_min_len(min_len(blocks, pool.current_num_threads()))
                 .enumerate()
                 .for_each_init(&init, |state, (i, b)| f(state, i, b))
         }),
