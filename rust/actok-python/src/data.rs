@@ -302,9 +302,7 @@ pub(crate) fn _tokenizer_with_normalizer(
     let inner = (*tok.inner)
         .clone()
         .with_normalizer(normalizer.map(|n| (*n.inner).clone()));
-    PyFastTokenizer {
-        inner: Arc::new(inner),
-    }
+    PyFastTokenizer::wrap(inner)
 }
 
 /// The normalizer attached to `tok`, if any.

@@ -2,7 +2,7 @@
 //! progress bar on stderr driven by the core's progress callback.
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actok::{FastTokenizer, FitAlphabet, FitOptions, FitProgress, FitStage};
@@ -127,7 +127,5 @@ pub(crate) fn _fit(
     if progress {
         eprintln!();
     }
-    Ok(PyFastTokenizer {
-        inner: Arc::new(result.map_err(to_py)?),
-    })
+    Ok(PyFastTokenizer::wrap(result.map_err(to_py)?))
 }

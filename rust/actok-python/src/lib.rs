@@ -210,6 +210,28 @@ macro_rules! with_actions {
 #[pyclass(frozen, module = "actok._actok", name = "_FastTokenizer")]
 struct PyFastTokenizer {
     inner: Arc<FastTokenizer>,
+    /// One Python int per token id, made on first use: `encode` then fills its lists with
+    /// references instead of allocating an int per token (about 15% of a whole encode call).
+    ids: pyo3::sync::PyOnceLock<Vec<Py<pyo3::types::PyInt>>>,
+}
+
+impl PyFastTokenizer {
+    fn wrap(inner: FastTokenizer) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            ids: pyo3::sync::PyOnceLock::new(),
+        }
+    }
+
+    /// The Python ints `0..vocab_len`.
+    fn id_objects(&self, py: Python<'_>) -> PyResult<&[Py<pyo3::types::PyInt>]> {
+        let ids = self.ids.get_or_try_init(py, || {
+            (0..self.inner.bpe().vocab_len() as u32)
+                .map(|i| Ok(i.into_pyobject(py)?.unbind()))
+                .collect::<PyResult<Vec<_>>>()
+        })?;
+        Ok(ids)
+    }
 }
 
 #[pymethods]
@@ -220,9 +242,7 @@ impl PyFastTokenizer {
         let inner = py
             .detach(|| FastTokenizer::from_pretrained(&path))
             .map_err(to_py)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        Ok(Self::wrap(inner))
     }
 
     /// Builds a tokenizer from the texts of `tokenizer.json` and `processor_config.json`.
@@ -235,9 +255,7 @@ impl PyFastTokenizer {
         let inner = py
             .detach(|| FastTokenizer::from_json(tokenizer_json, processor_config_json))
             .map_err(to_py)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        Ok(Self::wrap(inner))
     }
 
     /// Writes the directory.
@@ -288,16 +306,26 @@ impl PyFastTokenizer {
     }
 
     /// Encodes a `(B, H, D)` batch to one id list per chunk.
-    fn encode(
+    fn encode<'py>(
         &self,
-        py: Python<'_>,
-        actions: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        actions: &Bound<'py, PyAny>,
         on_overflow: &str,
-    ) -> PyResult<Vec<Vec<u32>>> {
+    ) -> PyResult<Bound<'py, pyo3::types::PyList>> {
         let overflow = parse_overflow(on_overflow)?;
         let (actions, shape) = Actions::extract(actions)?;
         let tok = &self.inner;
-        with_actions!(py, actions, |data| tok.encode(data, shape, overflow)).map_err(to_py)
+        let sequences =
+            with_actions!(py, actions, |data| tok.encode(data, shape, overflow)).map_err(to_py)?;
+        let ints = self.id_objects(py)?;
+        let rows = sequences
+            .iter()
+            .map(|seq| {
+                // Every id the encoder emits is below vocab_len.
+                pyo3::types::PyList::new(py, seq.iter().map(|&id| ints[id as usize].bind(py)))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        pyo3::types::PyList::new(py, rows)
     }
 
     /// Encodes a `(B, H, D)` batch to padded `(B, L)` int32 ids and `(B,)` int32 lengths.
