@@ -578,18 +578,6 @@ fn train_with<S: Sym>(
             }
         }
         gained_touched.clear();
-        if std::env::var_os("ACTOK_TRACE").is_some() {
-            eprintln!(
-                "TRACE {} {:?} {} {}",
-                merges.len(),
-                std::time::Instant::now(),
-                top.count,
-                match &top.pos {
-                    Pos::Words(l) => l.len() as i64,
-                    _ => -1,
-                }
-            );
-        }
         progress(merges.len() as u64, total_steps.max(merges.len() as u64));
     }
     Ok(Trained {
