@@ -94,25 +94,13 @@ fn tokenizer_dir() -> PathBuf {
 /// The longest pre-tokenized piece (as UTF-8 bytes) among the first chunks of `actions`,
 /// built the way the encoder builds it: DCT, `round(c * scale)`, `chr(q - min_token)`.
 fn longest_piece(tok: &FastTokenizer, actions: &[f64]) -> Vec<u8> {
-    let (scale, min_token) = (tok.config().scale, tok.config().min_token);
-    let mut best = String::new();
-    for chunk in actions.chunks(H * D).take(50) {
-        let mut c = vec![0.0; H * D];
-        transform_axis(DctSpec::FAST_FORWARD, chunk, &mut c, [1, H, D]).unwrap();
-        let text: String = c
-            .iter()
-            .map(|&v| {
-                let q = (v * scale).round_ties_even() as i64 - min_token;
-                char::from_u32(q.max(0) as u32).unwrap_or('\u{0}')
-            })
-            .collect();
-        for piece in actok::pretokenize(&text) {
-            if piece.len() > best.len() {
-                best = piece.to_string();
-            }
-        }
-    }
-    best.into_bytes()
+    // The first of the longest, as a strict comparison keeps it.
+    all_pieces(tok, actions, 50)
+        .into_iter()
+        .fold(
+            Vec::new(),
+            |best, p| if p.len() > best.len() { p } else { best },
+        )
 }
 
 /// Every pre-tokenized piece (UTF-8 bytes) of the first `n` chunks of `actions`.

@@ -69,10 +69,7 @@ pub fn token_to_bytes(token: &str, out: &mut Vec<u8>) {
     for c in token.chars() {
         match char_to_byte(c) {
             Some(b) => out.push(b),
-            None => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+            None => push_utf8(out, c),
         }
     }
 }

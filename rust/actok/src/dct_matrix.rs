@@ -28,9 +28,21 @@ pub(crate) fn cached<T: Send + Sync + 'static>(
     Ok(built)
 }
 
+/// Entry `C[k][i]` of the orthonormal DCT-II matrix of length `len` (the matrix both the
+/// quantizer and [`InverseMatrix`] fold).
+pub(crate) fn ortho_entry(k: usize, i: usize, len: usize) -> f64 {
+    let n = len as f64;
+    let factor = if k == 0 {
+        (1.0 / n).sqrt()
+    } else {
+        (2.0 / n).sqrt()
+    };
+    factor * dct_entry(k, i, len)
+}
+
 /// `cos(π·k·(2i+1) / 2H)`, with the integer multiple reduced mod `4H` first so the argument is
 /// below 2π and `cos` is accurate to about one ulp.
-pub(crate) fn dct_entry(k: usize, i: usize, len: usize) -> f64 {
+fn dct_entry(k: usize, i: usize, len: usize) -> f64 {
     let m = (k * (2 * i + 1)) % (4 * len);
     (std::f64::consts::PI * m as f64 / (2.0 * len as f64)).cos()
 }
@@ -42,58 +54,100 @@ pub(crate) const COLS: usize = 8;
 
 /// `out = matrix · x`: `matrix` is `(rows, h)` with `rows` a multiple of [`ROWS`], `x` is
 /// `(h, width)` and `out` `(rows, width)` with `width` a multiple of [`COLS`], all row-major.
-/// Uses AVX2 with fused multiply-add when the CPU has them. Fused or not, the error bound of
-/// `Quantizer::tolerance` (crate::quantize) holds (a fused step rounds once instead of twice), so the integers
-/// are the same on every machine.
 pub(crate) fn matrix_product(matrix: &[f64], x: &[f64], out: &mut [f64], h: usize, width: usize) {
+    product(matrix, h, h, |j| j, x, out, width);
+}
+
+/// `out = matrix[:, columns] · x`: `matrix` is `(rows, stride)` row-major with `rows` a multiple
+/// of [`ROWS`]; `x` holds one padded row of `width` values per entry of `columns`.
+fn sparse_product(
+    matrix: &[f64],
+    stride: usize,
+    columns: &[u32],
+    x: &[f64],
+    out: &mut [f64],
+    width: usize,
+) {
+    product(
+        matrix,
+        stride,
+        columns.len(),
+        |j| columns[j] as usize,
+        x,
+        out,
+        width,
+    );
+}
+
+/// `out = matrix[:, column(0..terms)] · x`, the one kernel behind both products. Uses AVX2 with
+/// fused multiply-add when the CPU has them. Fused or not, the error bound of
+/// `Quantizer::tolerance` (crate::quantize) holds (a fused step rounds once instead of twice),
+/// so the forward integers are the same on every machine.
+fn product(
+    matrix: &[f64],
+    stride: usize,
+    terms: usize,
+    column: impl Fn(usize) -> usize,
+    x: &[f64],
+    out: &mut [f64],
+    width: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { matrix_product_avx2_fma(matrix, x, out, h, width) };
+            unsafe { product_avx2_fma(matrix, stride, terms, column, x, out, width) };
             return;
         }
     }
-    matrix_product_tiles(matrix, x, out, h, width, |a, b, c| a * b + c);
+    product_tiles(matrix, stride, terms, column, x, out, width, |a, b, c| {
+        a * b + c
+    });
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn matrix_product_avx2_fma(
+unsafe fn product_avx2_fma(
     matrix: &[f64],
+    stride: usize,
+    terms: usize,
+    column: impl Fn(usize) -> usize,
     x: &[f64],
     out: &mut [f64],
-    h: usize,
     width: usize,
 ) {
-    matrix_product_tiles(matrix, x, out, h, width, f64::mul_add);
+    product_tiles(matrix, stride, terms, column, x, out, width, f64::mul_add);
 }
 
-/// The product in `ROWS × COLS` register tiles, each coefficient summed over time in order with
+/// The product in `ROWS × COLS` register tiles, each output summed over the terms in order with
 /// `madd(a, b, c) = a·b + c` (fused or not).
 #[inline(always)]
-fn matrix_product_tiles(
+#[allow(clippy::too_many_arguments)]
+fn product_tiles(
     matrix: &[f64],
+    stride: usize,
+    terms: usize,
+    column: impl Fn(usize) -> usize,
     x: &[f64],
     out: &mut [f64],
-    h: usize,
     width: usize,
     madd: impl Fn(f64, f64, f64) -> f64,
 ) {
-    let rows = matrix.len() / h;
+    let rows = matrix.len() / stride;
     debug_assert_eq!(rows % ROWS, 0);
     debug_assert_eq!(width % COLS, 0);
     for k0 in (0..rows).step_by(ROWS) {
-        let m = &matrix[k0 * h..(k0 + ROWS) * h];
+        let m = &matrix[k0 * stride..(k0 + ROWS) * stride];
         for d0 in (0..width).step_by(COLS) {
             let mut acc = [[0.0f64; COLS]; ROWS];
-            for n in 0..h {
-                let xs: &[f64; COLS] = x[n * width + d0..n * width + d0 + COLS]
+            for j in 0..terms {
+                let xs: &[f64; COLS] = x[j * width + d0..j * width + d0 + COLS]
                     .try_into()
                     .expect("COLS values");
+                let col = column(j);
                 for (r, row) in acc.iter_mut().enumerate() {
-                    let c = m[r * h + n];
+                    let c = m[r * stride + col];
                     for (a, &v) in row.iter_mut().zip(xs) {
                         *a = madd(c, v, *a);
                     }
@@ -136,26 +190,26 @@ impl InverseMatrix {
     /// Horizons up to this many steps are worth a matrix (`H²` doubles).
     pub(crate) const MAX_LEN: usize = 256;
 
+    /// The matrices for horizon `len` (`1 ≤ len ≤ MAX_LEN`), built once per horizon and shared.
+    pub(crate) fn shared(len: usize) -> crate::error::Result<std::sync::Arc<Self>> {
+        type Cache =
+            std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<InverseMatrix>>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        cached(&CACHE, len, || Ok(Self::new(len)))
+    }
+
     /// The matrices for horizon `len` (`1 ≤ len ≤ MAX_LEN`).
     pub(crate) fn new(len: usize) -> Self {
         debug_assert!((1..=Self::MAX_LEN).contains(&len));
-        let n = len as f64;
         let (half, pairs) = (len.div_ceil(2), len / 2);
-        let factor = |k: usize| {
-            if k == 0 {
-                (1.0 / n).sqrt()
-            } else {
-                (2.0 / n).sqrt()
-            }
-        };
         let mut even = Vec::with_capacity(half.next_multiple_of(ROWS) * half);
         for t in 0..half {
-            even.extend((0..half).map(|j| factor(2 * j) * dct_entry(2 * j, t, len)));
+            even.extend((0..half).map(|j| ortho_entry(2 * j, t, len)));
         }
         even.resize(half.next_multiple_of(ROWS) * half, 0.0);
         let mut odd = Vec::with_capacity(pairs.next_multiple_of(ROWS) * pairs);
         for t in 0..pairs {
-            odd.extend((0..pairs).map(|j| factor(2 * j + 1) * dct_entry(2 * j + 1, t, len)));
+            odd.extend((0..pairs).map(|j| ortho_entry(2 * j + 1, t, len)));
         }
         odd.resize(pairs.next_multiple_of(ROWS) * pairs, 0.0);
         Self { len, even, odd }
@@ -225,75 +279,6 @@ impl InverseMatrix {
                 }
             } else {
                 out[t * dim..(t + 1) * dim].copy_from_slice(e);
-            }
-        }
-    }
-}
-
-/// `out = matrix[:, columns] · x`: `matrix` is `(rows, stride)` row-major with `rows` a multiple
-/// of [`ROWS`]; `x` holds one padded row of `width` values per entry of `columns`.
-fn sparse_product(
-    matrix: &[f64],
-    stride: usize,
-    columns: &[u32],
-    x: &[f64],
-    out: &mut [f64],
-    width: usize,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { sparse_product_avx2_fma(matrix, stride, columns, x, out, width) };
-            return;
-        }
-    }
-    sparse_product_tiles(matrix, stride, columns, x, out, width, |a, b, c| a * b + c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sparse_product_avx2_fma(
-    matrix: &[f64],
-    stride: usize,
-    columns: &[u32],
-    x: &[f64],
-    out: &mut [f64],
-    width: usize,
-) {
-    sparse_product_tiles(matrix, stride, columns, x, out, width, f64::mul_add);
-}
-
-#[inline(always)]
-fn sparse_product_tiles(
-    matrix: &[f64],
-    stride: usize,
-    columns: &[u32],
-    x: &[f64],
-    out: &mut [f64],
-    width: usize,
-    madd: impl Fn(f64, f64, f64) -> f64,
-) {
-    let rows = matrix.len() / stride;
-    for k0 in (0..rows).step_by(ROWS) {
-        let m = &matrix[k0 * stride..(k0 + ROWS) * stride];
-        for d0 in (0..width).step_by(COLS) {
-            let mut acc = [[0.0f64; COLS]; ROWS];
-            for (j, &col) in columns.iter().enumerate() {
-                let xs: &[f64; COLS] = x[j * width + d0..j * width + d0 + COLS]
-                    .try_into()
-                    .expect("COLS values");
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let c = m[r * stride + col as usize];
-                    for (a, &v) in row.iter_mut().zip(xs) {
-                        *a = madd(c, v, *a);
-                    }
-                }
-            }
-            for (r, row) in acc.iter().enumerate() {
-                let at = (k0 + r) * width + d0;
-                out[at..at + COLS].copy_from_slice(row);
             }
         }
     }

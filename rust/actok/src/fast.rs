@@ -106,13 +106,8 @@ enum InverseDct {
 
 impl InverseDct {
     fn new(horizon: usize) -> Result<Self> {
-        type Cache =
-            std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<InverseMatrix>>>;
-        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
         Ok(if (1..=InverseMatrix::MAX_LEN).contains(&horizon) {
-            Self::Matrix(crate::dct_matrix::cached(&CACHE, horizon, || {
-                Ok(InverseMatrix::new(horizon))
-            })?)
+            Self::Matrix(InverseMatrix::shared(horizon)?)
         } else {
             Self::Exact(Transform::new(DctSpec::FAST_INVERSE, horizon)?)
         })

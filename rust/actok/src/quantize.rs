@@ -16,7 +16,7 @@
 //! fallback essentially never runs (the band is about `1e-11` wide).
 
 use crate::dct::{DctScratch, DctSpec, Transform};
-use crate::dct_matrix::{dct_entry, matrix_product, COLS, ROWS};
+use crate::dct_matrix::{matrix_product, ortho_entry, COLS, ROWS};
 use crate::error::Result;
 use crate::sample::Sample;
 
@@ -73,20 +73,14 @@ impl Quantizer {
         let exact = Transform::new(DctSpec::FAST_FORWARD, len)?;
         let (mut even, mut odd) = (Vec::new(), Vec::new());
         if len <= MAX_MATRIX_LEN {
-            let n = len as f64;
             let (half, pairs) = (len.div_ceil(2), len / 2);
             for k in 0..len {
-                let factor = if k == 0 {
-                    (1.0 / n).sqrt()
-                } else {
-                    (2.0 / n).sqrt()
-                };
                 let (target, columns) = if k % 2 == 0 {
                     (&mut even, half)
                 } else {
                     (&mut odd, pairs)
                 };
-                target.extend((0..columns).map(|i| factor * dct_entry(k, i, len)));
+                target.extend((0..columns).map(|i| ortho_entry(k, i, len)));
             }
             even.resize(half.next_multiple_of(ROWS) * half, 0.0);
             odd.resize(pairs.next_multiple_of(ROWS) * pairs, 0.0);
@@ -189,11 +183,8 @@ impl Quantizer {
             matrix_product(&self.odd, diffs, odd_out, pairs, width);
         }
         for (k, row) in out.chunks_exact_mut(dim).enumerate() {
-            let (source, at) = if k % 2 == 0 {
-                (&even_out[..], (k / 2) * width)
-            } else {
-                (&odd_out[..], (k / 2) * width)
-            };
+            let source = if k % 2 == 0 { &even_out } else { &odd_out };
+            let at = (k / 2) * width;
             row.copy_from_slice(&source[at..at + dim]);
         }
         // Columns whose rounding the bound cannot vouch for (near ties, or non-finite values).
