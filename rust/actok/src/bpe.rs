@@ -78,8 +78,13 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use crate::bytelevel::{token_to_bytes, BYTE_TO_CHAR};
+
+mod backtrack;
+
+use backtrack::{Backtrack, BacktrackScratch};
 
 /// "No symbol" in the linked list, "no merge" in rank lookups, "empty" in the rank buckets.
 const NONE: u32 = u32::MAX;
@@ -280,6 +285,9 @@ pub struct Bpe {
     whole_tokens: Option<HashMap<String, u32>>,
     /// Identifies this model (and its clones, which are equal) to the caches in [`BpeScratch`].
     uid: u64,
+    /// The backtracking encoder's tables, built on first use; `None` inside when the model is
+    /// outside its assumptions (see [`backtrack`]).
+    backtrack: OnceLock<Option<Backtrack>>,
 }
 
 /// One symbol of the word being merged: a doubly linked list over a vector, as in `tokenizers`.
@@ -350,6 +358,7 @@ pub struct BpeScratch {
     batch: Vec<u32>,
     cache: PieceCache,
     text: String,
+    backtrack: BacktrackScratch,
 }
 
 /// The bucket priority queue of merge entries (see the module docs).
@@ -641,6 +650,7 @@ impl Bpe {
             token_bytes,
             whole_tokens,
             uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
+            backtrack: OnceLock::new(),
         }
     }
 
@@ -723,30 +733,59 @@ impl Bpe {
         self.byte_ids[b as usize].expect("caller checked every byte is in the vocab")
     }
 
-    /// [`Bpe::encode_piece`] without the memo and the `ignore_merges` shortcut.
+    /// The symbol the merge loop starts from at byte `i` of `piece`, and its width in bytes: a
+    /// pre-merged two-byte character (module docs) or the byte's own symbol.
+    #[inline]
+    fn unit_at(&self, piece: &[u8], i: usize) -> (u32, usize) {
+        let b = piece[i];
+        if b & 0xE0 == 0xC0 && i + 1 < piece.len() && piece[i + 1] & 0xC0 == 0x80 {
+            if let Some(&merged) = self
+                .char_ids
+                .get(usize::from(b & 0x1F) << 6 | usize::from(piece[i + 1] & 0x3F))
+            {
+                if merged != NONE {
+                    return (merged, 2);
+                }
+            }
+        }
+        (self.byte_id_checked(b), 1)
+    }
+
+    /// Appends the symbols the merge loop starts from for `piece` (see [`Bpe::unit_at`]).
+    fn push_units(&self, piece: &[u8], out: &mut Vec<u32>) {
+        let mut i = 0;
+        while i < piece.len() {
+            let (id, width) = self.unit_at(piece, i);
+            out.push(id);
+            i += width;
+        }
+    }
+
+    /// [`Bpe::encode_piece`] without the memo and the `ignore_merges` shortcut: the
+    /// backtracking search when the model allows it, else (or if it gives up) the merge loop.
     fn encode_uncached(&self, piece: &[u8], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
+        if let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) {
+            let done = match &self.dense {
+                Some(dense) => backtrack.encode(self, dense, piece, &mut scratch.backtrack, out),
+                None => backtrack.encode(self, &self.table, piece, &mut scratch.backtrack, out),
+            };
+            if done {
+                return;
+            }
+        }
+        self.encode_merging(piece, scratch, out);
+    }
+
+    /// The merge loop on `piece` (the reference's algorithm, module docs), appending to `out`.
+    fn encode_merging(&self, piece: &[u8], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
         let n = piece.len();
         assert!(n < NONE as usize, "piece too long");
         let symbols = &mut scratch.symbols;
         symbols.clear();
         let mut i = 0;
         while i < n {
-            let b = piece[i];
-            let mut id = NONE;
-            if b & 0xE0 == 0xC0 && i + 1 < n && piece[i + 1] & 0xC0 == 0x80 {
-                if let Some(&merged) = self
-                    .char_ids
-                    .get(usize::from(b & 0x1F) << 6 | usize::from(piece[i + 1] & 0x3F))
-                {
-                    id = merged;
-                }
-            }
-            if id == NONE {
-                id = self.byte_id_checked(b);
-                i += 1;
-            } else {
-                i += 2;
-            }
+            let (id, width) = self.unit_at(piece, i);
+            i += width;
             let at = symbols.len() as u32;
             symbols.push(Symbol {
                 id,
@@ -967,7 +1006,7 @@ mod tests {
 
     /// The oracle: `tokenizers`' `BPE::merge_word` + `Word::merge_all` (no dropout) transcribed
     /// step for step, with its own `HashMap` merge map (later duplicates win).
-    fn oracle(bpe: &Bpe, piece: &[u8]) -> Vec<u32> {
+    pub(super) fn oracle(bpe: &Bpe, piece: &[u8]) -> Vec<u32> {
         if bpe.ignore_merges() {
             let text: String = piece.iter().map(|&b| BYTE_TO_CHAR[b as usize]).collect();
             if let Some(id) = bpe.tokens.iter().rposition(|t| *t == text) {
@@ -1199,7 +1238,7 @@ mod tests {
 
     /// Raw bytes the random models are built on: ASCII letters plus the UTF-8 bytes of a few
     /// characters FAST uses (U+0162 = C5 A2, U+0161 = C5 A1, U+0100 = C4 80).
-    const BYTES: [u8; 7] = [b'a', b'b', b'c', 0xC5, 0xA2, 0xA1, 0xC4];
+    pub(super) const BYTES: [u8; 7] = [b'a', b'b', b'c', 0xC5, 0xA2, 0xA1, 0xC4];
 
     /// A random consistent model: the byte-level symbols of `BYTES`, then merges of random
     /// existing tokens (reusing the id when the concatenation already exists), with some merges
@@ -1259,7 +1298,7 @@ mod tests {
         )
     }
 
-    fn piece_strategy() -> impl Strategy<Value = Vec<u8>> {
+    pub(super) fn piece_strategy() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             prop::collection::vec(prop::sample::select(BYTES.to_vec()), 0..40),
             prop::collection::vec(prop::sample::select(BYTES.to_vec()), 40..400),
@@ -1323,7 +1362,7 @@ mod tests {
 
     /// Pieces drawn from the characters a FAST chunk produces with `min_token = -354`: mostly
     /// U+0162 (zero) and its neighbours, sometimes a long way off.
-    fn fast_piece(seed: u64, len: usize) -> Vec<u8> {
+    pub(super) fn fast_piece(seed: u64, len: usize) -> Vec<u8> {
         let mut state = seed;
         let mut text = String::new();
         for _ in 0..len {

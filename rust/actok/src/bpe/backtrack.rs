@@ -1,0 +1,524 @@
+//! A linear-time encoder that returns exactly the merge loop's result, for trainer-written models.
+//!
+//! The merge loop applies hundreds of merges to a long FAST piece (a chunk of 700 characters
+//! becomes ~35 tokens). This encoder instead searches for the answer directly, the
+//! "backtracking" idea of GitHub's `bpe` crate, here with our own proof and checks.
+//!
+//! # Why it is exact
+//!
+//! Assume the model is *monotone* and consistent (module docs of [`super`]) and every merged
+//! token has one effective merge producing it, so each token has one merge tree. Call a token
+//! *valid* when the merge loop turns its own bytes into that one token, and an adjacent pair
+//! `(t1, t2)` *compatible* when the merge loop turns the bytes of `t1 t2` into `[t1, t2]`.
+//!
+//! **Lemma.** A tokenization `U` of a piece whose tokens are all valid and whose adjacent pairs
+//! are all compatible is the merge loop's result.
+//!
+//! *Proof.* In a monotone model the loop processes ranks in increasing order, and within a rank
+//! its occurrences from left to right (the sweep of [`super::Bpe::merge_sweep`]). Suppose some
+//! merge crosses a boundary of `U`, and take the first such merge, of rank `c`, between spans
+//! `u_i` and `u_{i+1}`. Before it, every merge was inside a span, so each span's state was that of
+//! its own isolated run after ranks `< c` (the rank-`c` merges inside `u_i` to the left of the
+//! crossing are also the same, because nothing crossed at the boundary before `u_i`). Run the loop
+//! on `u_i u_{i+1}` alone: up to rank `c` it does the same inside the two spans (a crossing merge
+//! of lower rank there would have found the same two boundary symbols in the whole piece), so at
+//! rank `c` it finds the same crossing pair with the same left context and merges it: `t1 t2` does
+//! not become `[u_i, u_{i+1}]`, contradicting compatibility. So no merge crosses a boundary, each
+//! span runs as in isolation, and by validity ends as its token. ∎
+//!
+//! The search below (greedy longest match, shorter prefixes, backtracking) only ever emits
+//! tokenizations made of valid tokens with compatible pairs, so whatever it returns is the
+//! merge loop's result. It marks a position as a dead end after failing there, which keeps it
+//! linear but could in principle make it give up; it then reports failure and the caller runs
+//! the merge loop. Nothing depends on the marking being sound.
+//!
+//! # Compatibility without running the loop
+//!
+//! [`Backtrack::compatible`] replays the boundary of `t1 t2` backwards through the two merge
+//! trees: the pair of boundary symbols changes when the left spine or the right spine grows,
+//! whichever merge ranks later being undone first. A boundary pair `(x, y)` whose own merge has
+//! rank `r` would merge across the boundary if `r` is below the rank of the event that ended it:
+//! strictly below when that event grew `x` (the loop's leftmost rule favours the left occurrence
+//! of an equal-rank pair), at most equal when it grew `y`. This is checked against the merge loop
+//! on every pair of random models in the tests.
+//!
+//! # Units
+//!
+//! The search runs over the piece's *units*, the symbols the merge loop starts from: bytes, and
+//! the pre-merged two-byte characters of the module docs of [`super`]. No token of the result
+//! splits a pre-merged character (its bytes merge with each other first), so matching units loses
+//! nothing and halves the work on FAST pieces.
+
+use super::{Bpe, BpeScratch, PairRanks, NONE};
+
+/// Per token: its merge tree and its place in the trie's prefix chain.
+#[derive(Clone, Copy, Debug)]
+struct TokenInfo {
+    /// Rank of the merge producing the token plus one; 0 for a byte symbol.
+    key: u32,
+    /// The merge's parts (unused for byte symbols).
+    left: u32,
+    right: u32,
+    /// Longest valid token that is a proper prefix of this one, in units, or [`NONE`].
+    shorter: u32,
+    /// Length in units.
+    units: u32,
+}
+
+/// Trie edges `(node, unit)` → child node, by open addressing (load ≤ 1/2).
+#[derive(Clone, Debug)]
+struct Edges {
+    keys: Box<[u64]>,
+    children: Box<[u32]>,
+    shift: u32,
+    mask: usize,
+}
+
+impl Edges {
+    const EMPTY: u64 = u64::MAX;
+
+    fn with_capacity(edges: usize) -> Self {
+        let capacity = (edges * 2).next_power_of_two().max(16);
+        Self {
+            keys: vec![Self::EMPTY; capacity].into_boxed_slice(),
+            children: vec![NONE; capacity].into_boxed_slice(),
+            shift: 64 - capacity.trailing_zeros(),
+            mask: capacity - 1,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        while self.keys[i] != key && self.keys[i] != Self::EMPTY {
+            i = (i + 1) & self.mask;
+        }
+        i
+    }
+
+    #[inline]
+    fn get(&self, node: u32, unit: u32) -> u32 {
+        self.children[self.slot(u64::from(node) << 32 | u64::from(unit))]
+    }
+
+    /// The child, created as `next` if absent (then returns `next` and the caller bumps it).
+    fn get_or_insert(&mut self, node: u32, unit: u32, next: u32) -> u32 {
+        let key = u64::from(node) << 32 | u64::from(unit);
+        let i = self.slot(key);
+        if self.keys[i] == Self::EMPTY {
+            self.keys[i] = key;
+            self.children[i] = next;
+        }
+        self.children[i]
+    }
+}
+
+/// The tables of the backtracking encoder for one model (built once, on first use).
+#[derive(Clone, Debug)]
+pub(super) struct Backtrack {
+    info: Vec<TokenInfo>,
+    /// Child of the trie's root for each unit (a unit is a token id).
+    root: Vec<u32>,
+    /// Edges below the first level.
+    edges: Edges,
+    /// Valid token spelled by the path to each node, or [`NONE`].
+    node_token: Vec<u32>,
+}
+
+/// Buffers of the backtracking encoder, kept in [`BpeScratch`].
+#[derive(Default, Debug)]
+pub(super) struct BacktrackScratch {
+    units: Vec<u32>,
+    tokens: Vec<u32>,
+    /// `dead[i]`: the search failed from unit `i` once already.
+    dead: Vec<bool>,
+}
+
+impl Backtrack {
+    /// The tables, or `None` when the model is outside the lemma's assumptions: not monotone
+    /// (which implies consistent), `ignore_merges`, or a token produced by two merges.
+    pub(super) fn new(bpe: &Bpe) -> Option<Self> {
+        if !bpe.monotone || bpe.whole_tokens.is_some() {
+            return None;
+        }
+        let n = bpe.tokens.len();
+        let mut info = vec![
+            TokenInfo {
+                key: NONE,
+                left: NONE,
+                right: NONE,
+                shorter: NONE,
+                units: 0,
+            };
+            n
+        ];
+        for &id in bpe.byte_ids.iter().flatten() {
+            info[id as usize].key = 0;
+        }
+        for (rank, (&(l, r), &merged)) in bpe.merges.iter().zip(&bpe.merged_ids).enumerate() {
+            if bpe.table.get(l, r).map(|(effective, _)| effective) != Some(rank as u32) {
+                continue;
+            }
+            let slot = &mut info[merged as usize];
+            if slot.key != NONE {
+                // Produced twice (or a byte symbol produced by a merge): no unique tree.
+                return None;
+            }
+            *slot = TokenInfo {
+                key: rank as u32 + 1,
+                left: l,
+                right: r,
+                shorter: NONE,
+                units: 0,
+            };
+        }
+        // Valid tokens go into the trie, spelled in units.
+        let mut scratch = BpeScratch::default();
+        let mut encoded = Vec::new();
+        let mut spelled = Vec::new();
+        let mut root = vec![NONE; n];
+        let mut node_token = Vec::new();
+        let total_units: usize = bpe.token_bytes.iter().map(Vec::len).sum();
+        let mut edges = Edges::with_capacity(total_units);
+        for id in 0..n as u32 {
+            if info[id as usize].key == NONE {
+                continue;
+            }
+            let bytes = &bpe.token_bytes[id as usize];
+            if bytes.iter().any(|&b| bpe.byte_ids[b as usize].is_none()) {
+                continue;
+            }
+            encoded.clear();
+            bpe.encode_merging(bytes, &mut scratch, &mut encoded);
+            if encoded != [id] {
+                continue;
+            }
+            spelled.clear();
+            bpe.push_units(bytes, &mut spelled);
+            let mut node = NONE;
+            for &unit in &spelled {
+                let next = node_token.len() as u32;
+                node = if node == NONE {
+                    if root[unit as usize] == NONE {
+                        root[unit as usize] = next;
+                    }
+                    root[unit as usize]
+                } else {
+                    edges.get_or_insert(node, unit, next)
+                };
+                if node == next {
+                    node_token.push(NONE);
+                }
+            }
+            node_token[node as usize] = id;
+            info[id as usize].units = spelled.len() as u32;
+        }
+        // Each valid token's longest valid proper prefix: walk its spelling again.
+        for id in 0..n as u32 {
+            if info[id as usize].units == 0 {
+                continue;
+            }
+            spelled.clear();
+            bpe.push_units(&bpe.token_bytes[id as usize], &mut spelled);
+            let mut node = root[spelled[0] as usize];
+            let mut shorter = NONE;
+            for &unit in &spelled[1..] {
+                if node_token[node as usize] != NONE {
+                    shorter = node_token[node as usize];
+                }
+                node = edges.get(node, unit);
+            }
+            info[id as usize].shorter = shorter;
+        }
+        Some(Self {
+            info,
+            root,
+            edges,
+            node_token,
+        })
+    }
+
+    /// Whether the merge loop turns the bytes of `t1 t2` into `[t1, t2]` (module docs).
+    #[inline]
+    fn compatible<P: PairRanks>(&self, ranks: &P, mut t1: u32, mut t2: u32) -> bool {
+        // Crossing merges of rank below `limit` happen before the boundary pair changes.
+        let mut limit = u32::MAX;
+        loop {
+            if ranks.rank(t1, t2) < limit {
+                return false;
+            }
+            let (a, b) = (self.info[t1 as usize], self.info[t2 as usize]);
+            if a.key == 0 && b.key == 0 {
+                return true;
+            }
+            if a.key > b.key {
+                // `t1` was made last: before, its right part met `t2`, until rank `a.key - 1`.
+                limit = a.key - 1;
+                t1 = a.right;
+            } else {
+                // `t2` was made last: before, `t1` met its left part, up to and including its rank.
+                limit = b.key;
+                t2 = b.left;
+            }
+        }
+    }
+
+    /// Longest valid token starting at unit `pos` and its length, or `None` if the unit is not a
+    /// valid token itself.
+    #[inline]
+    fn longest_match(&self, units: &[u32], pos: usize) -> Option<(u32, usize)> {
+        let mut node = *self.root.get(units[pos] as usize)?;
+        if node == NONE {
+            return None;
+        }
+        let mut best = None;
+        let mut end = pos + 1;
+        loop {
+            let token = self.node_token[node as usize];
+            if token != NONE {
+                best = Some((token, end - pos));
+            }
+            if end == units.len() {
+                break;
+            }
+            node = self.edges.get(node, units[end]);
+            if node == NONE {
+                break;
+            }
+            end += 1;
+        }
+        best
+    }
+
+    /// Encodes `piece`, appending to `out`; returns `false` (and leaves `out` as it was) if the
+    /// search gave up, which the caller answers by running the merge loop.
+    pub(super) fn encode<P: PairRanks>(
+        &self,
+        bpe: &Bpe,
+        ranks: &P,
+        piece: &[u8],
+        scratch: &mut BacktrackScratch,
+        out: &mut Vec<u32>,
+    ) -> bool {
+        let BacktrackScratch {
+            units,
+            tokens,
+            dead,
+        } = scratch;
+        units.clear();
+        bpe.push_units(piece, units);
+        let n = units.len();
+        dead.clear();
+        dead.resize(n + 1, false);
+        tokens.clear();
+        let mut pos = 0;
+        let mut next = if n > 0 {
+            self.longest_match(units, 0)
+        } else {
+            None
+        };
+        while let Some((mut token, mut len)) = next {
+            let last = tokens.last().copied();
+            loop {
+                if !dead[pos + len] && last.map_or(true, |l| self.compatible(ranks, l, token)) {
+                    tokens.push(token);
+                    pos += len;
+                    next = if pos < n {
+                        self.longest_match(units, pos)
+                    } else {
+                        None
+                    };
+                    break;
+                }
+                let shorter = self.info[token as usize].shorter;
+                if shorter != NONE {
+                    token = shorter;
+                    len = self.info[token as usize].units as usize;
+                    continue;
+                }
+                // Nothing works from `pos` after `last`: give `last` up and try its prefixes.
+                dead[pos] = true;
+                next = tokens.pop().map(|l| {
+                    let l_len = self.info[l as usize].units as usize;
+                    pos -= l_len;
+                    (l, l_len)
+                });
+                break;
+            }
+        }
+        if pos != n {
+            return false;
+        }
+        out.extend_from_slice(tokens);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{fast_piece, oracle, piece_strategy, BYTES};
+    use super::*;
+    use crate::bytelevel::BYTE_TO_CHAR;
+    use proptest::prelude::*;
+
+    /// A random model with one merge tree per token, as a BPE trainer writes: the byte-level
+    /// symbols of `BYTES`, then merges of two existing tokens whose concatenation is new.
+    fn tree_model(picks: &[(usize, usize)]) -> Bpe {
+        let mut tokens: Vec<String> = BYTES
+            .iter()
+            .map(|&b| BYTE_TO_CHAR[b as usize].to_string())
+            .collect();
+        let (mut merges, mut merged_ids) = (Vec::new(), Vec::new());
+        for &(a, b) in picks {
+            let (l, r) = (a % tokens.len(), b % tokens.len());
+            let joined = format!("{}{}", tokens[l], tokens[r]);
+            if tokens.contains(&joined) {
+                continue;
+            }
+            tokens.push(joined);
+            merges.push((l as u32, r as u32));
+            merged_ids.push(tokens.len() as u32 - 1);
+        }
+        Bpe::new(tokens, merges, merged_ids, false)
+    }
+
+    fn tables(bpe: &Bpe) -> &Backtrack {
+        bpe.backtrack
+            .get_or_init(|| Backtrack::new(bpe))
+            .as_ref()
+            .expect("a tree model meets the backtracking encoder's assumptions")
+    }
+
+    /// Runs the search alone (no fallback): `None` if it gave up.
+    fn search(bpe: &Bpe, piece: &[u8]) -> Option<Vec<u32>> {
+        let mut out = Vec::new();
+        let done = match &bpe.dense {
+            Some(dense) => tables(bpe).encode(
+                bpe,
+                dense,
+                piece,
+                &mut BacktrackScratch::default(),
+                &mut out,
+            ),
+            None => tables(bpe).encode(
+                bpe,
+                &bpe.table,
+                piece,
+                &mut BacktrackScratch::default(),
+                &mut out,
+            ),
+        };
+        done.then_some(out)
+    }
+
+    fn picks() -> impl Strategy<Value = Vec<(usize, usize)>> {
+        prop::collection::vec((0usize..64, 0usize..64), 0..80)
+    }
+
+    #[test]
+    fn models_outside_the_assumptions_are_refused() {
+        let tokens = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // "abc" made by two merges: no unique tree.
+        let two_trees = Bpe::new(
+            tokens(&["a", "b", "c", "ab", "bc", "abc"]),
+            vec![(0, 1), (1, 2), (3, 2), (0, 4)],
+            vec![3, 4, 5, 5],
+            false,
+        );
+        assert!(Backtrack::new(&two_trees).is_none());
+        // (ab, c) uses "ab" before the merge making it: not monotone.
+        let not_monotone = Bpe::new(
+            tokens(&["a", "b", "c", "ab", "abc"]),
+            vec![(3, 2), (0, 1)],
+            vec![4, 3],
+            false,
+        );
+        assert!(Backtrack::new(&not_monotone).is_none());
+        let ignore = Bpe::new(tokens(&["a", "b", "ab"]), vec![(0, 1)], vec![2], true);
+        assert!(Backtrack::new(&ignore).is_none());
+        let fine = Bpe::new(tokens(&["a", "b", "ab"]), vec![(0, 1)], vec![2], false);
+        assert!(Backtrack::new(&fine).is_some());
+    }
+
+    #[test]
+    fn leftmost_rule_decides_equal_ranks() {
+        // "aaa" -> [aa, a]: (aa, a) is compatible, (a, aa) is not.
+        let bpe = Bpe::new(vec!["a".into(), "aa".into()], vec![(0, 0)], vec![1], false);
+        let t = tables(&bpe);
+        assert!(t.compatible(&bpe.table, 1, 0));
+        assert!(!t.compatible(&bpe.table, 0, 1));
+        assert!(!t.compatible(&bpe.table, 0, 0));
+        assert!(t.compatible(&bpe.table, 1, 1));
+        assert_eq!(search(&bpe, b"aaa"), Some(vec![1, 0]));
+        assert_eq!(search(&bpe, b"aaaaa"), Some(vec![1, 1, 0]));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The tree walk against the definition: the merge loop on the two tokens' bytes.
+        #[test]
+        fn compatible_is_the_merge_loop_on_the_pair(picks in picks()) {
+            let bpe = tree_model(&picks);
+            let t = tables(&bpe);
+            let valid: Vec<u32> = (0..bpe.vocab_len() as u32)
+                .filter(|&id| t.info[id as usize].units > 0)
+                .collect();
+            for &a in &valid {
+                for &b in &valid {
+                    let bytes = [bpe.token_bytes(a).unwrap(), bpe.token_bytes(b).unwrap()].concat();
+                    let expected = oracle(&bpe, &bytes) == [a, b];
+                    prop_assert_eq!(t.compatible(&bpe.table, a, b), expected, "pair ({}, {})", a, b);
+                }
+            }
+        }
+
+        /// Valid tokens are exactly those the merge loop leaves whole.
+        #[test]
+        fn valid_tokens_are_their_own_encoding(picks in picks()) {
+            let bpe = tree_model(&picks);
+            let t = tables(&bpe);
+            for id in 0..bpe.vocab_len() as u32 {
+                let whole = oracle(&bpe, bpe.token_bytes(id).unwrap()) == [id];
+                prop_assert_eq!(t.info[id as usize].units > 0, whole, "token {}", id);
+            }
+        }
+
+        /// The search alone returns the merge loop's result, and does not give up.
+        #[test]
+        fn search_is_the_merge_loop(
+            picks in picks(),
+            pieces in prop::collection::vec(piece_strategy(), 1..8),
+        ) {
+            let bpe = tree_model(&picks);
+            for piece in &pieces {
+                prop_assert_eq!(search(&bpe, piece), Some(oracle(&bpe, piece)), "piece {:?}", piece);
+            }
+        }
+    }
+
+    #[test]
+    fn search_is_the_merge_loop_on_the_demo_tokenizer() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../python/actok/data/robosuite_fast/tokenizer.json"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("skipped: {path} not found");
+            return;
+        };
+        let (bpe, _) = crate::tokenizer_json::parse(&text, std::path::Path::new(path)).unwrap();
+        for seed in 0..400u64 {
+            let len = [1, 2, 3, 7, 20, 100, 700, 1400][seed as usize % 8];
+            let piece = fast_piece(seed, len);
+            if piece.iter().any(|&b| bpe.byte_id(b).is_none()) {
+                continue;
+            }
+            assert_eq!(
+                search(&bpe, &piece),
+                Some(oracle(&bpe, &piece)),
+                "seed {seed}"
+            );
+        }
+    }
+}
