@@ -83,6 +83,7 @@ use std::sync::OnceLock;
 use crate::bytelevel::{token_to_bytes, BYTE_TO_CHAR};
 
 mod backtrack;
+mod trie;
 
 use backtrack::{Backtrack, BacktrackScratch};
 

@@ -49,6 +49,7 @@
 //! splits a pre-merged character (its bytes merge with each other first), so matching units loses
 //! nothing and halves the work on FAST pieces.
 
+use super::trie::{Trie, TrieBuilder};
 use super::{Bpe, BpeScratch, PairRanks, NONE};
 
 /// Per token: its merge tree and its place in the trie's prefix chain.
@@ -65,64 +66,12 @@ struct TokenInfo {
     units: u32,
 }
 
-/// Trie edges `(node, unit)` → child node, by open addressing (load ≤ 1/2).
-#[derive(Clone, Debug)]
-struct Edges {
-    keys: Box<[u64]>,
-    children: Box<[u32]>,
-    shift: u32,
-    mask: usize,
-}
-
-impl Edges {
-    const EMPTY: u64 = u64::MAX;
-
-    fn with_capacity(edges: usize) -> Self {
-        let capacity = (edges * 2).next_power_of_two().max(16);
-        Self {
-            keys: vec![Self::EMPTY; capacity].into_boxed_slice(),
-            children: vec![NONE; capacity].into_boxed_slice(),
-            shift: 64 - capacity.trailing_zeros(),
-            mask: capacity - 1,
-        }
-    }
-
-    #[inline]
-    fn slot(&self, key: u64) -> usize {
-        let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
-        while self.keys[i] != key && self.keys[i] != Self::EMPTY {
-            i = (i + 1) & self.mask;
-        }
-        i
-    }
-
-    #[inline]
-    fn get(&self, node: u32, unit: u32) -> u32 {
-        self.children[self.slot(u64::from(node) << 32 | u64::from(unit))]
-    }
-
-    /// The child, created as `next` if absent (then returns `next` and the caller bumps it).
-    fn get_or_insert(&mut self, node: u32, unit: u32, next: u32) -> u32 {
-        let key = u64::from(node) << 32 | u64::from(unit);
-        let i = self.slot(key);
-        if self.keys[i] == Self::EMPTY {
-            self.keys[i] = key;
-            self.children[i] = next;
-        }
-        self.children[i]
-    }
-}
-
 /// The tables of the backtracking encoder for one model (built once, on first use).
 #[derive(Clone, Debug)]
 pub(super) struct Backtrack {
     info: Vec<TokenInfo>,
-    /// Child of the trie's root for each unit (a unit is a token id).
-    root: Vec<u32>,
-    /// Edges below the first level.
-    edges: Edges,
-    /// Valid token spelled by the path to each node, or [`NONE`].
-    node_token: Vec<u32>,
+    /// The valid tokens, spelled in units.
+    trie: Trie,
 }
 
 /// Buffers of the backtracking encoder, kept in [`BpeScratch`].
@@ -132,7 +81,17 @@ pub(super) struct BacktrackScratch {
     tokens: Vec<u32>,
     /// `dead[i]`: the search failed from unit `i` once already.
     dead: Vec<bool>,
+    /// `uid` of the model `memo` belongs to.
+    owner: u64,
+    /// Direct-mapped memo of [`Backtrack::compatible`]: `t1 << 33 | t2 << 1 | answer`, or
+    /// [`MEMO_EMPTY`]. FAST chunks meet the same few hundred pairs again and again.
+    memo: Vec<u64>,
 }
+
+/// Entries of [`BacktrackScratch::memo`] (32 KiB).
+const MEMO_LEN: usize = 1 << 12;
+/// An empty memo entry: it would stand for `t2 = 2^32 - 1`, which is [`NONE`], never an id.
+const MEMO_EMPTY: u64 = u64::MAX;
 
 impl Backtrack {
     /// The tables, or `None` when the model is outside the lemma's assumptions: not monotone
@@ -176,10 +135,7 @@ impl Backtrack {
         let mut scratch = BpeScratch::default();
         let mut encoded = Vec::new();
         let mut spelled = Vec::new();
-        let mut root = vec![NONE; n];
-        let mut node_token = Vec::new();
-        let total_units: usize = bpe.token_bytes.iter().map(Vec::len).sum();
-        let mut edges = Edges::with_capacity(total_units);
+        let mut builder = TrieBuilder::new(n);
         for id in 0..n as u32 {
             if info[id as usize].key == NONE {
                 continue;
@@ -195,24 +151,10 @@ impl Backtrack {
             }
             spelled.clear();
             bpe.push_units(bytes, &mut spelled);
-            let mut node = NONE;
-            for &unit in &spelled {
-                let next = node_token.len() as u32;
-                node = if node == NONE {
-                    if root[unit as usize] == NONE {
-                        root[unit as usize] = next;
-                    }
-                    root[unit as usize]
-                } else {
-                    edges.get_or_insert(node, unit, next)
-                };
-                if node == next {
-                    node_token.push(NONE);
-                }
-            }
-            node_token[node as usize] = id;
+            builder.insert(&spelled, id);
             info[id as usize].units = spelled.len() as u32;
         }
+        let trie = builder.build();
         // Each valid token's longest valid proper prefix: walk its spelling again.
         for id in 0..n as u32 {
             if info[id as usize].units == 0 {
@@ -220,22 +162,17 @@ impl Backtrack {
             }
             spelled.clear();
             bpe.push_units(&bpe.token_bytes[id as usize], &mut spelled);
-            let mut node = root[spelled[0] as usize];
+            let mut node = trie.root_child(spelled[0]);
             let mut shorter = NONE;
             for &unit in &spelled[1..] {
-                if node_token[node as usize] != NONE {
-                    shorter = node_token[node as usize];
+                if trie.token(node) != NONE {
+                    shorter = trie.token(node);
                 }
-                node = edges.get(node, unit);
+                node = trie.child(node, unit);
             }
             info[id as usize].shorter = shorter;
         }
-        Some(Self {
-            info,
-            root,
-            edges,
-            node_token,
-        })
+        Some(Self { info, trie })
     }
 
     /// Whether the merge loop turns the bytes of `t1 t2` into `[t1, t2]` (module docs).
@@ -263,25 +200,43 @@ impl Backtrack {
         }
     }
 
+    /// [`Backtrack::compatible`] through the memo (ids of 2^31 and above are not memoized).
+    #[inline]
+    fn compatible_memo<P: PairRanks>(&self, ranks: &P, memo: &mut [u64], t1: u32, t2: u32) -> bool {
+        if t1 >= 1 << 31 {
+            return self.compatible(ranks, t1, t2);
+        }
+        let key = u64::from(t1) << 33 | u64::from(t2) << 1;
+        let slot =
+            (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - MEMO_LEN.trailing_zeros())) as usize;
+        let entry = memo[slot];
+        if entry != MEMO_EMPTY && entry & !1 == key {
+            return entry & 1 == 1;
+        }
+        let answer = self.compatible(ranks, t1, t2);
+        memo[slot] = key | u64::from(answer);
+        answer
+    }
+
     /// Longest valid token starting at unit `pos` and its length, or `None` if the unit is not a
     /// valid token itself.
     #[inline]
     fn longest_match(&self, units: &[u32], pos: usize) -> Option<(u32, usize)> {
-        let mut node = *self.root.get(units[pos] as usize)?;
+        let mut node = self.trie.root_child(units[pos]);
         if node == NONE {
             return None;
         }
         let mut best = None;
         let mut end = pos + 1;
         loop {
-            let token = self.node_token[node as usize];
+            let token = self.trie.token(node);
             if token != NONE {
                 best = Some((token, end - pos));
             }
             if end == units.len() {
                 break;
             }
-            node = self.edges.get(node, units[end]);
+            node = self.trie.child(node, units[end]);
             if node == NONE {
                 break;
             }
@@ -304,7 +259,14 @@ impl Backtrack {
             units,
             tokens,
             dead,
+            owner,
+            memo,
         } = scratch;
+        if *owner != bpe.uid || memo.len() != MEMO_LEN {
+            memo.clear();
+            memo.resize(MEMO_LEN, MEMO_EMPTY);
+            *owner = bpe.uid;
+        }
         units.clear();
         bpe.push_units(piece, units);
         let n = units.len();
@@ -320,7 +282,9 @@ impl Backtrack {
         while let Some((mut token, mut len)) = next {
             let last = tokens.last().copied();
             loop {
-                if !dead[pos + len] && last.map_or(true, |l| self.compatible(ranks, l, token)) {
+                if !dead[pos + len]
+                    && last.map_or(true, |l| self.compatible_memo(ranks, memo, l, token))
+                {
                     tokens.push(token);
                     pos += len;
                     next = if pos < n {

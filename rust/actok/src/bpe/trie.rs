@@ -1,0 +1,241 @@
+//! A read-only trie over token spellings, laid out for the backtracking encoder's longest match.
+//!
+//! The search walks one trie edge per unit of the piece (about 1,300 steps for a 700-unit FAST
+//! chunk), so the walk's memory traffic is the encoder's cost. Nodes are numbered in depth-first
+//! order with each node's heaviest child (most tokens below it) visited first: the path of a long
+//! run, such as the runs of zero coefficients that fill FAST pieces, is then consecutive in memory.
+//! A node's edges are contiguous, heaviest first, and scanned linearly; a node with many edges
+//! keeps them sorted by unit instead and is searched by bisection. Both arrays are a few hundred
+//! kilobytes for FAST vocabularies, against megabytes for a hash table of edges.
+
+use super::NONE;
+
+/// Above this many edges a node's edges are sorted by unit and bisected.
+const LINEAR_EDGES: usize = 8;
+
+/// One node: the token its path spells (or [`NONE`]) and its range in [`Trie::edges`].
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    token: u32,
+    /// Unit of the edge to the heaviest child, which is the next node (or [`NONE`]): following
+    /// it needs no load, so walking a long run does not wait on memory.
+    heavy_unit: u32,
+    first_edge: u32,
+    edge_count: u32,
+}
+
+/// Trie over sequences of units (token ids of the symbols the merge loop starts from).
+#[derive(Clone, Debug)]
+pub(super) struct Trie {
+    /// Child of the root for each unit, or [`NONE`].
+    root: Vec<u32>,
+    nodes: Vec<Node>,
+    /// `(unit, child)`, grouped by parent.
+    edges: Vec<(u32, u32)>,
+}
+
+/// The trie while it is built: children in insertion order.
+#[derive(Default)]
+pub(super) struct TrieBuilder {
+    root: Vec<u32>,
+    tokens: Vec<u32>,
+    children: Vec<Vec<(u32, u32)>>,
+}
+
+impl TrieBuilder {
+    /// An empty trie over units below `units`.
+    pub(super) fn new(units: usize) -> Self {
+        Self {
+            root: vec![NONE; units],
+            ..Self::default()
+        }
+    }
+
+    fn new_node(&mut self) -> u32 {
+        self.tokens.push(NONE);
+        self.children.push(Vec::new());
+        self.tokens.len() as u32 - 1
+    }
+
+    /// Adds `token`, spelled `spelling` (not empty; every unit below the builder's bound).
+    pub(super) fn insert(&mut self, spelling: &[u32], token: u32) {
+        let first = spelling[0] as usize;
+        if self.root[first] == NONE {
+            self.root[first] = self.new_node();
+        }
+        let mut node = self.root[first];
+        for &unit in &spelling[1..] {
+            node = match self.children[node as usize]
+                .iter()
+                .find(|&&(u, _)| u == unit)
+            {
+                Some(&(_, child)) => child,
+                None => {
+                    let child = self.new_node();
+                    self.children[node as usize].push((unit, child));
+                    child
+                }
+            };
+        }
+        self.tokens[node as usize] = token;
+    }
+
+    /// The read-only trie in depth-first, heaviest-child-first order.
+    pub(super) fn build(self) -> Trie {
+        let n = self.tokens.len();
+        // Tokens at or below each node; children are created after their parent, so a reverse
+        // pass over the nodes sees every child before its parent.
+        let mut weight = vec![0u32; n];
+        for node in (0..n).rev() {
+            weight[node] += u32::from(self.tokens[node] != NONE);
+            for &(_, child) in &self.children[node] {
+                weight[node] += weight[child as usize];
+            }
+        }
+        let mut renumber = vec![NONE; n];
+        let mut order = Vec::with_capacity(n);
+        let mut stack = Vec::new();
+        for &top in self.root.iter().filter(|&&r| r != NONE) {
+            stack.push(top);
+            while let Some(node) = stack.pop() {
+                renumber[node as usize] = order.len() as u32;
+                order.push(node);
+                let mut kids: Vec<u32> = self.children[node as usize]
+                    .iter()
+                    .map(|&(_, c)| c)
+                    .collect();
+                // Pushed lightest first, so the heaviest child is numbered right after `node`.
+                kids.sort_by_key(|&c| (weight[c as usize], std::cmp::Reverse(c)));
+                stack.extend(kids);
+            }
+        }
+        let mut nodes = Vec::with_capacity(n);
+        let mut edges = Vec::with_capacity(n);
+        for &old in &order {
+            let mut kids: Vec<(u32, u32)> = self.children[old as usize]
+                .iter()
+                .map(|&(unit, c)| (unit, renumber[c as usize]))
+                .collect();
+            if kids.len() > LINEAR_EDGES {
+                kids.sort_unstable();
+            } else {
+                kids.sort_by_key(|&(_, c)| std::cmp::Reverse(weight[order[c as usize] as usize]));
+            }
+            let heavy_unit = kids
+                .iter()
+                .find(|&&(_, c)| c as usize == nodes.len() + 1)
+                .map_or(NONE, |&(unit, _)| unit);
+            nodes.push(Node {
+                token: self.tokens[old as usize],
+                heavy_unit,
+                first_edge: edges.len() as u32,
+                edge_count: kids.len() as u32,
+            });
+            edges.extend(kids);
+        }
+        let root = self
+            .root
+            .iter()
+            .map(|&r| {
+                if r == NONE {
+                    NONE
+                } else {
+                    renumber[r as usize]
+                }
+            })
+            .collect();
+        Trie { root, nodes, edges }
+    }
+}
+
+impl Trie {
+    /// The node for the one-unit spelling `unit`, or [`NONE`].
+    #[inline]
+    pub(super) fn root_child(&self, unit: u32) -> u32 {
+        self.root.get(unit as usize).copied().unwrap_or(NONE)
+    }
+
+    /// The token spelled by the path to `node`, or [`NONE`].
+    #[inline]
+    pub(super) fn token(&self, node: u32) -> u32 {
+        self.nodes[node as usize].token
+    }
+
+    /// The child of `node` along `unit`, or [`NONE`].
+    #[inline]
+    pub(super) fn child(&self, node: u32, unit: u32) -> u32 {
+        let Node {
+            heavy_unit,
+            first_edge,
+            edge_count,
+            ..
+        } = self.nodes[node as usize];
+        if unit == heavy_unit {
+            return node + 1;
+        }
+        let edges = &self.edges[first_edge as usize..(first_edge + edge_count) as usize];
+        if edges.len() <= LINEAR_EDGES {
+            edges
+                .iter()
+                .find(|&&(u, _)| u == unit)
+                .map_or(NONE, |&(_, c)| c)
+        } else {
+            edges
+                .binary_search_by_key(&unit, |&(u, _)| u)
+                .map_or(NONE, |i| edges[i].1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(trie: &Trie, spelling: &[u32]) -> u32 {
+        let mut node = trie.root_child(spelling[0]);
+        for &unit in &spelling[1..] {
+            if node == NONE {
+                return NONE;
+            }
+            node = trie.child(node, unit);
+        }
+        if node == NONE {
+            NONE
+        } else {
+            trie.token(node)
+        }
+    }
+
+    #[test]
+    fn finds_every_spelling_and_nothing_else() {
+        // A long run (heavy path), a wide node (bisected) and short branches.
+        let mut spellings: Vec<Vec<u32>> = (1..30).map(|k| vec![5; k]).collect();
+        spellings.extend((0..20).map(|u| vec![7, u]));
+        spellings.extend([vec![7], vec![1, 2, 3], vec![1, 3], vec![19, 5, 5, 5]]);
+        let mut builder = TrieBuilder::new(20);
+        for (token, s) in spellings.iter().enumerate() {
+            builder.insert(s, token as u32);
+        }
+        let trie = builder.build();
+        for (token, s) in spellings.iter().enumerate() {
+            assert_eq!(lookup(&trie, s), token as u32, "{s:?}");
+        }
+        for absent in [
+            vec![1],
+            vec![1, 2],
+            vec![5; 31],
+            vec![7, 0, 0],
+            vec![3],
+            vec![19, 5],
+        ] {
+            assert_eq!(lookup(&trie, &absent), NONE, "{absent:?}");
+        }
+        // The run of 5s is consecutive: each node's heaviest child comes right after it.
+        let mut node = trie.root_child(5);
+        for _ in 0..28 {
+            let next = trie.child(node, 5);
+            assert_eq!(next, node + 1);
+            node = next;
+        }
+    }
+}
