@@ -223,7 +223,11 @@ fn id_lists(tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<i64>>> {
     }
     fn ids(row: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
         if let Ok(list) = row.cast::<PyList>() {
-            list.iter().map(id).collect()
+            let mut out = Vec::with_capacity(list.len());
+            for item in list.iter() {
+                out.push(id(item)?);
+            }
+            Ok(out)
         } else if let Ok(tuple) = row.cast::<PyTuple>() {
             tuple.iter().map(id).collect()
         } else if row.is_instance_of::<PyString>() || row.is_instance_of::<PyBytes>() {
