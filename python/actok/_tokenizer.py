@@ -232,11 +232,24 @@ class FastTokenizer:
         ``L`` is ``max_length`` if given (a longer sequence raises; nothing is truncated), else the
         longest sequence. Padding positions hold ``pad_id``.
         """
-        if max_length is not None and (not isinstance(max_length, int) or max_length < 0):
+        if max_length is not None and (
+            isinstance(max_length, bool)
+            or not isinstance(max_length, (int, np.integer))
+            or max_length < 0
+        ):
             raise ActokError(f"max_length must be a non-negative int or None, got {max_length!r}")
-        if not isinstance(pad_id, (int, np.integer)) or not -(2**31) <= pad_id < 2**31:
+        if (
+            isinstance(pad_id, bool)
+            or not isinstance(pad_id, (int, np.integer))
+            or not -(2**31) <= pad_id < 2**31
+        ):
             raise ActokError(f"pad_id must be an int32, got {pad_id!r}")
-        return self._inner.encode_padded(_as_batch(actions), on_overflow, max_length, int(pad_id))
+        return self._inner.encode_padded(
+            _as_batch(actions),
+            on_overflow,
+            None if max_length is None else int(max_length),
+            int(pad_id),
+        )
 
     def decode(
         self,
@@ -260,7 +273,9 @@ class FastTokenizer:
         if on_error not in ("raise", "pad", "zeros"):
             raise ActokError(f'on_error must be "raise", "pad" or "zeros", got {on_error!r}')
         for name, value in (("time_horizon", time_horizon), ("action_dim", action_dim)):
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+            ):
                 raise ActokError(f"{name} must be a positive int or None, got {value!r}")
         h = None if time_horizon is None else int(time_horizon)
         d = None if action_dim is None else int(action_dim)
@@ -268,9 +283,11 @@ class FastTokenizer:
             ids = np.asarray(tokens[0])
             lengths = np.asarray(tokens[1])
             if ids.dtype.kind not in "iu" or lengths.dtype.kind not in "iu":
-                raise ActokError("the (ids, lengths) pair must hold integer arrays")
-            if ids.dtype.kind == "u" and ids.size and ids.max() > _I64_MAX:
-                ids = np.where(ids > _I64_MAX, -1, ids)
+                raise ActokError(
+                    "the (ids, lengths) pair must hold integer arrays, "
+                    f"got dtypes {ids.dtype} and {lengths.dtype}"
+                )
+            ids = _beyond_int64_as_unknown(ids, on_error, lengths)
             actions, valid = self._inner.decode_padded(
                 np.ascontiguousarray(ids, dtype=np.int64),
                 np.ascontiguousarray(lengths, dtype=np.int64),
@@ -327,13 +344,31 @@ def _is_padded_pair(tokens: Any) -> bool:
     )
 
 
+def _beyond_int64_as_unknown(
+    ids: np.ndarray, on_error: str, lengths: np.ndarray | None = None
+) -> np.ndarray:
+    """A 2-D integer id array with ids beyond int64 (only uint64 has them) replaced by -1, an
+    unknown id; when decode errors raise, the first such id among the real tokens (``lengths``
+    per row, else every column) raises naming its chunk, position and value instead."""
+    if ids.dtype.kind != "u" or not ids.size or ids.max() <= _I64_MAX:
+        return ids
+    huge = ids > _I64_MAX
+    if lengths is not None and len(lengths) == len(ids):
+        huge &= np.arange(ids.shape[1])[None, :] < lengths[:, None]
+    if on_error == "raise" and huge.any():
+        chunk, position = np.argwhere(huge)[0]
+        raise DecodeError(
+            f"cannot decode chunk {chunk}: token id {ids[chunk, position]} at position {position} "
+            "is not in the vocabulary"
+        )
+    return np.where(ids > _I64_MAX, -1, ids)
+
+
 def _id_lists(tokens: Any, on_error: str) -> list[list[int]]:
     """Validates ids: every id must be an integer; ids beyond int64 are unknown ids (-1) when the
     caller tolerates decode errors, and an error naming the chunk otherwise."""
     if isinstance(tokens, np.ndarray) and tokens.ndim == 2 and tokens.dtype.kind in "iu":
-        if tokens.dtype.kind == "u" and tokens.size and tokens.max() > _I64_MAX:
-            tokens = np.where(tokens > _I64_MAX, -1, tokens)
-        return tokens.astype(np.int64).tolist()
+        return _beyond_int64_as_unknown(tokens, on_error).astype(np.int64).tolist()
     if isinstance(tokens, (str, bytes)) or not isinstance(tokens, (Sequence, np.ndarray)):
         raise ActokError(
             "tokens must be a list of id lists or an (ids, lengths) pair, "

@@ -206,6 +206,56 @@ macro_rules! with_actions {
     };
 }
 
+/// A sequence of sequences of int64 ids, as `Vec<Vec<i64>>` extraction would give, except that
+/// `bool`s are refused (`True` is an `int` to Python, but never a token id). Any `TypeError` or
+/// `OverflowError` sends the Python wrapper to its slow path, which names the offending position.
+fn id_lists(tokens: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<i64>>> {
+    use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PySequence, PyString, PyTuple};
+
+    fn id(item: Bound<'_, PyAny>) -> PyResult<i64> {
+        if item.is_exact_instance_of::<PyInt>() || !item.is_instance_of::<PyBool>() {
+            item.extract()
+        } else {
+            Err(pyo3::exceptions::PyTypeError::new_err(
+                "a bool is not a token id",
+            ))
+        }
+    }
+    fn ids(row: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
+        if let Ok(list) = row.cast::<PyList>() {
+            let mut out = Vec::with_capacity(list.len());
+            for item in list.iter() {
+                out.push(id(item)?);
+            }
+            Ok(out)
+        } else if let Ok(tuple) = row.cast::<PyTuple>() {
+            tuple.iter().map(id).collect()
+        } else if row.is_instance_of::<PyString>() || row.is_instance_of::<PyBytes>() {
+            Err(pyo3::exceptions::PyTypeError::new_err(
+                "a string is not a list of ids",
+            ))
+        } else {
+            row.cast::<PySequence>()?
+                .try_iter()?
+                .map(|i| id(i?))
+                .collect()
+        }
+    }
+    if let Ok(list) = tokens.cast::<PyList>() {
+        return list.iter().map(|row| ids(&row)).collect();
+    }
+    if tokens.is_instance_of::<PyString>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "a string is not a list of id lists",
+        ));
+    }
+    tokens
+        .cast::<PySequence>()?
+        .try_iter()?
+        .map(|row| ids(&row?))
+        .collect()
+}
+
 /// The core FAST tokenizer (wrapped by `actok.FastTokenizer`).
 #[pyclass(frozen, module = "actok._actok", name = "_FastTokenizer")]
 struct PyFastTokenizer {
@@ -355,7 +405,7 @@ impl PyFastTokenizer {
     fn decode<'py>(
         &self,
         py: Python<'py>,
-        sequences: Vec<Vec<i64>>,
+        sequences: &Bound<'py, PyAny>,
         time_horizon: Option<usize>,
         action_dim: Option<usize>,
         on_error: &str,
@@ -365,6 +415,7 @@ impl PyFastTokenizer {
             .inner
             .decode_shape(time_horizon, action_dim)
             .map_err(to_py)?;
+        let sequences = id_lists(sequences)?;
         let decoded = py
             .detach(|| self.inner.decode(&sequences, h, d, on_error))
             .map_err(to_py)?;

@@ -23,6 +23,11 @@ pub struct ProcessorConfig {
     pub extra: Map<String, Value>,
 }
 
+/// Largest accepted `|min_token|`, 2^52: then `code + min_token` is exact in `i64` and `f64` for
+/// every code point, and every coefficient a tokenizer can represent is an exact `f64` integer.
+/// Real tokenizers are within a few thousand of zero.
+pub(crate) const MAX_ABS_MIN_TOKEN: i64 = 1 << 52;
+
 const KNOWN_KEYS: [&str; 5] = [
     "scale",
     "vocab_size",
@@ -52,10 +57,23 @@ impl ProcessorConfig {
     }
 
     fn validate(&self, path: &Path) -> Result<()> {
-        if !(self.scale.is_finite() && self.scale > 0.0) {
+        // Decoding divides by the scale: 1 / scale must be finite too (no subnormal scales).
+        if !(self.scale.is_finite() && self.scale > 0.0 && (1.0 / self.scale).is_finite()) {
             return Err(Error::format(
                 path,
-                format!("\"scale\" must be a finite number > 0, got {}", self.scale),
+                format!(
+                    "\"scale\" must be a finite number > 0 whose inverse is finite, got {}",
+                    self.scale
+                ),
+            ));
+        }
+        if self.min_token.unsigned_abs() > MAX_ABS_MIN_TOKEN.unsigned_abs() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "\"min_token\" must be between -2^52 and 2^52, got {}",
+                    self.min_token
+                ),
             ));
         }
         Ok(())
@@ -190,6 +208,10 @@ mod tests {
             r#"{"scale": 10, "vocab_size": 10, "min_token": 0, "time_horizon": 0}"#,
             r#"[1]"#,
             r#"{"scale": 10,"#,
+            r#"{"scale": 5e-324, "vocab_size": 10, "min_token": 0}"#,
+            r#"{"scale": 10, "vocab_size": 10, "min_token": 9223372036854775807}"#,
+            r#"{"scale": 10, "vocab_size": 10, "min_token": -9223372036854775808}"#,
+            r#"{"scale": 10, "vocab_size": 10, "min_token": 4503599627370497}"#,
         ] {
             assert!(
                 ProcessorConfig::from_json(bad, Path::new("p.json")).is_err(),

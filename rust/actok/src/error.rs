@@ -80,9 +80,15 @@ fn part_prefix(part: Option<usize>) -> String {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum EncodeIssue {
-    /// The input action (or its DCT coefficient) is NaN or infinite.
+    /// The input action is NaN or infinite.
     NotFinite {
         /// The offending value.
+        value: f64,
+    },
+    /// Every input value is finite, but this scaled DCT coefficient is not: the inputs are too
+    /// large to transform (near `f64::MAX`), or the normalizer mapped them out of range.
+    CoefficientNotFinite {
+        /// The coefficient (infinite or NaN).
         value: f64,
     },
     /// The quantized coefficient is below the tokenizer's `min_token` (the reference clamps it).
@@ -113,15 +119,29 @@ impl fmt::Display for EncodeIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotFinite { value } => write!(f, "value {value} is not finite"),
-            Self::BelowMinToken { quantized, min_token } => write!(
+            Self::CoefficientNotFinite { value } => write!(
                 f,
-                "quantized coefficient {quantized} is below min_token {min_token} \
-                 (use on_overflow=\"clip\" to saturate)"
+                "the scaled DCT coefficient is {value}: the input values are too large to \
+                 transform (are the actions normalized?)"
             ),
-            Self::NotACharacter { quantized, code_point } => write!(
+            Self::BelowMinToken {
+                quantized,
+                min_token,
+            } => write!(
                 f,
-                "quantized coefficient {quantized} maps to code point {code_point}, which is not a \
-                 Unicode scalar value (are the actions normalized? use on_overflow=\"clip\" to saturate)"
+                "quantized coefficient {} is below min_token {min_token} \
+                 (use on_overflow=\"clip\" to saturate)",
+                Compact(*quantized)
+            ),
+            Self::NotACharacter {
+                quantized,
+                code_point,
+            } => write!(
+                f,
+                "quantized coefficient {} maps to code point {}, which is not a Unicode scalar \
+                 value (are the actions normalized? use on_overflow=\"clip\" to saturate)",
+                Compact(*quantized),
+                Compact(*code_point)
             ),
             Self::NotInVocab { quantized, symbol } => write!(
                 f,
@@ -129,6 +149,20 @@ impl fmt::Display for EncodeIssue {
                  which is not in the vocabulary (use on_overflow=\"clip\" to saturate)",
                 *symbol as u32
             ),
+        }
+    }
+}
+
+/// An integer-valued `f64` written in full up to 2^53 (where every integer is exact) and in
+/// scientific notation beyond, so that a coefficient of `1e300` does not print as 301 digits.
+struct Compact(f64);
+
+impl fmt::Display for Compact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.abs() < 9_007_199_254_740_992.0 {
+            write!(f, "{}", self.0)
+        } else {
+            write!(f, "{:e}", self.0)
         }
     }
 }

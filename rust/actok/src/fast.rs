@@ -282,6 +282,12 @@ impl FastTokenizer {
     ) -> Result<Vec<Vec<u32>>> {
         let [batch, horizon, dim] = shape;
         let chunk_len = check_shape(actions.len(), shape)?;
+        if horizon == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "actions of shape ({batch}, {horizon}, {dim}) have no time steps: the time \
+                 horizon H must be at least 1"
+            )));
+        }
         self.check_normalizer_dim(dim)?;
         if batch == 0 {
             return Ok(Vec::new());
@@ -396,7 +402,10 @@ impl FastTokenizer {
         chars.clear();
         for (at, &q) in coefficients.iter().enumerate() {
             if !q.is_finite() {
-                return Err(encode_error(at, EncodeIssue::NotFinite { value: q }));
+                return Err(encode_error(
+                    at,
+                    EncodeIssue::CoefficientNotFinite { value: q },
+                ));
             }
             let ch = match self.alphabet.char_for(q) {
                 Ok(ch) => ch,
@@ -461,9 +470,22 @@ impl FastTokenizer {
                 Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})"))
             })?;
         self.check_normalizer_dim(dim)?;
-        let inverse = InverseDct::new(horizon)?;
+        if sequences.is_empty() {
+            // Nothing to transform: no plan for the horizon (which may be huge) is needed.
+            return Ok(Decoded {
+                actions: Vec::new(),
+                valid: Vec::new(),
+            });
+        }
         // Each chunk decodes straight into its slice of the output.
-        let mut actions = vec![0.0; sequences.len() * chunk_len];
+        let mut actions = zeroed(sequences.len() * chunk_len).map_err(|_| {
+            Error::InvalidArgument(format!(
+                "cannot allocate {} decoded chunks of shape ({horizon}, {dim}): out of memory \
+                 (are time_horizon and action_dim right?)",
+                sequences.len()
+            ))
+        })?;
+        let inverse = InverseDct::new(horizon)?;
         let mut slots: Vec<(&mut [f64], Option<DecodeIssue>)> = actions
             .chunks_mut(chunk_len)
             .map(|out| (out, None))
@@ -503,9 +525,9 @@ impl FastTokenizer {
         dim: usize,
         on_error: OnDecodeError,
     ) -> Result<Decoded> {
-        if ids.len() != lengths.len() * width {
+        if lengths.len().checked_mul(width) != Some(ids.len()) {
             return Err(Error::InvalidArgument(format!(
-                "{} ids do not form {} rows of width {width}",
+                "{} ids do not form {} rows of width {width} (one row per entry of lengths)",
                 ids.len(),
                 lengths.len()
             )));
@@ -610,6 +632,18 @@ impl FastTokenizer {
             }
         }
     }
+}
+
+/// `n` zeros, or an error instead of an abort when the memory is not there. Small buffers take
+/// the usual path (`calloc`, pages zeroed lazily).
+fn zeroed(n: usize) -> std::result::Result<Vec<f64>, std::collections::TryReserveError> {
+    if n <= 1 << 24 {
+        return Ok(vec![0.0; n]);
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)?;
+    v.resize(n, 0.0);
+    Ok(v)
 }
 
 /// Validates a `(B, H, D)` shape against a buffer length; returns `H×D`.

@@ -345,7 +345,15 @@ fn coefficient_range(lo: f64, hi: f64, options: &FitOptions) -> Result<(i64, i64
             options.scale
         )));
     }
-    let min_token = (lo - margin) as i64;
+    let min_token = lo - margin;
+    if min_token.abs() > crate::config::MAX_ABS_MIN_TOKEN as f64 {
+        return Err(Error::InvalidArgument(format!(
+            "the quantized coefficients start at {lo:e}: min_token would be beyond ±2^52 (are the \
+             actions normalized, e.g. to [-1, 1]? is scale {} too large?)",
+            options.scale
+        )));
+    }
+    let min_token = min_token as i64;
     let range = width as i64;
     if options.alphabet == FitAlphabet::Reference && range > options.vocab_size as i64 {
         return Err(Error::InvalidArgument(format!(

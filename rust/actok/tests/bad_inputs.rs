@@ -1,0 +1,250 @@
+//! Bad inputs to the core, one case each: every one is an [`Error`] naming what and where, never
+//! a panic (these tests run with overflow checks on, so an arithmetic overflow would panic too),
+//! or, where the input is usable, the right answer. The Python matrix is `tests/test_bad_inputs.py`.
+
+use actok::{DecodeIssue, EncodeIssue, Error, FastTokenizer, OnDecodeError, Overflow};
+
+const TOKENIZER: &str = include_str!("../../../python/actok/data/robosuite_fast/tokenizer.json");
+const CONFIG: &str =
+    include_str!("../../../python/actok/data/robosuite_fast/processor_config.json");
+
+fn tok() -> FastTokenizer {
+    FastTokenizer::from_json(TOKENIZER, CONFIG).unwrap()
+}
+
+fn config_with(key: &str, value: &str) -> String {
+    let mut cfg: serde_json::Map<String, serde_json::Value> = serde_json::from_str(CONFIG).unwrap();
+    cfg.insert(key.into(), serde_json::from_str(value).unwrap());
+    serde_json::to_string(&cfg).unwrap()
+}
+
+/// The message of a `Format` error about `file`.
+fn format_error(result: actok::Result<FastTokenizer>, file: &str) -> String {
+    match result {
+        Err(e @ Error::Format { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains(file), "{msg}");
+            msg
+        }
+        other => panic!("expected a format error, got {other:?}"),
+    }
+}
+
+#[test]
+fn non_finite_input_names_chunk_and_index() {
+    let mut x = vec![0.0f64; 3 * 4 * 2];
+    x[2 * 8 + 5] = f64::NAN;
+    match tok().encode(&x, [3, 4, 2], Overflow::Clip) {
+        Err(Error::Encode {
+            chunk: 2,
+            index: 5,
+            reason: EncodeIssue::NotFinite { value },
+        }) => assert!(value.is_nan()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn finite_input_whose_coefficient_overflows() {
+    let x = vec![f64::MAX; 4 * 2];
+    match tok().encode(&x, [1, 4, 2], Overflow::Raise) {
+        Err(
+            e @ Error::Encode {
+                chunk: 0,
+                index: 0,
+                reason: EncodeIssue::CoefficientNotFinite { .. },
+            },
+        ) => assert!(e.to_string().contains("too large"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn huge_coefficient_prints_in_scientific_notation() {
+    let mut x = vec![0.0f64; 4 * 2];
+    x[1] = 1e300;
+    let e = tok().encode(&x, [1, 4, 2], Overflow::Raise).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(
+        e,
+        Error::Encode {
+            index: 1,
+            reason: EncodeIssue::NotACharacter { .. },
+            ..
+        }
+    ));
+    assert!(msg.contains("e300") && msg.len() < 300, "{msg}");
+}
+
+#[test]
+fn shapes_that_do_not_match_or_overflow() {
+    let t = tok();
+    let x = vec![0.0f64; 12];
+    for shape in [[2, 3, 3], [usize::MAX, 2, 2], [2, usize::MAX, usize::MAX]] {
+        assert!(
+            matches!(
+                t.encode(&x, shape, Overflow::Raise),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{shape:?}"
+        );
+    }
+}
+
+#[test]
+fn empty_batches_and_chunks() {
+    let t = tok();
+    assert!(t
+        .encode::<f64>(&[], [0, 4, 2], Overflow::Raise)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        t.encode::<f64>(&[], [3, 4, 0], Overflow::Raise).unwrap(),
+        vec![Vec::<u32>::new(); 3]
+    );
+    let e = t
+        .encode::<f64>(&[], [3, 0, 4], Overflow::Raise)
+        .unwrap_err();
+    assert!(e.to_string().contains("(3, 0, 4)"), "{e}");
+    let empty: [Vec<i64>; 0] = [];
+    let out = t.decode(&empty, 1 << 40, 1, OnDecodeError::Raise).unwrap();
+    assert!(out.actions.is_empty() && out.valid.is_empty());
+}
+
+#[test]
+fn unknown_ids_never_wrap_around() {
+    let t = tok();
+    let good = t
+        .encode(&[0.0f64; 4], [1, 2, 2], Overflow::Raise)
+        .unwrap()
+        .remove(0);
+    for bad in [-1, i64::MIN, i64::MAX, 1024, (1 << 32) + i64::from(good[0])] {
+        let mut seq: Vec<i64> = good.iter().map(|&i| i64::from(i)).collect();
+        seq.insert(0, bad);
+        match t.decode(&[seq], 2, 2, OnDecodeError::Raise) {
+            Err(Error::Decode {
+                chunk: 0,
+                reason:
+                    DecodeIssue::UnknownId {
+                        position: 0,
+                        id,
+                        vocab_len: 1024,
+                    },
+            }) => assert_eq!(id, bad),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn decode_shapes_that_overflow_or_cannot_be_allocated() {
+    let t = tok();
+    let seqs = vec![vec![300i64]; 3];
+    for (h, d) in [(usize::MAX, 2), (1 << 62, 4), (0, 3), (3, 0)] {
+        assert!(
+            matches!(
+                t.decode(&seqs, h, d, OnDecodeError::Pad),
+                Err(Error::InvalidArgument(_))
+            ),
+            "({h}, {d})"
+        );
+    }
+    let e = t
+        .decode(&seqs, 1 << 20, 1 << 20, OnDecodeError::Pad)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("(1048576, 1048576)") && e.to_string().contains("memory"),
+        "{e}"
+    );
+}
+
+#[test]
+fn decode_padded_inconsistent_arguments() {
+    let t = tok();
+    let ids = vec![300i64; 6];
+    for (width, lengths) in [
+        (3, vec![3i64, 3, 3]),
+        (usize::MAX, vec![1, 1]),
+        (3, vec![-1, 3]),
+        (3, vec![4, 3]),
+    ] {
+        assert!(
+            matches!(
+                t.decode_padded(&ids, width, &lengths, 1, 1, OnDecodeError::Pad),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{width} {lengths:?}"
+        );
+    }
+}
+
+#[test]
+fn config_values_that_would_overflow_are_refused() {
+    for (key, value) in [
+        ("min_token", "9223372036854775807"),
+        ("min_token", "-9223372036854775808"),
+        ("min_token", "4503599627370497"),
+        ("scale", "5e-324"),
+        ("scale", "0"),
+        ("vocab_size", "0"),
+        ("time_horizon", "-3"),
+    ] {
+        let msg = format_error(
+            FastTokenizer::from_json(TOKENIZER, &config_with(key, value)),
+            "processor_config.json",
+        );
+        assert!(msg.contains(key), "{key}={value}: {msg}");
+    }
+}
+
+#[test]
+fn largest_accepted_min_token_decodes_exactly() {
+    let t = FastTokenizer::from_json(TOKENIZER, &config_with("min_token", "-4503599627370496"))
+        .unwrap();
+    // id 0 is the token "\0": coefficient (0 + min_token) / scale
+    let out = t.decode(&[vec![0i64]], 1, 1, OnDecodeError::Raise).unwrap();
+    assert_eq!(out.actions, vec![-4503599627370496.0 / 10.0]);
+}
+
+#[test]
+fn malformed_tokenizer_files() {
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    let half = (TOKENIZER.len() / 2..)
+        .find(|&i| TOKENIZER.is_char_boundary(i))
+        .unwrap();
+    let truncated = &TOKENIZER[..half];
+    for (text, needle) in [
+        (deep.as_str(), "recursion limit"),
+        (truncated, "EOF"),
+        ("", "EOF"),
+        (
+            "{\"model\": {\"type\": \"BPE\", \"vocab\": {}}}",
+            "pre_tokenizer",
+        ),
+    ] {
+        let msg = format_error(FastTokenizer::from_json(text, CONFIG), "tokenizer.json");
+        assert!(msg.contains(needle), "{msg}");
+    }
+    let no_vocab = TOKENIZER.replacen("\"vocab\": {", "\"vocab\": {}, \"was\": {", 1);
+    let msg = format_error(
+        FastTokenizer::from_json(&no_vocab, CONFIG),
+        "tokenizer.json",
+    );
+    assert!(msg.contains("model.vocab is empty"), "{msg}");
+}
+
+#[test]
+fn missing_and_unreadable_paths() {
+    let dir = std::env::temp_dir().join(format!("actok-bad-inputs-{}", std::process::id()));
+    assert!(matches!(
+        FastTokenizer::from_pretrained(dir.join("missing")),
+        Err(Error::Io { .. })
+    ));
+    std::fs::create_dir_all(dir.join("t/tokenizer.json")).unwrap();
+    std::fs::write(dir.join("t/processor_config.json"), CONFIG).unwrap();
+    match FastTokenizer::from_pretrained(dir.join("t")) {
+        Err(e @ Error::Io { .. }) => assert!(e.to_string().contains("tokenizer.json"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
