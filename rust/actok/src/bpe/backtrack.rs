@@ -88,8 +88,8 @@ pub(super) struct BacktrackScratch {
     memo: Vec<u64>,
 }
 
-/// Entries of [`BacktrackScratch::memo`] (32 KiB).
-const MEMO_LEN: usize = 1 << 12;
+/// Entries of [`BacktrackScratch::memo`] (128 KiB, in L2; a quarter of it measured 11% slower).
+const MEMO_LEN: usize = 1 << 14;
 /// An empty memo entry: it would stand for `t2 = 2^32 - 1`, which is [`NONE`], never an id.
 const MEMO_EMPTY: u64 = u64::MAX;
 
