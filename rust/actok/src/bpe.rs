@@ -80,7 +80,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::bytelevel::{token_to_bytes, BYTE_TO_CHAR};
+use crate::bytelevel::{push_utf8, token_to_bytes, BYTE_TO_CHAR};
 
 mod backtrack;
 mod trie;
@@ -360,6 +360,8 @@ pub struct BpeScratch {
     cache: PieceCache,
     text: String,
     backtrack: BacktrackScratch,
+    /// UTF-8 of the piece [`Bpe::encode_chars`] passes on to [`Bpe::encode_piece`].
+    bytes: Vec<u8>,
 }
 
 /// The bucket priority queue of merge entries (see the module docs).
@@ -729,6 +731,55 @@ impl Bpe {
         }
     }
 
+    /// [`Bpe::encode_piece`] for a piece given as characters: long pieces go to the
+    /// backtracking search without being spelled in UTF-8 and read back.
+    pub fn encode_chars(&self, chars: &[char], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
+        // More than CACHED_LEN characters are more than CACHED_LEN bytes: never memoized.
+        if chars.len() > CACHED_LEN {
+            if let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) {
+                let fill = |units: &mut Vec<u32>| self.push_char_units(chars, units);
+                let done = match &self.dense {
+                    Some(dense) => backtrack.encode(self, dense, fill, &mut scratch.backtrack, out),
+                    None => backtrack.encode(self, &self.table, fill, &mut scratch.backtrack, out),
+                };
+                if done {
+                    return;
+                }
+            }
+        }
+        let mut bytes = std::mem::take(&mut scratch.bytes);
+        bytes.clear();
+        for &c in chars {
+            push_utf8(&mut bytes, c);
+        }
+        self.encode_piece(&bytes, scratch, out);
+        scratch.bytes = bytes;
+    }
+
+    /// [`Bpe::push_units`] of the UTF-8 of `chars`, without spelling it: a two-byte character's
+    /// index in `char_ids` is its code point.
+    fn push_char_units(&self, chars: &[char], out: &mut Vec<u32>) {
+        for &c in chars {
+            let cp = c as u32;
+            if cp < 0x80 {
+                out.push(self.byte_id_checked(cp as u8));
+                continue;
+            }
+            if cp < 0x800 {
+                if let Some(&merged) = self.char_ids.get(cp as usize) {
+                    if merged != NONE {
+                        out.push(merged);
+                        continue;
+                    }
+                }
+            }
+            let mut buf = [0u8; 4];
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                out.push(self.byte_id_checked(b));
+            }
+        }
+    }
+
     #[inline]
     fn byte_id_checked(&self, b: u8) -> u32 {
         self.byte_ids[b as usize].expect("caller checked every byte is in the vocab")
@@ -766,9 +817,10 @@ impl Bpe {
     /// backtracking search when the model allows it, else (or if it gives up) the merge loop.
     fn encode_uncached(&self, piece: &[u8], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
         if let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) {
+            let fill = |units: &mut Vec<u32>| self.push_units(piece, units);
             let done = match &self.dense {
-                Some(dense) => backtrack.encode(self, dense, piece, &mut scratch.backtrack, out),
-                None => backtrack.encode(self, &self.table, piece, &mut scratch.backtrack, out),
+                Some(dense) => backtrack.encode(self, dense, fill, &mut scratch.backtrack, out),
+                None => backtrack.encode(self, &self.table, fill, &mut scratch.backtrack, out),
             };
             if done {
                 return;
@@ -1358,6 +1410,59 @@ mod tests {
                 merges.iter().map(|&(l, r, m)| ((l % len, r % len), m % len)).unzip();
             let bpe = Bpe::new(tokens, pairs, ids, false);
             check(&bpe, &pieces, &mut BpeScratch::default())?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Units read off characters are the units read off their UTF-8, and `encode_chars`
+        /// gives the reference's ids (short pieces, long ones, 1- to 4-byte characters).
+        #[test]
+        fn encode_chars_matches_the_oracle(
+            (picks, duplicates, swaps) in model_strategy(),
+            texts in prop::collection::vec(
+                prop::collection::vec(
+                    prop_oneof![
+                        Just('a'), Just('b'), Just('\u{162}'), Just('\u{161}'), Just('\u{100}'),
+                        Just('\u{1F600}'), Just('\u{20AC}'), Just('\u{7FF}')
+                    ],
+                    0..60,
+                ),
+                1..6,
+            ),
+        ) {
+            let mut tokens: Vec<String> = BYTE_TO_CHAR.iter().map(|c| c.to_string()).collect();
+            let base = consistent_model(&picks, &duplicates, &swaps, false);
+            // The random model's merges, re-indexed onto a vocabulary holding every byte.
+            let offset = tokens.len() as u32;
+            let remap = |id: u32| {
+                let text = &base.tokens[id as usize];
+                match BYTE_TO_CHAR.iter().position(|c| c.to_string() == *text) {
+                    Some(b) => b as u32,
+                    None => id + offset,
+                }
+            };
+            // Byte symbols of the random model are already there: leave unused names instead.
+            tokens.extend(base.tokens.iter().enumerate().map(|(i, t)| {
+                if remap(i as u32) < offset { format!("<unused{i}>") } else { t.clone() }
+            }));
+            let merges = base.merges.iter().map(|&(l, r)| (remap(l), remap(r))).collect();
+            let merged = base.merged_ids.iter().map(|&m| remap(m)).collect();
+            let bpe = Bpe::new(tokens, merges, merged, false);
+            prop_assert!(bpe.consistent);
+            prop_assert_eq!(bpe.monotone, base.monotone);
+            let mut scratch = BpeScratch::default();
+            for chars in &texts {
+                let text: String = chars.iter().collect();
+                let (mut from_chars, mut from_bytes) = (Vec::new(), Vec::new());
+                bpe.push_char_units(chars, &mut from_chars);
+                bpe.push_units(text.as_bytes(), &mut from_bytes);
+                prop_assert_eq!(&from_chars, &from_bytes);
+                let mut out = Vec::new();
+                bpe.encode_chars(chars, &mut scratch, &mut out);
+                prop_assert_eq!(out, oracle(&bpe, text.as_bytes()), "{:?}", text);
+            }
         }
     }
 

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use crate::alphabet::Alphabet;
 use crate::bpe::{Bpe, BpeScratch};
-use crate::bytelevel::push_utf8;
 use crate::config::ProcessorConfig;
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::dct_matrix::{InverseMatrix, InverseScratch};
@@ -134,7 +133,6 @@ struct EncodeBuffers {
     quantize: QuantizeScratch,
     chars: Vec<char>,
     ends: Vec<usize>,
-    piece: Vec<u8>,
     bpe: BpeScratch,
     normalized: Vec<f64>,
 }
@@ -381,7 +379,6 @@ impl FastTokenizer {
             quantize,
             chars,
             ends,
-            piece,
             bpe,
             normalized,
         } = buffers;
@@ -424,11 +421,7 @@ impl FastTokenizer {
         let mut ids = Vec::with_capacity(chars.len() / 2 + 1);
         let mut start = 0;
         for &end in ends.iter() {
-            piece.clear();
-            for &ch in &chars[start..end] {
-                push_utf8(piece, ch);
-            }
-            self.bpe.encode_piece(piece, bpe, &mut ids);
+            self.bpe.encode_chars(&chars[start..end], bpe, &mut ids);
             start = end;
         }
         Ok(ids)

@@ -245,13 +245,14 @@ impl Backtrack {
         best
     }
 
-    /// Encodes `piece`, appending to `out`; returns `false` (and leaves `out` as it was) if the
-    /// search gave up, which the caller answers by running the merge loop.
+    /// Encodes the piece whose units `fill_units` appends, appending the ids to `out`; returns
+    /// `false` (and leaves `out` as it was) if the search gave up, which the caller answers by
+    /// running the merge loop.
     pub(super) fn encode<P: PairRanks>(
         &self,
         bpe: &Bpe,
         ranks: &P,
-        piece: &[u8],
+        fill_units: impl FnOnce(&mut Vec<u32>),
         scratch: &mut BacktrackScratch,
         out: &mut Vec<u32>,
     ) -> bool {
@@ -268,7 +269,7 @@ impl Backtrack {
             *owner = bpe.uid;
         }
         units.clear();
-        bpe.push_units(piece, units);
+        fill_units(units);
         let n = units.len();
         dead.clear();
         dead.resize(n + 1, false);
@@ -360,14 +361,14 @@ mod tests {
             Some(dense) => tables(bpe).encode(
                 bpe,
                 dense,
-                piece,
+                |units| bpe.push_units(piece, units),
                 &mut BacktrackScratch::default(),
                 &mut out,
             ),
             None => tables(bpe).encode(
                 bpe,
                 &bpe.table,
-                piece,
+                |units| bpe.push_units(piece, units),
                 &mut BacktrackScratch::default(),
                 &mut out,
             ),
