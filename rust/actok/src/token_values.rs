@@ -1,22 +1,81 @@
 //! The decoded coefficient values of every token, precomputed for the decoder's fast path.
 //!
 //! Decoding concatenates the tokens' bytes, validates the UTF-8 and turns each character `c`
-//! into the coefficient `(c + min_token) / scale`. When every token of a sequence is valid
-//! UTF-8 on its own (almost always: a FAST token spells whole characters unless a merge joined
-//! bytes across a character boundary), the concatenation is valid and its characters are the
-//! tokens' characters in order, so the values can be copied per token without building or
-//! validating the byte string. Sequences with any other token take the general path.
+//! into the coefficient `(c + min_token) / scale`. A FAST token is almost always some bytes
+//! finishing a character begun by the previous token (its *head*, continuation bytes only),
+//! whole characters, and the first bytes of a character the next token finishes (its *tail*):
+//! byte-level merges join bytes across character boundaries, so the head and tail are common
+//! (for `min_token = -354`, zero is the two bytes `C5 A2`). The whole characters' values are
+//! precomputed; at a boundary the previous tail and the next head, at most four bytes, are
+//! validated as one character. This gives the same values as validating the whole byte string
+//! (UTF-8 is self-synchronizing: a sequence is valid iff every character in it is). Any other
+//! shape, or a head without a tail before it, goes to the general path, which reports the error.
 
 use crate::bpe::Bpe;
+
+/// The shape of one token's bytes (module docs).
+#[derive(Clone, Copy, Debug, Default)]
+struct Parts {
+    /// Leading continuation bytes.
+    head: [u8; 3],
+    head_len: u8,
+    /// Trailing first bytes of an unfinished character.
+    tail: [u8; 3],
+    tail_len: u8,
+    /// False when the bytes are not `head, whole characters, tail`.
+    usable: bool,
+}
+
+impl Parts {
+    fn of(bytes: &[u8]) -> Self {
+        let mut parts = Self::default();
+        let head_len = bytes.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
+        if head_len > 3 {
+            return parts;
+        }
+        // The last lead byte (within 3 bytes of the end) starts the tail if its character
+        // needs more bytes than are left.
+        let mut tail_len = 0;
+        if let Some(back) = bytes[head_len..]
+            .iter()
+            .rev()
+            .take(4)
+            .position(|&b| b & 0xC0 != 0x80)
+        {
+            let start = bytes.len() - 1 - back;
+            let needed = match bytes[start] {
+                0x00..=0x7F => 1,
+                0xC2..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF4 => 4,
+                _ => return parts,
+            };
+            if needed > back + 1 {
+                tail_len = back + 1;
+            }
+        }
+        let middle = &bytes[head_len..bytes.len() - tail_len];
+        if std::str::from_utf8(middle).is_err() {
+            return parts;
+        }
+        parts.head[..head_len].copy_from_slice(&bytes[..head_len]);
+        parts.head_len = head_len as u8;
+        parts.tail[..tail_len].copy_from_slice(&bytes[bytes.len() - tail_len..]);
+        parts.tail_len = tail_len as u8;
+        parts.usable = true;
+        parts
+    }
+}
 
 /// Per-token coefficient values.
 #[derive(Clone, Debug)]
 pub(crate) struct TokenValues {
-    /// Token `i`'s values are `values[starts[i]..starts[i + 1]]`; `whole[i]` is false when the
-    /// token's bytes are not valid UTF-8 on their own.
+    /// The values of token `i`'s whole characters are `values[starts[i]..starts[i + 1]]`.
     starts: Vec<u32>,
     values: Vec<f64>,
-    whole: Vec<bool>,
+    parts: Vec<Parts>,
+    min_token: i64,
+    scale: f64,
 }
 
 impl TokenValues {
@@ -24,52 +83,175 @@ impl TokenValues {
     /// expression as the decoder's general path, so both give identical coefficients.
     pub(crate) fn new(bpe: &Bpe, min_token: i64, scale: f64) -> Self {
         let n = bpe.vocab_len();
-        let mut starts = Vec::with_capacity(n + 1);
-        let mut values = Vec::new();
-        let mut whole = Vec::with_capacity(n);
-        starts.push(0);
+        let mut this = Self {
+            starts: Vec::with_capacity(n + 1),
+            values: Vec::new(),
+            parts: Vec::with_capacity(n),
+            min_token,
+            scale,
+        };
+        this.starts.push(0);
         for id in 0..n as u32 {
             let bytes = bpe.token_bytes(id).unwrap_or_default();
-            match std::str::from_utf8(bytes) {
-                Ok(text) => {
-                    values.extend(text.chars().map(|c| (c as i64 + min_token) as f64 / scale));
-                    whole.push(true);
-                }
-                Err(_) => whole.push(false),
+            let parts = Parts::of(bytes);
+            if parts.usable {
+                let middle = &bytes[parts.head_len as usize..bytes.len() - parts.tail_len as usize];
+                let text = std::str::from_utf8(middle).expect("checked by Parts::of");
+                let values: Vec<f64> = text.chars().map(|c| this.value(c)).collect();
+                this.values.extend(values);
             }
-            starts.push(values.len() as u32);
+            this.parts.push(parts);
+            this.starts.push(this.values.len() as u32);
         }
-        Self {
-            starts,
-            values,
-            whole,
-        }
+        this
+    }
+
+    #[inline]
+    fn value(&self, c: char) -> f64 {
+        (c as i64 + self.min_token) as f64 / self.scale
     }
 
     /// Writes the coefficients of `ids` into `out` (positions past the last one written are set
     /// to zero) and returns how many there are (also when more than `out` holds), or `None` when
-    /// some id is unknown or not a whole token (then the caller takes the general path and `out`
-    /// holds garbage).
+    /// some id is unknown or the bytes are not valid UTF-8 this way (then the caller takes the
+    /// general path and `out` holds garbage).
     #[inline]
     pub(crate) fn write(&self, ids: &[i64], out: &mut [f64]) -> Option<usize> {
         let mut count = 0usize;
+        let mut put = |v: f64| {
+            if let Some(slot) = out.get_mut(count) {
+                *slot = v;
+            }
+            count += 1;
+        };
+        let mut pending = [0u8; 4];
+        let mut pending_len = 0usize;
         for &id in ids {
             let i = usize::try_from(id).ok()?;
-            if !*self.whole.get(i)? {
+            let parts = self.parts.get(i)?;
+            if !parts.usable {
                 return None;
             }
-            let vals = &self.values[self.starts[i] as usize..self.starts[i + 1] as usize];
-            // An element loop: tokens hold a few values, where a `memcpy` call costs more.
-            for &v in vals {
-                if let Some(slot) = out.get_mut(count) {
-                    *slot = v;
+            let head_len = parts.head_len as usize;
+            if head_len > 0 || pending_len > 0 {
+                // The previous tail and this head must be exactly one character.
+                let len = pending_len + head_len;
+                if pending_len == 0 || head_len == 0 || len > 4 {
+                    return None;
                 }
-                count += 1;
+                pending[pending_len..len].copy_from_slice(&parts.head[..head_len]);
+                let c = std::str::from_utf8(&pending[..len]).ok()?.chars().next()?;
+                put(self.value(c));
             }
+            // An element loop: tokens hold a few values, where a `memcpy` call costs more.
+            for &v in &self.values[self.starts[i] as usize..self.starts[i + 1] as usize] {
+                put(v);
+            }
+            pending_len = parts.tail_len as usize;
+            pending[..pending_len].copy_from_slice(&parts.tail[..pending_len]);
+        }
+        if pending_len > 0 {
+            return None;
         }
         if count < out.len() {
             out[count..].fill(0.0);
         }
         Some(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytelevel::BYTE_TO_CHAR;
+    use proptest::prelude::*;
+
+    /// A model whose tokens are the given byte strings (plus every byte, so any id list of
+    /// them is a valid model input); no merges are needed to decode.
+    fn model(tokens: &[Vec<u8>]) -> Bpe {
+        let mut names: Vec<String> = BYTE_TO_CHAR.iter().map(|c| c.to_string()).collect();
+        for t in tokens {
+            let name: String = t.iter().map(|&b| BYTE_TO_CHAR[b as usize]).collect();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Bpe::new(names, Vec::new(), Vec::new(), false)
+    }
+
+    /// The definition: concatenate, validate, one value per character.
+    fn general(bpe: &Bpe, ids: &[i64], min_token: i64, scale: f64) -> Option<Vec<f64>> {
+        let bytes: Vec<u8> = ids
+            .iter()
+            .flat_map(|&i| bpe.token_bytes(i as u32).unwrap().to_vec())
+            .collect();
+        let text = String::from_utf8(bytes).ok()?;
+        Some(
+            text.chars()
+                .map(|c| (c as i64 + min_token) as f64 / scale)
+                .collect(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Whenever the fast path answers, it is the definition's answer; and on sequences of
+        /// FAST-like tokens (whole characters split anywhere) it does answer.
+        #[test]
+        fn fast_path_is_the_definition(
+            text in prop::collection::vec(
+                prop_oneof![
+                    Just('\u{162}'), Just('\u{161}'), Just('a'), Just('\u{20AC}'),
+                    Just('\u{1F600}'), Just('\u{7FF}')
+                ],
+                0..40,
+            ),
+            cuts in prop::collection::vec(0usize..200, 0..20),
+            junk in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..5), 0..4),
+            shuffle in any::<bool>(),
+        ) {
+            let bytes = text.iter().collect::<String>().into_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.extend([0, bytes.len()]);
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut tokens: Vec<Vec<u8>> = cuts.windows(2).map(|w| bytes[w[0]..w[1]].to_vec()).collect();
+            let split_count = tokens.len();
+            tokens.extend(junk);
+            let bpe = model(&tokens);
+            let id_of = |t: &[u8]| {
+                let name: String = t.iter().map(|&b| BYTE_TO_CHAR[b as usize]).collect();
+                bpe.tokens().iter().position(|n| *n == name).unwrap() as i64
+            };
+            let mut ids: Vec<i64> = tokens[..split_count].iter().map(|t| id_of(t)).collect();
+            // The fast path handles a character split in two; one split in three goes general.
+            let mut start = 0;
+            let mut split_once = true;
+            for c in &text {
+                let end = start + c.len_utf8();
+                split_once &= cuts.iter().filter(|&&k| start < k && k < end).count() <= 1;
+                start = end;
+            }
+            let complete = split_once && !shuffle;
+            if shuffle {
+                ids.extend(tokens[split_count..].iter().map(|t| id_of(t)));
+                ids.reverse();
+            }
+            let values = TokenValues::new(&bpe, -354, 10.0);
+            let mut out = vec![f64::NAN; 50];
+            let fast = values.write(&ids, &mut out);
+            let expected = general(&bpe, &ids, -354, 10.0);
+            if complete {
+                prop_assert!(fast.is_some(), "the split text must take the fast path");
+            }
+            if let Some(count) = fast {
+                let expected = expected.expect("fast path answered on invalid UTF-8");
+                prop_assert_eq!(count, expected.len());
+                let n = count.min(out.len());
+                prop_assert_eq!(&out[..n], &expected[..n]);
+                prop_assert!(out[n..].iter().all(|&v| v == 0.0));
+            }
+        }
     }
 }
