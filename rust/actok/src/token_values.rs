@@ -118,12 +118,6 @@ impl TokenValues {
     #[inline]
     pub(crate) fn write(&self, ids: &[i64], out: &mut [f64]) -> Option<usize> {
         let mut count = 0usize;
-        let mut put = |v: f64| {
-            if let Some(slot) = out.get_mut(count) {
-                *slot = v;
-            }
-            count += 1;
-        };
         let mut pending = [0u8; 4];
         let mut pending_len = 0usize;
         for &id in ids {
@@ -141,12 +135,29 @@ impl TokenValues {
                 }
                 pending[pending_len..len].copy_from_slice(&parts.head[..head_len]);
                 let c = std::str::from_utf8(&pending[..len]).ok()?.chars().next()?;
-                put(self.value(c));
+                if let Some(slot) = out.get_mut(count) {
+                    *slot = self.value(c);
+                }
+                count += 1;
             }
-            // An element loop: tokens hold a few values, where a `memcpy` call costs more.
-            for &v in &self.values[self.starts[i] as usize..self.starts[i + 1] as usize] {
-                put(v);
+            let values = &self.values[self.starts[i] as usize..self.starts[i + 1] as usize];
+            match out.get_mut(count..count + values.len()) {
+                // Runs of zeros are long tokens: a block copy; a few values: an element loop,
+                // where a `memcpy` call costs more.
+                Some(slots) if values.len() >= 8 => slots.copy_from_slice(values),
+                Some(slots) => {
+                    for (slot, &v) in slots.iter_mut().zip(values) {
+                        *slot = v;
+                    }
+                }
+                // Too many values: count them, write what fits.
+                None => {
+                    let start = count.min(out.len());
+                    let room = out.len() - start;
+                    out[start..].copy_from_slice(&values[..room]);
+                }
             }
+            count += values.len();
             pending_len = parts.tail_len as usize;
             pending[..pending_len].copy_from_slice(&parts.tail[..pending_len]);
         }
@@ -210,6 +221,7 @@ mod tests {
             cuts in prop::collection::vec(0usize..200, 0..20),
             junk in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..5), 0..4),
             shuffle in any::<bool>(),
+            out_len in 0usize..50,
         ) {
             let bytes = text.iter().collect::<String>().into_bytes();
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
@@ -239,7 +251,7 @@ mod tests {
                 ids.reverse();
             }
             let values = TokenValues::new(&bpe, -354, 10.0);
-            let mut out = vec![f64::NAN; 50];
+            let mut out = vec![f64::NAN; out_len];
             let fast = values.write(&ids, &mut out);
             let expected = general(&bpe, &ids, -354, 10.0);
             if complete {
