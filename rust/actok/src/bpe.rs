@@ -47,6 +47,12 @@
 //!
 //! # The fast paths
 //!
+//! **Trainer-written models: no merge loop at all** ([`backtrack`]). When the model is monotone
+//! and every token has one merge tree, a long piece is encoded by a linear search for the
+//! tokenization whose tokens are their own encodings and whose adjacent pairs would not merge
+//! (a lemma proved there says that tokenization is the merge loop's result); the merge loops
+//! below remain for other models and as the fallback if the search gives up.
+//!
 //! **Pair lookup.** A dense rank matrix over the ids that occur as left / right parts (a few
 //! hundred in FAST vocabularies), three loads and no branch; larger models use an
 //! open-addressing table with a multiplicative hash. Both are built once per model.
