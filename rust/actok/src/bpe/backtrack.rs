@@ -218,33 +218,6 @@ impl Backtrack {
         answer
     }
 
-    /// Longest valid token starting at unit `pos` and its length, or `None` if the unit is not a
-    /// valid token itself.
-    #[inline]
-    fn longest_match(&self, units: &[u32], pos: usize) -> Option<(u32, usize)> {
-        let mut node = self.trie.root_child(units[pos]);
-        if node == NONE {
-            return None;
-        }
-        let mut best = None;
-        let mut end = pos + 1;
-        loop {
-            let token = self.trie.token(node);
-            if token != NONE {
-                best = Some((token, end - pos));
-            }
-            if end == units.len() {
-                break;
-            }
-            node = self.trie.child(node, units[end]);
-            if node == NONE {
-                break;
-            }
-            end += 1;
-        }
-        best
-    }
-
     /// Encodes the piece whose units `fill_units` appends, appending the ids to `out`; returns
     /// `false` (and leaves `out` as it was) if the search gave up, which the caller answers by
     /// running the merge loop.
@@ -276,7 +249,7 @@ impl Backtrack {
         tokens.clear();
         let mut pos = 0;
         let mut next = if n > 0 {
-            self.longest_match(units, 0)
+            self.trie.longest_match(units, 0)
         } else {
             None
         };
@@ -289,7 +262,7 @@ impl Backtrack {
                     tokens.push(token);
                     pos += len;
                     next = if pos < n {
-                        self.longest_match(units, pos)
+                        self.trie.longest_match(units, pos)
                     } else {
                         None
                     };

@@ -7,6 +7,10 @@
 //! A node's edges are contiguous, heaviest first, and scanned linearly; a node with many edges
 //! keeps them sorted by unit instead and is searched by bisection. Both arrays are a few hundred
 //! kilobytes for FAST vocabularies, against megabytes for a hash table of edges.
+//!
+//! [`Trie::longest_match`] walks to where the piece leaves the trie and reads the deepest token
+//! on that path from a per-node table, so each step is a comparison with the dense array of
+//! heavy-edge units and an increment, not a node visit.
 
 use super::NONE;
 
@@ -17,9 +21,6 @@ const LINEAR_EDGES: usize = 8;
 #[derive(Clone, Copy, Debug)]
 struct Node {
     token: u32,
-    /// Unit of the edge to the heaviest child, which is the next node (or [`NONE`]): following
-    /// it needs no load, so walking a long run does not wait on memory.
-    heavy_unit: u32,
     first_edge: u32,
     edge_count: u32,
 }
@@ -30,6 +31,14 @@ pub(super) struct Trie {
     /// Child of the root for each unit, or [`NONE`].
     root: Vec<u32>,
     nodes: Vec<Node>,
+    /// Per node: the unit of the edge to its heaviest child, which is the next node (or
+    /// [`NONE`]). Following it needs no load of the node, so a run is walked at the speed of
+    /// comparing two arrays.
+    heavy: Vec<u32>,
+    /// Per node: the deepest token on the path from the root to it (itself included) and that
+    /// token's length in units, or `(NONE, 0)`: the longest match is read off the node where
+    /// the walk stops instead of being tracked at every step.
+    deepest: Vec<(u32, u32)>,
     /// `(unit, child)`, grouped by parent.
     edges: Vec<(u32, u32)>,
 }
@@ -94,10 +103,18 @@ impl TrieBuilder {
         }
         let mut renumber = vec![NONE; n];
         let mut order = Vec::with_capacity(n);
-        let mut stack = Vec::new();
+        // Deepest token on the path to each (old) node, filled top-down with the numbering.
+        let mut deepest_old = vec![(NONE, 0u32); n];
+        let mut stack: Vec<(u32, (u32, u32), u32)> = Vec::new();
         for &top in self.root.iter().filter(|&&r| r != NONE) {
-            stack.push(top);
-            while let Some(node) = stack.pop() {
+            stack.push((top, (NONE, 0), 1));
+            while let Some((node, above, depth)) = stack.pop() {
+                let here = if self.tokens[node as usize] != NONE {
+                    (self.tokens[node as usize], depth)
+                } else {
+                    above
+                };
+                deepest_old[node as usize] = here;
                 renumber[node as usize] = order.len() as u32;
                 order.push(node);
                 let mut kids: Vec<u32> = self.children[node as usize]
@@ -106,10 +123,11 @@ impl TrieBuilder {
                     .collect();
                 // Pushed lightest first, so the heaviest child is numbered right after `node`.
                 kids.sort_by_key(|&c| (weight[c as usize], std::cmp::Reverse(c)));
-                stack.extend(kids);
+                stack.extend(kids.into_iter().map(|c| (c, here, depth + 1)));
             }
         }
         let mut nodes = Vec::with_capacity(n);
+        let mut heavy = Vec::with_capacity(n);
         let mut edges = Vec::with_capacity(n);
         for &old in &order {
             let mut kids: Vec<(u32, u32)> = self.children[old as usize]
@@ -121,13 +139,13 @@ impl TrieBuilder {
             } else {
                 kids.sort_by_key(|&(_, c)| std::cmp::Reverse(weight[order[c as usize] as usize]));
             }
-            let heavy_unit = kids
-                .iter()
-                .find(|&&(_, c)| c as usize == nodes.len() + 1)
-                .map_or(NONE, |&(unit, _)| unit);
+            heavy.push(
+                kids.iter()
+                    .find(|&&(_, c)| c as usize == nodes.len() + 1)
+                    .map_or(NONE, |&(unit, _)| unit),
+            );
             nodes.push(Node {
                 token: self.tokens[old as usize],
-                heavy_unit,
                 first_edge: edges.len() as u32,
                 edge_count: kids.len() as u32,
             });
@@ -144,7 +162,14 @@ impl TrieBuilder {
                 }
             })
             .collect();
-        Trie { root, nodes, edges }
+        let deepest = order.iter().map(|&old| deepest_old[old as usize]).collect();
+        Trie {
+            root,
+            nodes,
+            heavy,
+            deepest,
+            edges,
+        }
     }
 }
 
@@ -161,18 +186,45 @@ impl Trie {
         self.nodes[node as usize].token
     }
 
+    /// The longest token that `units[pos..]` starts with and its length in units, or `None`.
+    #[inline]
+    pub(super) fn longest_match(&self, units: &[u32], pos: usize) -> Option<(u32, usize)> {
+        let mut node = self.root_child(units[pos]);
+        if node == NONE {
+            return None;
+        }
+        for &unit in &units[pos + 1..] {
+            let next = if self.heavy[node as usize] == unit {
+                node + 1
+            } else {
+                self.light_child(node, unit)
+            };
+            if next == NONE {
+                break;
+            }
+            node = next;
+        }
+        let (token, len) = self.deepest[node as usize];
+        (token != NONE).then_some((token, len as usize))
+    }
+
     /// The child of `node` along `unit`, or [`NONE`].
     #[inline]
     pub(super) fn child(&self, node: u32, unit: u32) -> u32 {
+        if unit == self.heavy[node as usize] {
+            return node + 1;
+        }
+        self.light_child(node, unit)
+    }
+
+    /// [`Trie::child`] through the edge list.
+    #[inline]
+    fn light_child(&self, node: u32, unit: u32) -> u32 {
         let Node {
-            heavy_unit,
             first_edge,
             edge_count,
             ..
         } = self.nodes[node as usize];
-        if unit == heavy_unit {
-            return node + 1;
-        }
         let edges = &self.edges[first_edge as usize..(first_edge + edge_count) as usize];
         if edges.len() <= LINEAR_EDGES {
             edges
@@ -229,6 +281,25 @@ mod tests {
             vec![19, 5],
         ] {
             assert_eq!(lookup(&trie, &absent), NONE, "{absent:?}");
+        }
+        // Longest matches, against a scan over all spellings.
+        let texts: [&[u32]; 5] = [
+            &[5; 40],
+            &[7, 3, 9],
+            &[1, 2, 3, 4],
+            &[19, 5, 5, 5, 5],
+            &[1, 2],
+        ];
+        for text in texts {
+            for pos in 0..text.len() {
+                let expected = spellings
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| text[pos..].starts_with(s))
+                    .max_by_key(|(_, s)| s.len())
+                    .map(|(t, s)| (t as u32, s.len()));
+                assert_eq!(trie.longest_match(text, pos), expected, "{text:?} at {pos}");
+            }
         }
         // The run of 5s is consecutive: each node's heaviest child comes right after it.
         let mut node = trie.root_child(5);
