@@ -58,6 +58,24 @@ impl Alphabet {
     /// The character for quantized value `q` (an integer-valued finite `f64`), or why there is none.
     #[inline]
     pub(crate) fn char_for(&self, q: f64) -> Result<char, EncodeIssue> {
+        // The common case inline: a code point below U+0800 whose bytes are all in the vocab.
+        let cp = q - self.min_token as f64;
+        if (0.0..SMALL as f64).contains(&cp) {
+            // SAFETY: `cp` is in [0, 0x800), so it converts exactly (truncating) to a `u32`
+            // (a plain `as` cast spends a dozen instructions per coefficient saturating).
+            let cp = unsafe { cp.to_int_unchecked::<u32>() };
+            if self.small_ok[cp as usize] {
+                // SAFETY: below 0x800, far from the surrogates: a valid `char`.
+                return Ok(unsafe { char::from_u32_unchecked(cp) });
+            }
+        }
+        self.char_for_slow(q)
+    }
+
+    /// [`Alphabet::char_for`] for every other value, out of line.
+    #[cold]
+    #[inline(never)]
+    fn char_for_slow(&self, q: f64) -> Result<char, EncodeIssue> {
         let cp = q - self.min_token as f64;
         if cp < 0.0 {
             return Err(EncodeIssue::BelowMinToken {

@@ -397,15 +397,17 @@ impl FastTokenizer {
             quantizer.quantize(chunk, dim, scale, coefficients, quantize);
         }
         chars.clear();
+        chars.reserve(coefficients.len());
         for (at, &q) in coefficients.iter().enumerate() {
-            if !q.is_finite() {
-                return Err(encode_error(
-                    at,
-                    EncodeIssue::CoefficientNotFinite { value: q },
-                ));
-            }
             let ch = match self.alphabet.char_for(q) {
                 Ok(ch) => ch,
+                // A non-finite coefficient has no character either: say what is wrong with it.
+                Err(_) if !q.is_finite() => {
+                    return Err(encode_error(
+                        at,
+                        EncodeIssue::CoefficientNotFinite { value: q },
+                    ))
+                }
                 Err(issue) => match overflow {
                     Overflow::Raise => return Err(encode_error(at, issue)),
                     Overflow::Clip => self
