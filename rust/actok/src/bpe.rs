@@ -741,17 +741,10 @@ impl Bpe {
     /// backtracking search without being spelled in UTF-8 and read back.
     pub fn encode_chars(&self, chars: &[char], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
         // More than CACHED_LEN characters are more than CACHED_LEN bytes: never memoized.
-        if chars.len() > CACHED_LEN {
-            if let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) {
-                let fill = |units: &mut Vec<u32>| self.push_char_units(chars, units);
-                let done = match &self.dense {
-                    Some(dense) => backtrack.encode(self, dense, fill, &mut scratch.backtrack, out),
-                    None => backtrack.encode(self, &self.table, fill, &mut scratch.backtrack, out),
-                };
-                if done {
-                    return;
-                }
-            }
+        if chars.len() > CACHED_LEN
+            && self.search(|units| self.push_char_units(chars, units), scratch, out)
+        {
+            return;
         }
         let mut bytes = std::mem::take(&mut scratch.bytes);
         bytes.clear();
@@ -822,17 +815,26 @@ impl Bpe {
     /// [`Bpe::encode_piece`] without the memo and the `ignore_merges` shortcut: the
     /// backtracking search when the model allows it, else (or if it gives up) the merge loop.
     fn encode_uncached(&self, piece: &[u8], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
-        if let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) {
-            let fill = |units: &mut Vec<u32>| self.push_units(piece, units);
-            let done = match &self.dense {
-                Some(dense) => backtrack.encode(self, dense, fill, &mut scratch.backtrack, out),
-                None => backtrack.encode(self, &self.table, fill, &mut scratch.backtrack, out),
-            };
-            if done {
-                return;
-            }
+        if !self.search(|units| self.push_units(piece, units), scratch, out) {
+            self.encode_merging(piece, scratch, out);
         }
-        self.encode_merging(piece, scratch, out);
+    }
+
+    /// The backtracking search on the piece whose units `fill_units` appends; `false` when the
+    /// model is outside its assumptions or the search gave up (then `out` is unchanged).
+    fn search(
+        &self,
+        fill_units: impl FnOnce(&mut Vec<u32>),
+        scratch: &mut BpeScratch,
+        out: &mut Vec<u32>,
+    ) -> bool {
+        let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) else {
+            return false;
+        };
+        match &self.dense {
+            Some(dense) => backtrack.encode(self, dense, fill_units, &mut scratch.backtrack, out),
+            None => backtrack.encode(self, &self.table, fill_units, &mut scratch.backtrack, out),
+        }
     }
 
     /// The merge loop on `piece` (the reference's algorithm, module docs), appending to `out`.

@@ -329,24 +329,11 @@ mod tests {
 
     /// Runs the search alone (no fallback): `None` if it gave up.
     fn search(bpe: &Bpe, piece: &[u8]) -> Option<Vec<u32>> {
+        tables(bpe);
         let mut out = Vec::new();
-        let done = match &bpe.dense {
-            Some(dense) => tables(bpe).encode(
-                bpe,
-                dense,
-                |units| bpe.push_units(piece, units),
-                &mut BacktrackScratch::default(),
-                &mut out,
-            ),
-            None => tables(bpe).encode(
-                bpe,
-                &bpe.table,
-                |units| bpe.push_units(piece, units),
-                &mut BacktrackScratch::default(),
-                &mut out,
-            ),
-        };
-        done.then_some(out)
+        let fill = |units: &mut Vec<u32>| bpe.push_units(piece, units);
+        bpe.search(fill, &mut BpeScratch::default(), &mut out)
+            .then_some(out)
     }
 
     fn picks() -> impl Strategy<Value = Vec<(usize, usize)>> {
