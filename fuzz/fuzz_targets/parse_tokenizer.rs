@@ -52,6 +52,17 @@ fn check_works(tok: &FastTokenizer) {
             let decoded = tok
                 .decode(&[seq], 4, 2, OnDecodeError::Raise)
                 .unwrap_or_else(|e| panic!("ids from encode do not decode: {e}"));
+            assert!(
+                decoded.actions.iter().all(|v| v.is_finite()),
+                "decoded actions are not finite: {:?}",
+                decoded.actions
+            );
+            // Re-encoding recovers the coefficients only while the transforms' rounding error
+            // (a few ulps of the largest |coefficient|) stays below 0.5: true for every real
+            // tokenizer (|min_token| in the hundreds), not near the accepted |min_token| ≤ 2^52.
+            if tok.config().min_token.unsigned_abs() > 1 << 40 {
+                return;
+            }
             let again = tok
                 .encode(&decoded.actions, [1, 4, 2], Overflow::Raise)
                 .unwrap_or_else(|e| panic!("a decoded chunk does not re-encode: {e}"));
