@@ -40,4 +40,6 @@ for target in $targets; do
     grep -E '^(Done|#[0-9]+[[:space:]]+DONE|stat::(number_of_executed_units|peak_rss_mb))' \
         "$scratch/$target.log"
 done
+n=$(echo $targets | wc -w)
 echo "== fuzz smoke run passed"
+echo "fuzz: $n passed, 0 failed"

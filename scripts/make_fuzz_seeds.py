@@ -57,8 +57,14 @@ def parse_seeds() -> dict[str, bytes]:
     seeds["config_only"] = b"\0" + cfg
     for name, config in {
         "config_float_min_token": {"scale": 2.5, "vocab_size": 9, "min_token": -3.0},
-        "config_shape": {"scale": 10, "vocab_size": 4, "min_token": 0, "time_horizon": 3,
-                         "action_dim": 2, "extra": [1, {"a": None}]},
+        "config_shape": {
+            "scale": 10,
+            "vocab_size": 4,
+            "min_token": 0,
+            "time_horizon": 3,
+            "action_dim": 2,
+            "extra": [1, {"a": None}],
+        },
         "config_tiny_scale": {"scale": 1e-300, "vocab_size": 4, "min_token": -97},
         "config_huge_min_token": {"scale": 1e300, "vocab_size": 4, "min_token": -(2**52)},
     }.items():

@@ -77,7 +77,19 @@ class FastTokenizer:
 
     @classmethod
     def from_pretrained(cls, path: PathLike) -> FastTokenizer:
-        """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``)."""
+        """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``).
+
+        A malformed file raises :class:`LoadError` naming the file and the field. So does a file
+        past one of the resource caps, which refuse corrupted or hostile files before they can
+        exhaust memory (the error names the limit and the actual value); each is far above any
+        real tokenizer (the released FAST one: ~100 KB, 2048 tokens):
+
+        * ``tokenizer.json`` at most 256 MiB;
+        * at most 2**20 (1,048,576) vocabulary tokens (the largest LLM vocabularies: ~256k);
+        * at most 2**22 (4,194,304) merges (4x the vocabulary cap, for lists with repeats);
+        * tokens at most 2**16 (65,536) characters long (one piece of one chunk is ~3k at most);
+        * ``processor_config.json`` at most 1 MiB (the real file is ~150 bytes).
+        """
         return cls(_actok._FastTokenizer.from_pretrained(os.fspath(path)))
 
     @classmethod

@@ -28,6 +28,11 @@ pub struct ProcessorConfig {
 /// Real tokenizers are within a few thousand of zero.
 pub(crate) const MAX_ABS_MIN_TOKEN: i64 = 1 << 52;
 
+/// Largest accepted `processor_config.json`, in bytes: 1 MiB. The real file is about 150 bytes
+/// (five scalars and a class name); 1 MiB leaves room for any extra keys a processor might keep,
+/// and refuses a wrong or corrupted file before it is parsed.
+pub const MAX_CONFIG_FILE_BYTES: usize = 1 << 20;
+
 const KNOWN_KEYS: [&str; 5] = [
     "scale",
     "vocab_size",
@@ -80,7 +85,19 @@ impl ProcessorConfig {
     }
 
     /// Parses the JSON text of a `processor_config.json`; `path` is used in error messages.
+    ///
+    /// A text longer than [`MAX_CONFIG_FILE_BYTES`] is refused with an [`Error::Format`] naming
+    /// the limit and its length.
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
+        if text.len() > MAX_CONFIG_FILE_BYTES {
+            return Err(Error::format(
+                path,
+                format!(
+                    "the file is {} bytes, more than the limit of {MAX_CONFIG_FILE_BYTES} bytes",
+                    text.len()
+                ),
+            ));
+        }
         let value: Value = serde_json::from_str(text)
             .map_err(|e| Error::format(path, format!("not valid JSON: {e}")))?;
         let Value::Object(mut map) = value else {
@@ -195,6 +212,21 @@ mod tests {
         let again = ProcessorConfig::from_json(&c.to_json(), Path::new("p.json")).unwrap();
         assert_eq!(again, c);
         assert!(c.to_json().contains("\"scale\": 10,"));
+    }
+
+    #[test]
+    fn refuses_a_file_past_the_size_cap() {
+        let text = r#"{"scale": 10, "vocab_size": 10, "min_token": 0}"#;
+        let at = text.to_string() + &" ".repeat(MAX_CONFIG_FILE_BYTES - text.len());
+        assert!(ProcessorConfig::from_json(&at, Path::new("p.json")).is_ok());
+        let past = format!("{at} ");
+        match ProcessorConfig::from_json(&past, Path::new("p.json")) {
+            Err(Error::Format { message, .. }) => assert_eq!(
+                message,
+                "the file is 1048577 bytes, more than the limit of 1048576 bytes"
+            ),
+            other => panic!("expected a format error, got {other:?}"),
+        }
     }
 
     #[test]
