@@ -131,3 +131,13 @@ def test_memory_flat_over_a_million_calls():
     print(f"RSS before {before / 2**20:.1f} MiB, after {after / 2**20:.1f} MiB, growth {growth} B")
     assert growth < 4 * 2**20, f"RSS grew by {growth / 2**20:.2f} MiB over {n} calls"
     assert worst <= 0.5 * np.sqrt(10) / tok.scale + 1e-9
+
+
+@pytest.mark.parametrize("min_token", [-354, -(2**52)])
+def test_scale_too_small_for_finite_actions(tmp_path, min_token):
+    """A scale near 1e-300 used to load and decode ids to ±inf (or ±3.5e302) marked valid: now
+    refused, naming the scale, min_token and the limit (found while fuzzing the config)."""
+    config = {"scale": 1e-300, "vocab_size": 4, "min_token": min_token}
+    msg = _load_error(_dir(tmp_path / "t", config=config), "processor_config.json")
+    assert f'is too small for "min_token" {min_token}' in msg, msg
+    assert "more than the limit of 1e300" in msg, msg

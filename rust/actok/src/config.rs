@@ -28,6 +28,13 @@ pub struct ProcessorConfig {
 /// Real tokenizers are within a few thousand of zero.
 pub(crate) const MAX_ABS_MIN_TOKEN: i64 = 1 << 52;
 
+/// Largest accepted `|coefficient| / scale` over every coefficient a tokenizer can decode
+/// (`min_token ..= min_token + 0x10FFFF`): 1e300. The inverse DCT's outputs are at most
+/// `√(2H)` times its largest input, so this keeps every decoded action finite for any `H` below
+/// 10^16; a larger ratio (a `scale` near 1e-300) would decode to ±inf, silently. Real scales are
+/// around 10.
+pub(crate) const MAX_DECODED_COEFFICIENT: f64 = 1e300;
+
 /// Largest accepted `processor_config.json`, in bytes: 1 MiB. The real file is about 150 bytes
 /// (five scalars and a class name); 1 MiB leaves room for any extra keys a processor might keep,
 /// and refuses a wrong or corrupted file before it is parsed.
@@ -78,6 +85,24 @@ impl ProcessorConfig {
                 format!(
                     "\"min_token\" must be between -2^52 and 2^52, got {}",
                     self.min_token
+                ),
+            ));
+        }
+        let max_code = i64::from(char::MAX as u32);
+        let widest = self
+            .min_token
+            .unsigned_abs()
+            .max((self.min_token + max_code).unsigned_abs()) as f64;
+        if widest / self.scale > MAX_DECODED_COEFFICIENT {
+            return Err(Error::format(
+                path,
+                format!(
+                    "\"scale\" {} is too small for \"min_token\" {}: coefficients up to {widest} \
+                     would decode to {:e}, more than the limit of 1e300 (actions would overflow \
+                     to infinity)",
+                    self.scale,
+                    self.min_token,
+                    widest / self.scale
                 ),
             ));
         }
@@ -215,6 +240,19 @@ mod tests {
     }
 
     #[test]
+    fn smallest_scale_keeps_decoded_actions_finite() {
+        // 0x10FFFF - 354 = 1113757 is the widest coefficient; 1113757 / 1.113757e-294 = 1e300.
+        let ok = r#"{"scale": 1.113757e-294, "vocab_size": 10, "min_token": -354}"#;
+        assert!(ProcessorConfig::from_json(ok, Path::new("p.json")).is_ok());
+        let bad = r#"{"scale": 1.1e-294, "vocab_size": 10, "min_token": -354}"#;
+        let e = ProcessorConfig::from_json(bad, Path::new("p.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("too small for \"min_token\" -354"), "{e}");
+        assert!(e.contains("coefficients up to 1113757"), "{e}");
+    }
+
+    #[test]
     fn refuses_a_file_past_the_size_cap() {
         let text = r#"{"scale": 10, "vocab_size": 10, "min_token": 0}"#;
         let at = text.to_string() + &" ".repeat(MAX_CONFIG_FILE_BYTES - text.len());
@@ -244,6 +282,10 @@ mod tests {
             r#"{"scale": 10, "vocab_size": 10, "min_token": 9223372036854775807}"#,
             r#"{"scale": 10, "vocab_size": 10, "min_token": -9223372036854775808}"#,
             r#"{"scale": 10, "vocab_size": 10, "min_token": 4503599627370497}"#,
+            // Found while fuzzing: these decoded id 5 of the bundled vocabulary to -inf (or
+            // -3.5e302), marked valid.
+            r#"{"scale": 1e-300, "vocab_size": 10, "min_token": -4503599627370496}"#,
+            r#"{"scale": 1e-300, "vocab_size": 10, "min_token": -354}"#,
         ] {
             assert!(
                 ProcessorConfig::from_json(bad, Path::new("p.json")).is_err(),
