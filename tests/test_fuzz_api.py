@@ -44,7 +44,13 @@ ANY_SCALAR = st.one_of(
 )
 ON_OVERFLOW = st.one_of(st.sampled_from(["raise", "clip"]), ANY_SCALAR)
 ON_ERROR = st.one_of(st.sampled_from(["raise", "pad", "zeros"]), ANY_SCALAR)
-SIZE = st.one_of(st.integers(min_value=-3, max_value=40), ANY_SCALAR)
+# Sizes: small, negative, wrong types, or past int64. Not 2**20 .. 2**63: a horizon that large is
+# legitimate and allocates (B, H, D) floats, gigabytes for no extra coverage.
+SIZE = st.one_of(
+    st.integers(min_value=-3, max_value=40),
+    st.integers(min_value=2**63, max_value=2**70),
+    ANY_SCALAR.filter(lambda v: not isinstance(v, int) or isinstance(v, bool) or v < 2**20),
+)
 
 FLOATS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -220,3 +226,24 @@ def test_panic_exception_is_not_allowed():
     panic = type("PanicException", (BaseException,), {})
     with pytest.raises(AssertionError, match="PanicException escaped"):
         _call(lambda: (_ for _ in ()).throw(panic("boom")))
+
+
+@pytest.mark.parametrize("max_length", [2**31, 2**63, 2**64])
+@pytest.mark.parametrize("shape", [(2, 1, 2), (1, 1, 0), (0, 1, 0), (0, 0)])
+def test_encode_batch_huge_max_length(shape, max_length):
+    """Found by this file: max_length = 2**63 gave rows silently emptied ((2, 1, 2): the size
+    B·L wrapped to 0), a PanicException ("capacity overflow", (1, 1, 0)), a numpy ValueError
+    ((0, 1, 0)); 2**64 an OverflowError. Now an ActokError naming the bound."""
+    with pytest.raises(actok.ActokError, match=r"max_length must be an int in \[0, 2\*\*31\)"):
+        TOK.encode_batch(np.zeros(shape), max_length=max_length)
+
+
+@pytest.mark.parametrize("tokens", [[], (np.zeros((0, 0), np.int64), np.zeros(0, np.int64))])
+@pytest.mark.parametrize("which", ["time_horizon", "action_dim"])
+@pytest.mark.parametrize("size", [2**63, 2**64])
+def test_decode_huge_shape(tokens, which, size):
+    """Found by this file: an empty batch with action_dim = 2**63 ended in a numpy ValueError
+    (reshape), 2**64 in an OverflowError. Now an ActokError naming the bound."""
+    kwargs = {"time_horizon": 1, "action_dim": 1, which: size}
+    with pytest.raises(actok.ActokError, match=rf"{which} must be a positive int below 2\*\*63"):
+        TOK.decode(tokens, **kwargs)
