@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every check: Rust format, lint and tests; the wheel built by maturin
 # and installed into a fresh virtual environment; ruff, the stub check and pytest against the
-# installed package (so the install path is what is tested).
+# installed package (so the install path is what is tested); last, a bounded run of every fuzz
+# target (scripts/fuzz_smoke.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,3 +35,10 @@ echo "== pytest against the installed package"
 # Run from outside the source tree so `import actok` can only find the installed wheel.
 cd tests
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+
+echo "== fuzz smoke run (each cargo-fuzz target for at most 60 s)"
+# Set ACTOK_FUZZ_SMOKE=0 to skip locally; CI always runs it.
+cd ..
+if [ "${ACTOK_FUZZ_SMOKE:-1}" != 0 ]; then
+    bash scripts/fuzz_smoke.sh
+fi

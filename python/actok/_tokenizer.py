@@ -77,7 +77,19 @@ class FastTokenizer:
 
     @classmethod
     def from_pretrained(cls, path: PathLike) -> FastTokenizer:
-        """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``)."""
+        """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``).
+
+        A malformed file raises :class:`LoadError` naming the file and the field. So does a file
+        past one of the resource caps, which refuse corrupted or hostile files before they can
+        exhaust memory (the error names the limit and the actual value); each is far above any
+        real tokenizer (the released FAST one: ~100 KB, 2048 tokens):
+
+        * ``tokenizer.json`` at most 256 MiB;
+        * at most 2**20 (1,048,576) vocabulary tokens (the largest LLM vocabularies: ~256k);
+        * at most 2**22 (4,194,304) merges (4x the vocabulary cap, for lists with repeats);
+        * tokens at most 2**16 (65,536) characters long (one piece of one chunk is ~3k at most);
+        * ``processor_config.json`` at most 1 MiB (the real file is ~150 bytes).
+        """
         return cls(_actok._FastTokenizer.from_pretrained(os.fspath(path)))
 
     @classmethod
@@ -232,12 +244,14 @@ class FastTokenizer:
         ``L`` is ``max_length`` if given (a longer sequence raises; nothing is truncated), else the
         longest sequence. Padding positions hold ``pad_id``.
         """
+        # Below 2**31: lengths are int32, so no sequence can need more; a larger width (2**63 and
+        # beyond) would overflow the (B, L) size or the bindings' usize before any check.
         if max_length is not None and (
             isinstance(max_length, bool)
             or not isinstance(max_length, (int, np.integer))
-            or max_length < 0
+            or not 0 <= max_length < 2**31
         ):
-            raise ActokError(f"max_length must be a non-negative int or None, got {max_length!r}")
+            raise ActokError(f"max_length must be an int in [0, 2**31) or None, got {max_length!r}")
         if (
             isinstance(pad_id, bool)
             or not isinstance(pad_id, (int, np.integer))
@@ -272,11 +286,17 @@ class FastTokenizer:
         """
         if on_error not in ("raise", "pad", "zeros"):
             raise ActokError(f'on_error must be "raise", "pad" or "zeros", got {on_error!r}')
+        # Below 2**63: the result's shape must fit numpy's int64 dimensions (and the bindings'
+        # usize), also for an empty batch, where nothing else would reject it.
         for name, value in (("time_horizon", time_horizon), ("action_dim", action_dim)):
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or not 1 <= value < 2**63
             ):
-                raise ActokError(f"{name} must be a positive int or None, got {value!r}")
+                raise ActokError(
+                    f"{name} must be a positive int below 2**63 or None, got {value!r}"
+                )
         h = None if time_horizon is None else int(time_horizon)
         d = None if action_dim is None else int(action_dim)
         if _is_padded_pair(tokens):

@@ -28,6 +28,18 @@ pub struct ProcessorConfig {
 /// Real tokenizers are within a few thousand of zero.
 pub(crate) const MAX_ABS_MIN_TOKEN: i64 = 1 << 52;
 
+/// Largest accepted `|coefficient| / scale` over every coefficient a tokenizer can decode
+/// (`min_token ..= min_token + 0x10FFFF`): 1e300. The inverse DCT's outputs are at most
+/// `√(2H)` times its largest input, so this keeps every decoded action finite for any `H` below
+/// 10^16; a larger ratio (a `scale` near 1e-300) would decode to ±inf, silently. Real scales are
+/// around 10.
+pub(crate) const MAX_DECODED_COEFFICIENT: f64 = 1e300;
+
+/// Largest accepted `processor_config.json`, in bytes: 1 MiB. The real file is about 150 bytes
+/// (five scalars and a class name); 1 MiB leaves room for any extra keys a processor might keep,
+/// and refuses a wrong or corrupted file before it is parsed.
+pub const MAX_CONFIG_FILE_BYTES: usize = 1 << 20;
+
 const KNOWN_KEYS: [&str; 5] = [
     "scale",
     "vocab_size",
@@ -76,11 +88,41 @@ impl ProcessorConfig {
                 ),
             ));
         }
+        let max_code = i64::from(char::MAX as u32);
+        let widest = self
+            .min_token
+            .unsigned_abs()
+            .max((self.min_token + max_code).unsigned_abs()) as f64;
+        if widest / self.scale > MAX_DECODED_COEFFICIENT {
+            return Err(Error::format(
+                path,
+                format!(
+                    "\"scale\" {} is too small for \"min_token\" {}: coefficients up to {widest} \
+                     would decode to {:e}, more than the limit of 1e300 (actions would overflow \
+                     to infinity)",
+                    self.scale,
+                    self.min_token,
+                    widest / self.scale
+                ),
+            ));
+        }
         Ok(())
     }
 
     /// Parses the JSON text of a `processor_config.json`; `path` is used in error messages.
+    ///
+    /// A text longer than [`MAX_CONFIG_FILE_BYTES`] is refused with an [`Error::Format`] naming
+    /// the limit and its length.
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
+        if text.len() > MAX_CONFIG_FILE_BYTES {
+            return Err(Error::format(
+                path,
+                format!(
+                    "the file is {} bytes, more than the limit of {MAX_CONFIG_FILE_BYTES} bytes",
+                    text.len()
+                ),
+            ));
+        }
         let value: Value = serde_json::from_str(text)
             .map_err(|e| Error::format(path, format!("not valid JSON: {e}")))?;
         let Value::Object(mut map) = value else {
@@ -198,6 +240,34 @@ mod tests {
     }
 
     #[test]
+    fn smallest_scale_keeps_decoded_actions_finite() {
+        // 0x10FFFF - 354 = 1113757 is the widest coefficient; 1113757 / 1.113757e-294 = 1e300.
+        let ok = r#"{"scale": 1.113757e-294, "vocab_size": 10, "min_token": -354}"#;
+        assert!(ProcessorConfig::from_json(ok, Path::new("p.json")).is_ok());
+        let bad = r#"{"scale": 1.1e-294, "vocab_size": 10, "min_token": -354}"#;
+        let e = ProcessorConfig::from_json(bad, Path::new("p.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("too small for \"min_token\" -354"), "{e}");
+        assert!(e.contains("coefficients up to 1113757"), "{e}");
+    }
+
+    #[test]
+    fn refuses_a_file_past_the_size_cap() {
+        let text = r#"{"scale": 10, "vocab_size": 10, "min_token": 0}"#;
+        let at = text.to_string() + &" ".repeat(MAX_CONFIG_FILE_BYTES - text.len());
+        assert!(ProcessorConfig::from_json(&at, Path::new("p.json")).is_ok());
+        let past = format!("{at} ");
+        match ProcessorConfig::from_json(&past, Path::new("p.json")) {
+            Err(Error::Format { message, .. }) => assert_eq!(
+                message,
+                "the file is 1048577 bytes, more than the limit of 1048576 bytes"
+            ),
+            other => panic!("expected a format error, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn rejects_bad_scales_and_types() {
         for bad in [
             r#"{"scale": 0, "vocab_size": 10, "min_token": 0}"#,
@@ -212,6 +282,10 @@ mod tests {
             r#"{"scale": 10, "vocab_size": 10, "min_token": 9223372036854775807}"#,
             r#"{"scale": 10, "vocab_size": 10, "min_token": -9223372036854775808}"#,
             r#"{"scale": 10, "vocab_size": 10, "min_token": 4503599627370497}"#,
+            // Found while fuzzing: these decoded id 5 of the bundled vocabulary to -inf (or
+            // -3.5e302), marked valid.
+            r#"{"scale": 1e-300, "vocab_size": 10, "min_token": -4503599627370496}"#,
+            r#"{"scale": 1e-300, "vocab_size": 10, "min_token": -354}"#,
         ] {
             assert!(
                 ProcessorConfig::from_json(bad, Path::new("p.json")).is_err(),

@@ -46,7 +46,7 @@ mod unicode_class;
 
 pub use bpe::{Bpe, BpeScratch};
 pub use chunking::{chunk_count, chunk_episodes, ChunkPad};
-pub use config::ProcessorConfig;
+pub use config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 pub use error::{DecodeIssue, EncodeIssue, Error, Result};
 pub use fast::{
     Decoded, FastTokenizer, OnDecodeError, Overflow, Padded, CONFIG_FILE, TOKENIZER_FILE,
@@ -55,7 +55,9 @@ pub use fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};
 pub use normalizer::{Normalizer, NormalizerKind, NORMALIZER_FILE, QUANTILES};
 pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;
-pub use tokenizer_json::TokenizerSections;
+pub use tokenizer_json::{
+    TokenizerSections, MAX_MERGES, MAX_TOKENIZER_FILE_BYTES, MAX_TOKEN_CHARS, MAX_VOCAB_SIZE,
+};
 
 /// Splits text into GPT-2 pieces exactly as the `tokenizers` ByteLevel pre-tokenizer does.
 ///

@@ -14,6 +14,41 @@ use serde_json::{Map, Value};
 use crate::bpe::Bpe;
 use crate::error::{Error, Result};
 
+/// Largest accepted `tokenizer.json`, in bytes: 256 MiB. The released FAST tokenizer is about
+/// 100 KB and the largest public LLM tokenizers (vocabularies of ~250k) are tens of MB, so this
+/// only refuses files that would take gigabytes once parsed (JSON values cost ~10× their text).
+pub const MAX_TOKENIZER_FILE_BYTES: usize = 256 << 20;
+/// Largest accepted vocabulary: 2^20 tokens. FAST tokenizers have 1–8k and the largest LLM
+/// vocabularies ~256k; 2^20 is 4× that, and still keeps ids far inside `u32`/`i32`.
+pub const MAX_VOCAB_SIZE: usize = 1 << 20;
+/// Largest accepted merge list: 2^22 entries. Each distinct merge creates one vocabulary token,
+/// so a real list is shorter than the vocabulary; 4× [`MAX_VOCAB_SIZE`] leaves room for lists
+/// with repeated entries (which `tokenizers` accepts, the last copy giving the rank).
+pub const MAX_MERGES: usize = 1 << 22;
+/// Longest accepted token: 2^16 characters (byte-level symbols, one per byte of the raw token).
+/// A token never spans more than one GPT-2 piece of one chunk: the fitter's default
+/// `max_token_length` is 10,000 and a 50×14 chunk is at most 2,800 bytes, so 65,536 is generous.
+pub const MAX_TOKEN_CHARS: usize = 1 << 16;
+
+/// The caps checked while parsing, as one value so that tests can lower them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) file_bytes: usize,
+    pub(crate) vocab: usize,
+    pub(crate) merges: usize,
+    pub(crate) token_chars: usize,
+}
+
+impl Limits {
+    /// The documented caps.
+    pub(crate) const DEFAULT: Self = Self {
+        file_bytes: MAX_TOKENIZER_FILE_BYTES,
+        vocab: MAX_VOCAB_SIZE,
+        merges: MAX_MERGES,
+        token_chars: MAX_TOKEN_CHARS,
+    };
+}
+
 /// The parts of `tokenizer.json` outside the model, kept so that saving loses nothing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenizerSections {
@@ -46,8 +81,30 @@ impl Default for TokenizerSections {
 }
 
 /// Parses `tokenizer.json` text into a BPE model; `path` is used in error messages.
+///
+/// Refuses, with an [`Error::Format`] naming the limit and the actual value, a text longer than
+/// [`MAX_TOKENIZER_FILE_BYTES`], more than [`MAX_VOCAB_SIZE`] tokens, more than [`MAX_MERGES`]
+/// merges, or a token longer than [`MAX_TOKEN_CHARS`]: a corrupted or hostile file must fail
+/// quickly rather than exhaust memory or build a model no action chunk could use.
 pub fn parse(text: &str, path: &Path) -> Result<(Bpe, TokenizerSections)> {
+    parse_limited(text, path, Limits::DEFAULT)
+}
+
+/// [`parse`] with explicit caps.
+pub(crate) fn parse_limited(
+    text: &str,
+    path: &Path,
+    limits: Limits,
+) -> Result<(Bpe, TokenizerSections)> {
     let err = |message: String| Error::format(path, message);
+    // Checked before parsing: the parsed JSON takes several times the text's memory.
+    if text.len() > limits.file_bytes {
+        return Err(err(format!(
+            "the file is {} bytes, more than the limit of {} bytes",
+            text.len(),
+            limits.file_bytes
+        )));
+    }
     let value: Value =
         serde_json::from_str(text).map_err(|e| err(format!("not valid JSON: {e}")))?;
     let Value::Object(mut top) = value else {
@@ -59,7 +116,7 @@ pub fn parse(text: &str, path: &Path) -> Result<(Bpe, TokenizerSections)> {
         None => return Err(err("missing \"model\"".into())),
     };
     check_sections(&top).map_err(err)?;
-    let bpe = parse_model(&model).map_err(err)?;
+    let bpe = parse_model(&model, limits).map_err(err)?;
     Ok((bpe, TokenizerSections { top }))
 }
 
@@ -104,7 +161,7 @@ fn check_sections(top: &Map<String, Value>) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
+fn parse_model(model: &Map<String, Value>, limits: Limits) -> std::result::Result<Bpe, String> {
     if model.get("type").and_then(Value::as_str) != Some("BPE") {
         return Err(format!(
             "model type must be \"BPE\", got {}",
@@ -143,6 +200,13 @@ fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
     if vocab.is_empty() {
         return Err("model.vocab is empty".into());
     }
+    if vocab.len() > limits.vocab {
+        return Err(format!(
+            "model.vocab has {} tokens, more than the limit of {}",
+            vocab.len(),
+            limits.vocab
+        ));
+    }
     let mut tokens: Vec<Option<String>> = vec![None; vocab.len()];
     for (token, id) in vocab {
         let id = id.as_u64().ok_or_else(|| {
@@ -162,6 +226,15 @@ fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
                 "model.vocab: tokens {previous:?} and {token:?} share id {id}"
             ));
         }
+        let chars = token.chars().count();
+        if chars > limits.token_chars {
+            let start: String = token.chars().take(16).collect();
+            return Err(format!(
+                "model.vocab token {id} ({start:?}...) is {chars} characters long, more than the \
+                 limit of {}",
+                limits.token_chars
+            ));
+        }
         *slot = Some(token.clone());
     }
     let tokens: Vec<String> = tokens
@@ -179,6 +252,13 @@ fn parse_model(model: &Map<String, Value>) -> std::result::Result<Bpe, String> {
         None | Some(Value::Null) => &[],
         Some(_) => return Err("model.merges must be a list".into()),
     };
+    if merges_value.len() > limits.merges {
+        return Err(format!(
+            "model.merges has {} entries, more than the limit of {}",
+            merges_value.len(),
+            limits.merges
+        ));
+    }
     let mut merges = Vec::with_capacity(merges_value.len());
     let mut merged_ids = Vec::with_capacity(merges_value.len());
     for (rank, entry) in merges_value.iter().enumerate() {
@@ -307,6 +387,84 @@ mod tests {
         assert_eq!(again.tokens(), bpe.tokens());
         assert_eq!(again.merges(), bpe.merges());
         assert_eq!(sections, sections2);
+    }
+
+    /// Each cap refuses one past it, naming the limit and the value, and accepts exactly at it.
+    #[test]
+    fn caps_name_the_limit_and_the_value() {
+        let text = doc(r#"[["a","b"]]"#);
+        let path = Path::new("t.json");
+        let at = Limits {
+            file_bytes: text.len(),
+            vocab: 4,
+            merges: 1,
+            token_chars: 2,
+        };
+        assert!(parse_limited(&text, path, at).is_ok());
+        let message = |limits: Limits| match parse_limited(&text, path, limits) {
+            Err(Error::Format { message, .. }) => message,
+            other => panic!("expected a format error, got {other:?}"),
+        };
+        let m = message(Limits {
+            file_bytes: text.len() - 1,
+            ..at
+        });
+        let expected = format!(
+            "the file is {} bytes, more than the limit of {} bytes",
+            text.len(),
+            text.len() - 1
+        );
+        assert_eq!(m, expected);
+        let m = message(Limits { vocab: 3, ..at });
+        assert_eq!(m, "model.vocab has 4 tokens, more than the limit of 3");
+        let m = message(Limits { merges: 0, ..at });
+        assert_eq!(m, "model.merges has 1 entries, more than the limit of 0");
+        let m = message(Limits {
+            token_chars: 1,
+            ..at
+        });
+        assert_eq!(
+            m,
+            "model.vocab token 2 (\"ab\"...) is 2 characters long, more than the limit of 1"
+        );
+    }
+
+    /// The documented caps themselves, on files just past them (the vocabulary's costs ~20 MB).
+    #[test]
+    fn default_caps_refuse_files_just_past_them() {
+        let path = Path::new("t.json");
+        let message = |text: &str| match parse(text, path) {
+            Err(Error::Format { message, .. }) => message,
+            other => panic!("expected a format error, got {other:?}"),
+        };
+        let long_token = "a".repeat(MAX_TOKEN_CHARS + 1);
+        let m = message(&doc("[]").replace("\"ab\":2", &format!("\"{long_token}\":2")));
+        assert!(
+            m.contains("65537 characters long, more than the limit of 65536"),
+            "{m}"
+        );
+        let mut vocab = String::from("\"a\":0,\"b\":1,\"ab\":2,\"Ġ\":3");
+        for i in 4..=MAX_VOCAB_SIZE {
+            let _ = write!(vocab, ",\"z{i}\":{i}");
+        }
+        let big = doc("[]").replace("\"a\":0,\"b\":1,\"ab\":2,\"Ġ\":3", &vocab);
+        let m = message(&big);
+        assert_eq!(
+            m,
+            "model.vocab has 1048577 tokens, more than the limit of 1048576"
+        );
+        let merges = format!("[{}]", vec!["\"a b\""; MAX_MERGES + 1].join(","));
+        let m = message(&doc(&merges));
+        assert_eq!(
+            m,
+            "model.merges has 4194305 entries, more than the limit of 4194304"
+        );
+        let huge = " ".repeat(MAX_TOKENIZER_FILE_BYTES + 1);
+        let m = message(&huge);
+        assert_eq!(
+            m,
+            "the file is 268435457 bytes, more than the limit of 268435456 bytes"
+        );
     }
 
     #[test]
