@@ -1,11 +1,12 @@
 //! The FAST tokenizer: DCT → quantize → characters → byte-level BPE, and back.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use crate::alphabet::Alphabet;
 use crate::bpe::{Bpe, BpeScratch};
-use crate::config::ProcessorConfig;
+use crate::config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::dct_matrix::{InverseMatrix, InverseScratch};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
@@ -15,7 +16,7 @@ use crate::pretokenize::split_pieces;
 use crate::quantize::{QuantizeScratch, Quantizer};
 use crate::sample::Sample;
 use crate::token_values::TokenValues;
-use crate::tokenizer_json::{self, TokenizerSections};
+use crate::tokenizer_json::{self, TokenizerSections, MAX_TOKENIZER_FILE_BYTES};
 
 /// File name of the BPE tokenizer inside a FAST directory.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -189,12 +190,29 @@ impl FastTokenizer {
                 source,
             });
         }
-        let read = |name: &str| {
+        // The size caps are checked before reading, so a huge file is refused without being
+        // loaded into memory (`take` also stops one that grows while it is read).
+        let read = |name: &str, limit: usize| {
             let path = dir.join(name);
-            let bytes = fs::read(&path).map_err(|source| Error::Io {
+            let io = |source| Error::Io {
                 path: path.clone(),
                 source,
-            })?;
+            };
+            let file = fs::File::open(&path).map_err(io)?;
+            let len = file.metadata().map_err(io)?.len();
+            let mut bytes = Vec::new();
+            if len <= limit as u64 {
+                file.take(limit as u64 + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(io)?;
+            }
+            if len > limit as u64 || bytes.len() > limit {
+                let size = len.max(bytes.len() as u64);
+                return Err(Error::format(
+                    &path,
+                    format!("the file is {size} bytes, more than the limit of {limit} bytes"),
+                ));
+            }
             String::from_utf8(bytes).map_err(|e| {
                 Error::format(
                     &path,
@@ -205,8 +223,8 @@ impl FastTokenizer {
                 )
             })
         };
-        let config_text = read(CONFIG_FILE)?;
-        let tokenizer_text = read(TOKENIZER_FILE)?;
+        let config_text = read(CONFIG_FILE, MAX_CONFIG_FILE_BYTES)?;
+        let tokenizer_text = read(TOKENIZER_FILE, MAX_TOKENIZER_FILE_BYTES)?;
         let config = ProcessorConfig::from_json(&config_text, &dir.join(CONFIG_FILE))?;
         let (bpe, sections) = tokenizer_json::parse(&tokenizer_text, &dir.join(TOKENIZER_FILE))?;
         let normalizer_path = dir.join(NORMALIZER_FILE);
@@ -337,7 +355,17 @@ impl FastTokenizer {
             }
         };
         let lengths = sequences.iter().map(|s| s.len() as i32).collect();
-        let mut ids = vec![pad_id; sequences.len() * width];
+        let too_big = || {
+            Error::InvalidArgument(format!(
+                "a padded batch of {} rows of {width} ids does not fit in memory \
+                 (lower max_length)",
+                sequences.len()
+            ))
+        };
+        let total = sequences.len().checked_mul(width).ok_or_else(too_big)?;
+        let mut ids = Vec::new();
+        ids.try_reserve_exact(total).map_err(|_| too_big())?;
+        ids.resize(total, pad_id);
         if width > 0 {
             for (row, seq) in ids.chunks_mut(width).zip(&sequences) {
                 for (slot, &id) in row.iter_mut().zip(seq) {

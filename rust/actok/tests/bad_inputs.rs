@@ -248,3 +248,45 @@ fn missing_and_unreadable_paths() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn padded_batches_that_cannot_be_allocated() {
+    let tok = tok();
+    // B × max_length overflows usize: an error, not an empty batch (it used to wrap to 0).
+    match tok.encode_padded(&[0.0f64; 4], [2, 1, 2], Overflow::Raise, Some(1 << 63), 0) {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains("does not fit"), "{msg}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    // Empty chunks (D = 0) with a huge max_length: the allocation fails, no capacity panic.
+    match tok.encode_padded(&[0.0f64; 0], [1, 1, 0], Overflow::Raise, Some(1 << 62), 0) {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains("1 rows of"), "{msg}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn oversized_files_are_refused_before_reading() {
+    let dir = std::env::temp_dir().join(format!("actok-oversized-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("processor_config.json"), CONFIG).unwrap();
+    // A sparse file one byte over the cap: refused from its size, without reading 256 MiB.
+    let file = std::fs::File::create(dir.join("tokenizer.json")).unwrap();
+    file.set_len(actok::MAX_TOKENIZER_FILE_BYTES as u64 + 1)
+        .unwrap();
+    let msg = format_error(FastTokenizer::from_pretrained(&dir), "tokenizer.json");
+    assert!(
+        msg.contains("more than the limit of 268435456 bytes"),
+        "{msg}"
+    );
+    std::fs::write(dir.join("tokenizer.json"), TOKENIZER).unwrap();
+    let config = std::fs::File::create(dir.join("processor_config.json")).unwrap();
+    config
+        .set_len(actok::MAX_CONFIG_FILE_BYTES as u64 + 1)
+        .unwrap();
+    let msg = format_error(
+        FastTokenizer::from_pretrained(&dir),
+        "processor_config.json",
+    );
+    assert!(msg.contains("1048577 bytes"), "{msg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
