@@ -10,22 +10,11 @@ use std::hint::black_box;
 use actok::{FastTokenizer, FitAlphabet, FitOptions};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+mod common;
+
+use common::{Rng, D, H};
+
 const N: usize = 5000;
-const H: usize = 50;
-const D: usize = 14;
-
-/// SplitMix64, so the bench needs no extra dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Random walks: per chunk and dimension a start in [-0.8, 0.8] and uniform steps of ±0.07.
 fn chunks() -> Vec<f32> {
@@ -33,9 +22,9 @@ fn chunks() -> Vec<f32> {
     let mut out = vec![0.0f32; N * H * D];
     for b in 0..N {
         for d in 0..D {
-            let mut x = rng.next_f64() * 1.6 - 0.8;
+            let mut x = rng.uniform(0.0, 1.0) * 1.6 - 0.8;
             for t in 0..H {
-                x += (rng.next_f64() - 0.5) * 0.14;
+                x += (rng.uniform(0.0, 1.0) - 0.5) * 0.14;
                 out[(b * H + t) * D + d] = x.clamp(-1.0, 1.0) as f32;
             }
         }
