@@ -1,5 +1,6 @@
 """Stub of the compiled extension (rust/actok-python); private — use the `actok` package."""
 
+from collections.abc import Sequence
 from typing import final
 
 import numpy as np
@@ -81,7 +82,7 @@ class _FastTokenizer:
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
     def decode(
         self,
-        sequences: list[list[int]],
+        sequences: Sequence[Sequence[int]],
         time_horizon: int | None,
         action_dim: int | None,
         on_error: str,
