@@ -1476,7 +1476,7 @@ mod tests {
 
     /// Pieces drawn from the characters a FAST chunk produces with `min_token = -354`: mostly
     /// U+0162 (zero) and its neighbours, sometimes a long way off.
-    pub(super) fn fast_piece(seed: u64, len: usize) -> Vec<u8> {
+    fn fast_piece(seed: u64, len: usize) -> Vec<u8> {
         let mut state = seed;
         let mut text = String::new();
         for _ in 0..len {
@@ -1495,25 +1495,39 @@ mod tests {
         text.into_bytes()
     }
 
-    #[test]
-    fn matches_oracle_on_the_demo_tokenizer() {
+    /// The demo tokenizer committed in the package, or `None` (test skipped) if it is missing.
+    pub(super) fn demo_tokenizer() -> Option<Bpe> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../python/actok/data/robosuite_fast/tokenizer.json"
         );
         let Ok(text) = std::fs::read_to_string(path) else {
             eprintln!("skipped: {path} not found");
-            return;
+            return None;
         };
         let (bpe, _) = crate::tokenizer_json::parse(&text, std::path::Path::new(path)).unwrap();
+        Some(bpe)
+    }
+
+    /// FAST-like pieces of lengths 1 to 1400 for seeds `0..count`, those `bpe` can encode, with
+    /// their seed.
+    pub(super) fn demo_pieces(bpe: &Bpe, count: u64) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
+        (0..count)
+            .map(|seed| {
+                let len = [1, 2, 3, 7, 20, 100, 700, 1400][seed as usize % 8];
+                (seed, fast_piece(seed, len))
+            })
+            .filter(|(_, piece)| piece.iter().all(|&b| bpe.byte_id(b).is_some()))
+    }
+
+    #[test]
+    fn matches_oracle_on_the_demo_tokenizer() {
+        let Some(bpe) = demo_tokenizer() else {
+            return;
+        };
         assert!(bpe.consistent);
         let mut scratch = BpeScratch::default();
-        for seed in 0..300u64 {
-            let len = [1, 2, 3, 7, 20, 100, 700, 1400][seed as usize % 8];
-            let piece = fast_piece(seed, len);
-            if piece.iter().any(|&b| bpe.byte_id(b).is_none()) {
-                continue;
-            }
+        for (seed, piece) in demo_pieces(&bpe, 300) {
             let mut out = Vec::new();
             bpe.encode_piece(&piece, &mut scratch, &mut out);
             assert_eq!(out, oracle(&bpe, &piece), "seed {seed}");

@@ -294,7 +294,7 @@ impl Backtrack {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{fast_piece, oracle, piece_strategy, BYTES};
+    use super::super::tests::{demo_pieces, demo_tokenizer, oracle, piece_strategy, BYTES};
     use super::*;
     use crate::bytelevel::BYTE_TO_CHAR;
     use proptest::prelude::*;
@@ -424,21 +424,10 @@ mod tests {
 
     #[test]
     fn search_is_the_merge_loop_on_the_demo_tokenizer() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../python/actok/data/robosuite_fast/tokenizer.json"
-        );
-        let Ok(text) = std::fs::read_to_string(path) else {
-            eprintln!("skipped: {path} not found");
+        let Some(bpe) = demo_tokenizer() else {
             return;
         };
-        let (bpe, _) = crate::tokenizer_json::parse(&text, std::path::Path::new(path)).unwrap();
-        for seed in 0..400u64 {
-            let len = [1, 2, 3, 7, 20, 100, 700, 1400][seed as usize % 8];
-            let piece = fast_piece(seed, len);
-            if piece.iter().any(|&b| bpe.byte_id(b).is_none()) {
-                continue;
-            }
+        for (seed, piece) in demo_pieces(&bpe, 400) {
             assert_eq!(
                 search(&bpe, &piece),
                 Some(oracle(&bpe, &piece)),
