@@ -134,7 +134,8 @@ impl Backtrack {
         // Valid tokens go into the trie, spelled in units.
         let mut scratch = BpeScratch::default();
         let mut encoded = Vec::new();
-        let mut spelled = Vec::new();
+        // Each valid token with its spelling in units.
+        let mut valid: Vec<(u32, Vec<u32>)> = Vec::new();
         let mut builder = TrieBuilder::new(n);
         for id in 0..n as u32 {
             if info[id as usize].key == NONE {
@@ -149,28 +150,23 @@ impl Backtrack {
             if encoded != [id] {
                 continue;
             }
-            spelled.clear();
+            let mut spelled = Vec::new();
             bpe.push_units(bytes, &mut spelled);
             builder.insert(&spelled, id);
             info[id as usize].units = spelled.len() as u32;
+            valid.push((id, spelled));
         }
         let trie = builder.build();
-        // Each valid token's longest valid proper prefix: walk its spelling again.
-        for id in 0..n as u32 {
-            if info[id as usize].units == 0 {
-                continue;
-            }
-            spelled.clear();
-            bpe.push_units(&bpe.token_bytes[id as usize], &mut spelled);
-            let mut node = trie.root_child(spelled[0]);
-            let mut shorter = NONE;
-            for &unit in &spelled[1..] {
-                if trie.token(node) != NONE {
-                    shorter = trie.token(node);
-                }
-                node = trie.child(node, unit);
-            }
-            info[id as usize].shorter = shorter;
+        // A token's longest valid proper prefix: the longest match in its spelling minus the
+        // last unit.
+        for (id, spelled) in &valid {
+            let proper = &spelled[..spelled.len() - 1];
+            info[*id as usize].shorter = if proper.is_empty() {
+                NONE
+            } else {
+                trie.longest_match(proper, 0)
+                    .map_or(NONE, |(token, _)| token)
+            };
         }
         Some(Self { info, trie })
     }

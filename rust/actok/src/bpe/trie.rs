@@ -17,10 +17,9 @@ use super::NONE;
 /// Above this many edges a node's edges are sorted by unit and bisected.
 const LINEAR_EDGES: usize = 8;
 
-/// One node: the token its path spells (or [`NONE`]) and its range in [`Trie::edges`].
+/// One node: its range in [`Trie::edges`].
 #[derive(Clone, Copy, Debug)]
 struct Node {
-    token: u32,
     first_edge: u32,
     edge_count: u32,
 }
@@ -145,7 +144,6 @@ impl TrieBuilder {
                     .map_or(NONE, |&(unit, _)| unit),
             );
             nodes.push(Node {
-                token: self.tokens[old as usize],
                 first_edge: edges.len() as u32,
                 edge_count: kids.len() as u32,
             });
@@ -180,12 +178,6 @@ impl Trie {
         self.root.get(unit as usize).copied().unwrap_or(NONE)
     }
 
-    /// The token spelled by the path to `node`, or [`NONE`].
-    #[inline]
-    pub(super) fn token(&self, node: u32) -> u32 {
-        self.nodes[node as usize].token
-    }
-
     /// The longest token that `units[pos..]` starts with and its length in units, or `None`.
     #[inline]
     pub(super) fn longest_match(&self, units: &[u32], pos: usize) -> Option<(u32, usize)> {
@@ -208,16 +200,8 @@ impl Trie {
         (token != NONE).then_some((token, len as usize))
     }
 
-    /// The child of `node` along `unit`, or [`NONE`].
-    #[inline]
-    pub(super) fn child(&self, node: u32, unit: u32) -> u32 {
-        if unit == self.heavy[node as usize] {
-            return node + 1;
-        }
-        self.light_child(node, unit)
-    }
-
-    /// [`Trie::child`] through the edge list.
+    /// The child of `node` along `unit` through its edge list (not the heavy edge), or
+    /// [`NONE`].
     #[inline]
     fn light_child(&self, node: u32, unit: u32) -> u32 {
         let Node {
@@ -243,18 +227,11 @@ impl Trie {
 mod tests {
     use super::*;
 
+    /// The token spelled exactly by `spelling`, or [`NONE`].
     fn lookup(trie: &Trie, spelling: &[u32]) -> u32 {
-        let mut node = trie.root_child(spelling[0]);
-        for &unit in &spelling[1..] {
-            if node == NONE {
-                return NONE;
-            }
-            node = trie.child(node, unit);
-        }
-        if node == NONE {
-            NONE
-        } else {
-            trie.token(node)
+        match trie.longest_match(spelling, 0) {
+            Some((token, len)) if len == spelling.len() => token,
+            _ => NONE,
         }
     }
 
@@ -302,11 +279,7 @@ mod tests {
             }
         }
         // The run of 5s is consecutive: each node's heaviest child comes right after it.
-        let mut node = trie.root_child(5);
-        for _ in 0..28 {
-            let next = trie.child(node, 5);
-            assert_eq!(next, node + 1);
-            node = next;
-        }
+        let node = trie.root_child(5) as usize;
+        assert!(trie.heavy[node..node + 28].iter().all(|&unit| unit == 5));
     }
 }
