@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``rust/actok/src/unicode_class.rs``: the character classes of the GPT-2 split.
+"""Generate ``rust/actok/src/bpe/unicode_class.rs``: the character classes of the GPT-2 split.
 
 Usage (from anywhere)::
 
@@ -49,7 +49,7 @@ from pathlib import Path
 
 UNICODE_VERSION = "16.0.0"
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "rust" / "actok" / "src" / "unicode_class.rs"
+OUTPUT = ROOT / "rust" / "actok" / "src" / "bpe" / "unicode_class.rs"
 COMMAND = "python3 scripts/gen_unicode_class.py"
 
 #: Code points below this bound are classified by a direct table lookup in Rust.

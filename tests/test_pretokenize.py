@@ -7,7 +7,7 @@ Three implementations are compared:
   relies only on the documented map, not on how the bindings count offsets);
 * ``ref_split``, a pure-Python transcription of the scanning algorithm of the reference doc (section
   4, "Pre-tokenization") using the character classes parsed out of the generated
-  ``rust/actok/src/unicode_class.rs`` -- so it also checks that table against the oracle without the
+  ``rust/actok/src/bpe/unicode_class.rs`` -- so it also checks that table against the oracle without the
   Rust bindings;
 * the Rust split, ``actok._actok._pretokenize`` (those tests skip while the bindings lack it).
 
@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 pre_tokenizers = pytest.importorskip("tokenizers.pre_tokenizers")
 
 ROOT = Path(__file__).resolve().parents[1]
-UNICODE_CLASS_RS = ROOT / "rust" / "actok" / "src" / "unicode_class.rs"
+UNICODE_CLASS_RS = ROOT / "rust" / "actok" / "src" / "bpe" / "unicode_class.rs"
 GENERATOR = ROOT / "scripts" / "gen_unicode_class.py"
 
 N_SCALARS = 0x110000 - 0x800  # every code point but the surrogates

@@ -23,41 +23,28 @@
 //! `ACTOK_NUM_THREADS` environment variable.
 #![deny(missing_docs)]
 
-mod alphabet;
-mod bpe;
-mod bytelevel;
-mod chunking;
-mod config;
+pub(crate) mod bpe;
 pub mod dct;
-mod dct_matrix;
 mod error;
-mod fast;
-mod fit;
-mod normalizer;
+pub(crate) mod fast;
+pub(crate) mod format;
 mod parallel;
-mod pocketfft;
-mod pretokenize;
-mod quantize;
 mod sample;
-mod token_values;
-mod tokenizer_json;
-mod trainer;
-mod unicode_class;
 
 pub use bpe::{Bpe, BpeScratch};
-pub use chunking::{chunk_count, chunk_episodes, ChunkPad};
-pub use config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 pub use error::{DecodeIssue, EncodeIssue, Error, Result};
-pub use fast::{
+pub use fast::chunking::{chunk_count, chunk_episodes, ChunkPad};
+pub use fast::fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};
+pub use fast::normalizer::{Normalizer, NormalizerKind, NORMALIZER_FILE, QUANTILES};
+pub use fast::tokenizer::{
     Decoded, FastTokenizer, OnDecodeError, Overflow, Padded, CONFIG_FILE, TOKENIZER_FILE,
 };
-pub use fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};
-pub use normalizer::{Normalizer, NormalizerKind, NORMALIZER_FILE, QUANTILES};
-pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
-pub use sample::Sample;
-pub use tokenizer_json::{
+pub use format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
+pub use format::tokenizer_json::{
     TokenizerSections, MAX_MERGES, MAX_TOKENIZER_FILE_BYTES, MAX_TOKEN_CHARS, MAX_VOCAB_SIZE,
 };
+pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
+pub use sample::Sample;
 
 /// Splits text into GPT-2 pieces exactly as the `tokenizers` ByteLevel pre-tokenizer does.
 ///
@@ -65,7 +52,7 @@ pub use tokenizer_json::{
 pub fn pretokenize(text: &str) -> Vec<&str> {
     let chars: Vec<char> = text.chars().collect();
     let mut ends = Vec::new();
-    pretokenize::split_pieces(&chars, &mut ends);
+    bpe::pretokenize::split_pieces(&chars, &mut ends);
     let mut pieces = Vec::with_capacity(ends.len());
     let (mut start_byte, mut start_char) = (0usize, 0usize);
     for end in ends {

@@ -292,7 +292,7 @@ impl Backtrack {
 mod tests {
     use super::super::tests::{demo_pieces, demo_tokenizer, oracle, piece_strategy, BYTES};
     use super::*;
-    use crate::bytelevel::BYTE_TO_CHAR;
+    use crate::bpe::bytelevel::BYTE_TO_CHAR;
     use proptest::prelude::*;
 
     /// A random model with one merge tree per token, as a BPE trainer writes: the byte-level

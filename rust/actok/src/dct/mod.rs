@@ -3,17 +3,20 @@
 //! The transforms follow `scipy.fft.dct` / `scipy.fft.idct` (types 2 and 3) including the `norm`
 //! and `orthogonalize` options; see `fast-reference.md` §3. Arithmetic is in `f64` whatever the
 //! element type. The kernels are a bit-exact port of the pocketfft code scipy runs
-//! ([`crate::pocketfft`]): FAST rounds coefficients half-to-even, and binary signals (grippers)
+//! ([`crate::dct::pocketfft`]): FAST rounds coefficients half-to-even, and binary signals (grippers)
 //! produce exact ties whose rounding depends on the last bit, so matching scipy to a tolerance
 //! would not give identical tokens. Plans are cached per length and shared across threads.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+pub(crate) mod matrix;
+mod pocketfft;
+
 use crate::error::{Error, Result};
 use crate::parallel;
-use crate::pocketfft::{scipy_norm_fct, PocketDct2, PocketDct3};
 use crate::sample::Sample;
+use pocketfft::{scipy_norm_fct, PocketDct2, PocketDct3};
 
 /// Which DCT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -15,7 +15,7 @@ const MAX_CODE_POINT: u32 = 0x10FFFF;
 
 /// Representability of quantized coefficients for one tokenizer.
 #[derive(Clone, Debug)]
-pub(crate) struct Alphabet {
+pub(crate) struct CoefficientRange {
     min_token: i64,
     /// Whether each byte's byte-level symbol is in the vocabulary.
     byte_ok: [bool; 256],
@@ -27,7 +27,7 @@ pub(crate) struct Alphabet {
 
 const SMALL: u32 = 0x800;
 
-impl Alphabet {
+impl CoefficientRange {
     pub(crate) fn new(bpe: &Bpe, min_token: i64) -> Self {
         let mut byte_ok = [false; 256];
         for (b, ok) in byte_ok.iter_mut().enumerate() {
@@ -72,7 +72,7 @@ impl Alphabet {
         self.char_for_slow(q)
     }
 
-    /// [`Alphabet::char_for`] for every other value, out of line.
+    /// [`CoefficientRange::char_for`] for every other value, out of line.
     #[cold]
     #[inline(never)]
     fn char_for_slow(&self, q: f64) -> Result<char, EncodeIssue> {
@@ -106,7 +106,7 @@ impl Alphabet {
             if !self.byte_ok[b as usize] {
                 return Err(EncodeIssue::NotInVocab {
                     quantized: q as i64,
-                    symbol: crate::bytelevel::BYTE_TO_CHAR[b as usize],
+                    symbol: crate::bpe::bytelevel::BYTE_TO_CHAR[b as usize],
                 });
             }
         }

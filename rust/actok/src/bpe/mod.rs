@@ -86,10 +86,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::bytelevel::{push_utf8, token_to_bytes, BYTE_TO_CHAR};
+use crate::bpe::bytelevel::{push_utf8, token_to_bytes, BYTE_TO_CHAR};
 
 mod backtrack;
+pub(crate) mod bytelevel;
+pub(crate) mod pretokenize;
+pub(crate) mod trainer;
 mod trie;
+pub(crate) mod unicode_class;
 
 use backtrack::{Backtrack, BacktrackScratch};
 
@@ -1505,7 +1509,8 @@ mod tests {
             eprintln!("skipped: {path} not found");
             return None;
         };
-        let (bpe, _) = crate::tokenizer_json::parse(&text, std::path::Path::new(path)).unwrap();
+        let (bpe, _) =
+            crate::format::tokenizer_json::parse(&text, std::path::Path::new(path)).unwrap();
         Some(bpe)
     }
 

@@ -28,7 +28,7 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::bytelevel::BYTE_TO_CHAR;
+use crate::bpe::bytelevel::BYTE_TO_CHAR;
 use crate::error::{Error, Result};
 use crate::parallel;
 

@@ -2,7 +2,7 @@
 //!
 //! For FAST's horizons (10–100 steps) a product with the `H×H` DCT matrix, folded in half by the
 //! matrix's even/odd symmetry and vectorized over the action dimensions of a time step, is faster
-//! than running an FFT-based kernel column by column. Used by [`crate::quantize`] (forward, with
+//! than running an FFT-based kernel column by column. Used by [`crate::fast::quantize`] (forward, with
 //! an exact fallback) and by [`InverseMatrix`] (decoding, where scipy agreement to about
 //! `1e-15` relative is what matters, not the last bit).
 
@@ -81,7 +81,7 @@ fn sparse_product(
 
 /// `out = matrix[:, column(0..terms)] · x`, the one kernel behind both products. Uses AVX2 with
 /// fused multiply-add when the CPU has them. Fused or not, the error bound of
-/// `Quantizer::tolerance` (crate::quantize) holds (a fused step rounds once instead of twice),
+/// `Quantizer::tolerance` (crate::fast::quantize) holds (a fused step rounds once instead of twice),
 /// so the forward integers are the same on every machine.
 fn product(
     matrix: &[f64],

@@ -4,19 +4,19 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use crate::alphabet::Alphabet;
+use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::{Bpe, BpeScratch};
-use crate::config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
+use crate::dct::matrix::{InverseMatrix, InverseScratch};
 use crate::dct::{DctScratch, DctSpec, Transform};
-use crate::dct_matrix::{InverseMatrix, InverseScratch};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
-use crate::normalizer::{Normalizer, NORMALIZER_FILE};
+use crate::fast::coefficient_range::CoefficientRange;
+use crate::fast::normalizer::{Normalizer, NORMALIZER_FILE};
+use crate::fast::quantize::{QuantizeScratch, Quantizer};
+use crate::fast::token_values::TokenValues;
+use crate::format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
+use crate::format::tokenizer_json::{self, TokenizerSections, MAX_TOKENIZER_FILE_BYTES};
 use crate::parallel;
-use crate::pretokenize::split_pieces;
-use crate::quantize::{QuantizeScratch, Quantizer};
 use crate::sample::Sample;
-use crate::token_values::TokenValues;
-use crate::tokenizer_json::{self, TokenizerSections, MAX_TOKENIZER_FILE_BYTES};
 
 /// File name of the BPE tokenizer inside a FAST directory.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -75,7 +75,7 @@ pub struct FastTokenizer {
     config: ProcessorConfig,
     bpe: Bpe,
     sections: TokenizerSections,
-    alphabet: Alphabet,
+    range: CoefficientRange,
     /// Each token's decoded coefficients, for the decoder's fast path.
     values: TokenValues,
     /// Raw actions ↔ `[-1, 1]`: applied before the DCT on encode, inverted after the IDCT on decode.
@@ -141,13 +141,13 @@ struct EncodeBuffers {
 impl FastTokenizer {
     /// Assembles a tokenizer from its parts.
     pub fn new(config: ProcessorConfig, bpe: Bpe, sections: TokenizerSections) -> Self {
-        let alphabet = Alphabet::new(&bpe, config.min_token);
+        let range = CoefficientRange::new(&bpe, config.min_token);
         let values = TokenValues::new(&bpe, config.min_token, config.scale);
         Self {
             config,
             bpe,
             sections,
-            alphabet,
+            range,
             values,
             normalizer: None,
         }
@@ -427,7 +427,7 @@ impl FastTokenizer {
         chars.clear();
         chars.reserve(coefficients.len());
         for (at, &q) in coefficients.iter().enumerate() {
-            let ch = match self.alphabet.char_for(q) {
+            let ch = match self.range.char_for(q) {
                 Ok(ch) => ch,
                 // A non-finite coefficient has no character either: say what is wrong with it.
                 Err(_) if !q.is_finite() => {
@@ -439,7 +439,7 @@ impl FastTokenizer {
                 Err(issue) => match overflow {
                     Overflow::Raise => return Err(encode_error(at, issue)),
                     Overflow::Clip => self
-                        .alphabet
+                        .range
                         .nearest(q)
                         .ok_or_else(|| encode_error(at, issue))?,
                 },

@@ -15,8 +15,8 @@
 //! outside it rounds to the same integer either way. For data that are not on ties this
 //! fallback essentially never runs (the band is about `1e-11` wide).
 
+use crate::dct::matrix::{matrix_product, ortho_entry, COLS, ROWS};
 use crate::dct::{DctScratch, DctSpec, Transform};
-use crate::dct_matrix::{matrix_product, ortho_entry, COLS, ROWS};
 use crate::error::Result;
 use crate::sample::Sample;
 
@@ -65,7 +65,7 @@ impl Quantizer {
     pub(crate) fn shared(len: usize) -> Result<std::sync::Arc<Self>> {
         type Cache = std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<Quantizer>>>;
         static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-        crate::dct_matrix::cached(&CACHE, len, || Self::new(len))
+        crate::dct::matrix::cached(&CACHE, len, || Self::new(len))
     }
 
     /// Plans the transform for horizon `len` (≥ 1).

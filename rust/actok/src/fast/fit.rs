@@ -2,24 +2,24 @@
 //!
 //! The recipe: DCT-II (ortho) along time, `round_half_even(c * scale)`, `min_token` from the
 //! corpus, each chunk to the string `chr(q - min_token)`, GPT-2 pre-tokenization and byte-level
-//! mapping (the encoder's own code), then BPE training ([`crate::trainer`]) that reproduces
+//! mapping (the encoder's own code), then BPE training ([`crate::bpe::trainer`]) that reproduces
 //! `tokenizers`' `BpeTrainer` merge for merge.
 //!
 //! The quantized coefficients are kept as `i16` between the range pass and the pieces pass (half
 //! the size of `f32` input; if one does not fit, the chunks are transformed again instead), so
 //! memory is the input, that copy, and the distinct pieces' symbols.
 
+use crate::bpe::bytelevel::{push_utf8, BYTE_TO_CHAR};
+use crate::bpe::pretokenize::split_pieces;
+use crate::bpe::trainer::{self, piece_hash, TrainConfig, WordSet};
 use crate::bpe::Bpe;
-use crate::bytelevel::{push_utf8, BYTE_TO_CHAR};
-use crate::config::ProcessorConfig;
 use crate::error::{Error, Result};
-use crate::fast::FastTokenizer;
+use crate::fast::quantize::{QuantizeScratch, Quantizer};
+use crate::fast::tokenizer::FastTokenizer;
+use crate::format::processor_config::ProcessorConfig;
+use crate::format::tokenizer_json::TokenizerSections;
 use crate::parallel;
-use crate::pretokenize::split_pieces;
-use crate::quantize::{QuantizeScratch, Quantizer};
 use crate::sample::Sample;
-use crate::tokenizer_json::TokenizerSections;
-use crate::trainer::{self, piece_hash, TrainConfig, WordSet};
 
 /// Code points from U+D800 on include surrogates, which no string can hold.
 const MAX_RANGE: i64 = 0xD7FF;
@@ -286,7 +286,7 @@ impl FastTokenizer {
 
 /// The merges with every repeated pair kept only at its last position.
 ///
-/// The trainer can record a pair twice (see [`crate::trainer`]); `tokenizers` keeps merges in a
+/// The trainer can record a pair twice (see [`crate::bpe::trainer`]); `tokenizers` keeps merges in a
 /// map where the later rank wins, and writes them in rank order, so its `tokenizer.json` lists
 /// each pair once, at its last position. Encoding is unchanged: a later entry wins anyway.
 fn last_occurrences(merges: &[(u32, u32)], merged_ids: &[u32]) -> (Vec<(u32, u32)>, Vec<u32>) {
@@ -346,7 +346,7 @@ fn coefficient_range(lo: f64, hi: f64, options: &FitOptions) -> Result<(i64, i64
         )));
     }
     let min_token = lo - margin;
-    if min_token.abs() > crate::config::MAX_ABS_MIN_TOKEN as f64 {
+    if min_token.abs() > crate::format::processor_config::MAX_ABS_MIN_TOKEN as f64 {
         return Err(Error::InvalidArgument(format!(
             "the quantized coefficients start at {lo:e}: min_token would be beyond ±2^52 (are the \
              actions normalized, e.g. to [-1, 1]? is scale {} too large?)",

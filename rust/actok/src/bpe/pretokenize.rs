@@ -3,7 +3,7 @@
 //! `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`,
 //! hand-written as a single left-to-right scan (reference doc, section 4 "Pre-tokenization").
 
-use crate::unicode_class::{char_class, CharClass};
+use crate::bpe::unicode_class::{char_class, CharClass};
 
 /// Splits `chars` into GPT-2 pieces, pushing the exclusive end index (in chars) of each piece onto
 /// `ends` (it does not clear `ends`). Pieces are contiguous and cover `chars`; an empty input

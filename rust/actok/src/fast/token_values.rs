@@ -174,7 +174,7 @@ impl TokenValues {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bytelevel::BYTE_TO_CHAR;
+    use crate::bpe::bytelevel::BYTE_TO_CHAR;
     use proptest::prelude::*;
 
     /// A model whose tokens are the given byte strings (plus every byte, so any id list of

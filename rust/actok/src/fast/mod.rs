@@ -1,0 +1,10 @@
+//! The FAST tokenizer itself: the per-chunk pipeline from actions to token ids and back, fitting,
+//! and the data preparation around it (normalizers, chunking of episodes).
+
+pub(crate) mod chunking;
+pub(crate) mod coefficient_range;
+pub(crate) mod fit;
+pub(crate) mod normalizer;
+pub(crate) mod quantize;
+pub(crate) mod token_values;
+pub(crate) mod tokenizer;
