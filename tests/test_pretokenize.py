@@ -7,8 +7,8 @@ Three implementations are compared:
   relies only on the documented map, not on how the bindings count offsets);
 * ``ref_split``, a pure-Python transcription of the scanning algorithm of the reference doc (section
   4, "Pre-tokenization") using the character classes parsed out of the generated
-  ``rust/actok/src/bpe/unicode_class.rs`` -- so it also checks that table against the oracle without the
-  Rust bindings;
+  ``rust/actok/src/bpe/unicode_class.rs`` -- so it also checks that table against the oracle
+  without the Rust bindings;
 * the Rust split, ``actok._actok._pretokenize`` (those tests skip while the bindings lack it).
 
 Every Unicode scalar value's class is checked by joining all code points of one predicted class into

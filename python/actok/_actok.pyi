@@ -1,6 +1,6 @@
 """Stub of the compiled extension (rust/actok-python); private — use the `actok` package."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import final
 
 import numpy as np
@@ -11,19 +11,19 @@ __all__ = [
     "DecodeError",
     "EncodeError",
     "LoadError",
+    "OPTIONS",
     "_FastTokenizer",
     "_Normalizer",
     "__version__",
-    "_fit",
     "_pretokenize",
-    "_tokenizer_normalizer",
-    "_tokenizer_with_normalizer",
+    "check_option",
     "chunk_episodes",
     "get_num_threads",
     "set_num_threads",
     "transform",
 ]
 __version__: str
+OPTIONS: dict[str, list[str]]
 
 class ActokError(ValueError): ...
 class EncodeError(ActokError): ...
@@ -34,20 +34,12 @@ def transform(
     x: npt.NDArray[np.floating],
     axis: int,
     kind: int,
-    norm: str,
+    norm: str | None,
     orthogonalize: bool | None,
     inverse: bool,
 ) -> npt.NDArray[np.floating]: ...
 def _pretokenize(text: str) -> list[str]: ...
-def _fit(
-    chunks: npt.NDArray[np.floating],
-    scale: float,
-    vocab_size: int,
-    alphabet: str,
-    min_frequency: int,
-    max_token_length: int,
-    progress: bool,
-) -> _FastTokenizer: ...
+def check_option(option: str, value: str) -> str: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int | None) -> None: ...
 
@@ -57,7 +49,20 @@ class _FastTokenizer:
     def from_pretrained(path: str) -> _FastTokenizer: ...
     @staticmethod
     def from_json(tokenizer_json: str, processor_config_json: str) -> _FastTokenizer: ...
+    @staticmethod
+    def fit(
+        chunks: npt.NDArray[np.floating],
+        scale: float,
+        vocab_size: int,
+        alphabet: str,
+        min_frequency: int,
+        max_token_length: int,
+        progress: Callable[[str, int, int], object] | None,
+    ) -> _FastTokenizer: ...
     def save_pretrained(self, path: str) -> None: ...
+    def with_normalizer(self, normalizer: _Normalizer | None) -> _FastTokenizer: ...
+    @property
+    def normalizer(self) -> _Normalizer | None: ...
     def tokenizer_json(self) -> str: ...
     def processor_config_json(self) -> str: ...
     @property
@@ -101,8 +106,13 @@ class _Normalizer:
     @staticmethod
     def fit(parts: list[npt.NDArray[np.floating]], kind: str) -> _Normalizer: ...
     @staticmethod
-    def from_parameters(
-        kind: str, dim: int, first: list[float], second: list[float]
+    def from_statistics(
+        kind: str,
+        low: list[float] | None,
+        high: list[float] | None,
+        mean: list[float] | None,
+        std: list[float] | None,
+        dim: int | None,
     ) -> _Normalizer: ...
     @staticmethod
     def from_json(text: str) -> _Normalizer: ...
@@ -129,7 +139,3 @@ class _Normalizer:
 def chunk_episodes(
     episodes: list[npt.NDArray[np.floating]], horizon: int, stride: int, pad: str
 ) -> npt.NDArray[np.floating]: ...
-def _tokenizer_with_normalizer(
-    tok: _FastTokenizer, normalizer: _Normalizer | None
-) -> _FastTokenizer: ...
-def _tokenizer_normalizer(tok: _FastTokenizer) -> _Normalizer | None: ...

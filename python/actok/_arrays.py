@@ -40,7 +40,8 @@ def episode_list(x: object, what: str = "episodes") -> list[np.ndarray]:
     Accepts an :class:`~actok.Episodes`, one ``(T, D)`` array (one episode), an ``(N, T, D)``
     array (N equal-length episodes) or a sequence of ``(T_i, D)`` array-likes. The common dtype is
     float32 when every episode is float32 (or float16), float64 otherwise (integers and bools
-    become float64). Shapes are checked here so errors can name the episode.
+    become float64). The episodes' shapes are checked by the core (``actok::episodes_dim``),
+    which names the offending episode.
     """
     items = getattr(x, "episodes", x)
     if isinstance(items, (str, bytes)) or items is None:
@@ -58,14 +59,5 @@ def episode_list(x: object, what: str = "episodes") -> list[np.ndarray]:
             )
     else:
         parts = [float_array(item, f"episode {i}") for i, item in enumerate(items)]
-    if not parts:
-        raise ActokError(f"{what} is empty: need at least one (T, D) episode")
-    for i, p in enumerate(parts):
-        if p.ndim != 2:
-            raise ActokError(f"episode {i} must have shape (T, D), got shape {p.shape}")
-        if p.shape[1] != parts[0].shape[1]:
-            raise ActokError(
-                f"episode {i} has {p.shape[1]} action dimensions, episode 0 has {parts[0].shape[1]}"
-            )
     dtype = np.float32 if all(p.dtype == np.float32 for p in parts) else np.float64
     return [np.require(p, dtype=dtype, requirements="C") for p in parts]

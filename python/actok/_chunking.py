@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _actok
-from ._actok import ActokError
+from . import _actok, _convert
 from ._arrays import episode_list
-
-PADS = ("repeat_last", "drop")
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ActokError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def chunk_episodes(
@@ -34,8 +25,6 @@ def chunk_episodes(
     :class:`ActokError` for ``horizon``/``stride`` < 1, an unknown ``pad``, an empty episode or
     episodes of different D (naming the episode).
     """
-    h = _positive_int(horizon, "horizon")
-    s = _positive_int(stride, "stride")
-    if pad not in PADS:
-        raise ActokError(f'pad must be "repeat_last" or "drop", got {pad!r}')
+    h = _convert.count(horizon, "horizon")
+    s = _convert.count(stride, "stride")
     return _actok.chunk_episodes(episode_list(episodes), h, s, pad)

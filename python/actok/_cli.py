@@ -13,11 +13,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from . import _inspect
-from ._actok import ActokError, __version__, set_num_threads
+from ._actok import OPTIONS, ActokError, __version__, check_option, set_num_threads
 from ._chunking import chunk_episodes
 from ._normalizer import Normalizer
 from ._readers import Episodes, read_episodes
@@ -69,14 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (1024)")
     fit.add_argument(
         "--normalize",
-        choices=("quantile", "meanstd", "minmax", "none"),
+        type=_normalize_choice,
+        metavar=_metavar([*OPTIONS["normalizer kind"], "none"]),
         default="quantile",
         help="per-dimension normalization fitted on the data (quantile: 1st/99th percentile "
-        "to [-1, 1], clipped; FAST's recommendation)",
+        "to [-1, 1], clipped; FAST's recommendation; none: no normalizer)",
     )
     fit.add_argument(
         "--alphabet",
-        choices=("lossless", "reference"),
+        type=_option("alphabet"),
+        metavar=_metavar(OPTIONS["alphabet"]),
         default="lossless",
         help="lossless (default): every coefficient in the fitted range encodes; reference: the "
         "reference recipe's alphabet, merges identical to the tokenizers library",
@@ -135,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     encode.add_argument(
         "--on-overflow",
-        choices=("raise", "clip"),
+        type=_option("on_overflow"),
+        metavar=_metavar(OPTIONS["on_overflow"]),
         default="raise",
         help="a coefficient outside the vocabulary: raise (default) or clip it",
     )
@@ -152,12 +156,36 @@ def _parser() -> argparse.ArgumentParser:
     decode.add_argument("-o", "--output", required=True, type=Path, help="output .npy")
     decode.add_argument(
         "--on-error",
-        choices=("raise", "pad", "zeros"),
+        type=_option("on_error"),
+        metavar=_metavar(OPTIONS["on_error"]),
         default="raise",
         help="a malformed sequence: raise (default), keep its decodable prefix (pad), or zeros",
     )
     decode.set_defaults(run=_decode)
     return parser
+
+
+def _option(option: str) -> Callable[[str], str]:
+    """An argparse ``type`` that checks a value against the core's table for ``option``, so a
+    bad value is refused with the core's own message, as it parses."""
+
+    def check(text: str) -> str:
+        try:
+            return check_option(option, text)
+        except ActokError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    check.__name__ = option
+    return check
+
+
+def _normalize_choice(text: str) -> str:
+    """``--normalize``: a normalizer kind, or ``none`` (the CLI's word for no normalizer)."""
+    return "none" if text == "none" else _option("normalizer kind")(text)
+
+
+def _metavar(names: list[str]) -> str:
+    return "{" + ",".join(names) + "}"
 
 
 def _add_data_argument(parser: argparse.ArgumentParser) -> None:
@@ -193,7 +221,8 @@ def _add_chunking_arguments(
     parser.add_argument("--stride", type=int, default=1, help="steps between chunk starts (1)")
     parser.add_argument(
         "--pad",
-        choices=("repeat_last", "drop"),
+        type=_option("pad"),
+        metavar=_metavar(OPTIONS["pad"]),
         default="repeat_last",
         help="chunks running past an episode's end: repeat its last action, or drop them",
     )

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _actok
+from . import _actok, _convert
 from ._actok import ActokError
 from ._arrays import float_array
-
-_NORMS = (None, "backward", "ortho", "forward")
 
 
 def _transform(
     x: object, type: int, axis: int, norm: str | None, orthogonalize: bool | None, inverse: bool
 ) -> np.ndarray:
-    if isinstance(type, bool) or not isinstance(type, (int, np.integer)) or type not in (2, 3):
-        raise ActokError(f"type must be 2 or 3, got {type!r} (types 1 and 4 are not implemented)")
-    if norm not in _NORMS:
-        raise ActokError(f'norm must be None, "backward", "ortho" or "forward", got {norm!r}')
     if orthogonalize is not None and not isinstance(orthogonalize, (bool, np.bool_)):
         raise ActokError(f"orthogonalize must be None, True or False, got {orthogonalize!r}")
     a = np.asarray(x)
@@ -25,18 +19,11 @@ def _transform(
         real = _transform(a.real, type, axis, norm, orthogonalize, inverse)
         imag = _transform(a.imag, type, axis, norm, orthogonalize, inverse)
         return real + 1j * imag
-    a = float_array(a, "x")
-    if a.ndim == 0:
-        raise ActokError("x must have at least one dimension")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise ActokError(f"axis must be an int, got {axis!r}")
-    if not -a.ndim <= axis < a.ndim:
-        raise ActokError(f"axis {axis} is out of range for an array of {a.ndim} dimensions")
     return _actok.transform(
-        a,
-        axis % a.ndim,
-        type,
-        norm or "backward",
+        float_array(a, "x"),
+        _convert.integer(axis, "axis"),
+        _convert.integer(type, "type"),
+        norm,
         None if orthogonalize is None else bool(orthogonalize),
         inverse,
     )

@@ -7,13 +7,11 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import _actok
+from . import _actok, _convert
 from ._actok import ActokError
 from ._arrays import episode_list, float_array
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-KINDS = ("quantile", "meanstd", "minmax", "identity")
 
 
 def _readonly(values: np.ndarray | None) -> np.ndarray | None:
@@ -60,8 +58,6 @@ class Normalizer:
         episodes, or an :class:`Episodes`. ``kind`` is ``"quantile"`` (default), ``"meanstd"``,
         ``"minmax"`` or ``"identity"``.
         """
-        if kind not in KINDS:
-            raise ActokError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
         if isinstance(actions, np.ndarray) and actions.ndim == 3:
             # One buffer instead of N views; name the chunk of a bad value here.
             a = float_array(actions, "actions")
@@ -93,23 +89,25 @@ class Normalizer:
         ``low`` and ``high`` for ``"quantile"``/``"minmax"``, ``mean`` and ``std`` for
         ``"meanstd"``, only ``dim`` for ``"identity"``.
         """
-        if kind not in KINDS:
-            raise ActokError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
-        names = {"quantile": ("low", "high"), "minmax": ("low", "high"), "meanstd": ("mean", "std")}
-        given = {"low": low, "high": high, "mean": mean, "std": std}
-        if kind == "identity":
-            if any(v is not None for v in given.values()) or dim is None:
-                raise ActokError('an "identity" normalizer takes only dim')
-            return cls(_actok._Normalizer.from_parameters(kind, int(dim), [], []))
-        wanted = names[kind]
-        extra = [k for k, v in given.items() if v is not None and k not in wanted]
-        if extra or any(given[k] is None for k in wanted):
-            raise ActokError(f"a {kind!r} normalizer takes exactly {wanted[0]} and {wanted[1]}")
-        first, second = (float_array(given[k], k).astype(np.float64) for k in wanted)
-        if first.ndim != 1 or second.ndim != 1:
-            raise ActokError(f"{wanted[0]} and {wanted[1]} must be 1-D")
-        n = len(first) if dim is None else int(dim)
-        return cls(_actok._Normalizer.from_parameters(kind, n, first.tolist(), second.tolist()))
+
+        def vector(values: object, name: str) -> list[float] | None:
+            if values is None:
+                return None
+            a = float_array(values, name).astype(np.float64)
+            if a.ndim != 1:
+                raise ActokError(f"{name} must be 1-D, got shape {a.shape}")
+            return a.tolist()
+
+        return cls(
+            _actok._Normalizer.from_statistics(
+                kind,
+                vector(low, "low"),
+                vector(high, "high"),
+                vector(mean, "mean"),
+                vector(std, "std"),
+                None if dim is None else _convert.count(dim, "dim"),
+            )
+        )
 
     @property
     def kind(self) -> str:

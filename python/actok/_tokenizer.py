@@ -8,10 +8,11 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import _actok
+from . import _actok, _convert
 from ._actok import ActokError, DecodeError
 from ._arrays import float_array
 from ._normalizer import Normalizer
+from ._progress import ProgressBar
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
@@ -53,8 +54,6 @@ def _as_chunks(chunks: object) -> np.ndarray:
             "chunks must be an (N, H, D) array or a list of (H, D) arrays, "
             f"got {type(chunks).__name__}"
         )
-    if a.ndim != 3:
-        raise ActokError(f"chunks must have shape (N, H, D), got an array of shape {a.shape}")
     return np.require(a, requirements="C")
 
 
@@ -130,15 +129,6 @@ class FastTokenizer:
         ``progress=True`` draws a progress bar on stderr. The GIL is released during the fit.
         The result saves with :meth:`save_pretrained` in the layout the reference loads.
         """
-        if alphabet not in ("lossless", "reference"):
-            raise ActokError(f'alphabet must be "lossless" or "reference", got {alphabet!r}')
-        for name, value, low in (
-            ("vocab_size", vocab_size, 1),
-            ("min_frequency", min_frequency, 0),
-            ("max_token_length", max_token_length, 0),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ActokError(f"{name} must be an int >= {low}, got {value!r}")
         if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
             raise ActokError(f"scale must be a number, got {scale!r}")
         batch = _as_chunks(chunks)
@@ -150,17 +140,22 @@ class FastTokenizer:
             )
         if normalizer is not None:
             batch = normalizer.apply(batch)
-        fitted = cls(
-            _actok._fit(
-                batch,
-                float(scale),
-                int(vocab_size),
-                alphabet,
-                int(min_frequency),
-                int(max_token_length),
-                bool(progress),
+        bar = ProgressBar() if progress else None
+        try:
+            fitted = cls(
+                _actok._FastTokenizer.fit(
+                    batch,
+                    float(scale),
+                    _convert.count(vocab_size, "vocab_size"),
+                    alphabet,
+                    _convert.count(min_frequency, "min_frequency"),
+                    _convert.count(max_token_length, "max_token_length"),
+                    bar,
+                )
             )
-        )
+        finally:
+            if bar is not None:
+                bar.close()
         return fitted if normalizer is None else fitted.with_normalizer(normalizer)
 
     def save_pretrained(self, path: PathLike) -> None:
@@ -178,7 +173,7 @@ class FastTokenizer:
         """The attached :class:`Normalizer`, if any: then :meth:`encode` takes raw actions
         (normalized before the DCT) and :meth:`decode` returns raw actions (inverted after the
         inverse DCT)."""
-        inner = _actok._tokenizer_normalizer(self._inner)
+        inner = self._inner.normalizer
         return None if inner is None else Normalizer(inner)
 
     def with_normalizer(self, normalizer: Normalizer | None) -> FastTokenizer:
@@ -191,7 +186,7 @@ class FastTokenizer:
         if normalizer is not None and not isinstance(normalizer, Normalizer):
             raise TypeError(f"expected a Normalizer or None, got {type(normalizer).__name__}")
         inner = None if normalizer is None else normalizer._inner
-        return FastTokenizer(_actok._tokenizer_with_normalizer(self._inner, inner))
+        return FastTokenizer(self._inner.with_normalizer(inner))
 
     @property
     def scale(self) -> float:
@@ -244,25 +239,11 @@ class FastTokenizer:
         ``L`` is ``max_length`` if given (a longer sequence raises; nothing is truncated), else the
         longest sequence. Padding positions hold ``pad_id``.
         """
-        # Below 2**31: lengths are int32, so no sequence can need more; a larger width (2**63 and
-        # beyond) would overflow the (B, L) size or the bindings' usize before any check.
-        if max_length is not None and (
-            isinstance(max_length, bool)
-            or not isinstance(max_length, (int, np.integer))
-            or not 0 <= max_length < 2**31
-        ):
-            raise ActokError(f"max_length must be an int in [0, 2**31) or None, got {max_length!r}")
-        if (
-            isinstance(pad_id, bool)
-            or not isinstance(pad_id, (int, np.integer))
-            or not -(2**31) <= pad_id < 2**31
-        ):
-            raise ActokError(f"pad_id must be an int32, got {pad_id!r}")
         return self._inner.encode_padded(
             _as_batch(actions),
             on_overflow,
-            None if max_length is None else int(max_length),
-            int(pad_id),
+            _convert.max_length(max_length),
+            _convert.int32(pad_id, "pad_id"),
         )
 
     def decode(
@@ -284,21 +265,8 @@ class FastTokenizer:
         reference's behaviour). With ``return_valid=True`` a ``(B,)`` bool mask of the chunks
         that decoded cleanly is returned too.
         """
-        if on_error not in ("raise", "pad", "zeros"):
-            raise ActokError(f'on_error must be "raise", "pad" or "zeros", got {on_error!r}')
-        # Below 2**63: the result's shape must fit numpy's int64 dimensions (and the bindings'
-        # usize), also for an empty batch, where nothing else would reject it.
-        for name, value in (("time_horizon", time_horizon), ("action_dim", action_dim)):
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, (int, np.integer))
-                or not 1 <= value < 2**63
-            ):
-                raise ActokError(
-                    f"{name} must be a positive int below 2**63 or None, got {value!r}"
-                )
-        h = None if time_horizon is None else int(time_horizon)
-        d = None if action_dim is None else int(action_dim)
+        h = _convert.optional_shape(time_horizon, "time_horizon")
+        d = _convert.optional_shape(action_dim, "action_dim")
         if _is_padded_pair(tokens):
             ids = np.asarray(tokens[0])
             lengths = np.asarray(tokens[1])

@@ -220,3 +220,14 @@ impl Error {
         }
     }
 }
+
+/// A shape as Python prints a tuple (`(7,)`, `(2, 3)`), the way users see shapes in numpy.
+pub(crate) fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", parts.join(", "))
+        }
+    }
+}

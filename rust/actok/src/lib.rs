@@ -28,14 +28,16 @@ pub mod dct;
 mod error;
 pub(crate) mod fast;
 pub(crate) mod format;
+pub mod options;
 mod parallel;
 mod sample;
 
 pub use bpe::{Bpe, BpeScratch};
 pub use error::{DecodeIssue, EncodeIssue, Error, Result};
 pub use fast::chunking::{chunk_count, chunk_episodes, ChunkPad};
+pub use fast::episodes::episodes_dim;
 pub use fast::fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};
-pub use fast::normalizer::{Normalizer, NormalizerKind, NORMALIZER_FILE, QUANTILES};
+pub use fast::normalizer::{Normalizer, NormalizerKind, Statistics, NORMALIZER_FILE, QUANTILES};
 pub use fast::tokenizer::{
     Decoded, FastTokenizer, OnDecodeError, Overflow, Padded, CONFIG_FILE, TOKENIZER_FILE,
 };
@@ -43,6 +45,7 @@ pub use format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 pub use format::tokenizer_json::{
     TokenizerSections, MAX_MERGES, MAX_TOKENIZER_FILE_BYTES, MAX_TOKEN_CHARS, MAX_VOCAB_SIZE,
 };
+pub use options::Choice;
 pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;
 

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+mod axis;
 pub(crate) mod matrix;
 mod pocketfft;
 
@@ -228,6 +229,8 @@ pub struct DctScratch {
     column: Vec<f64>,
     kernel: Vec<f64>,
 }
+
+pub use axis::transform_along;
 
 /// Transforms a row-major array of shape `shape = (outer, n, inner)` along its middle axis.
 ///

@@ -18,19 +18,6 @@ pub enum ChunkPad {
     Drop,
 }
 
-impl ChunkPad {
-    /// Parses `"repeat_last"` or `"drop"`.
-    pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "repeat_last" => Ok(Self::RepeatLast),
-            "drop" => Ok(Self::Drop),
-            other => Err(Error::InvalidArgument(format!(
-                "pad must be \"repeat_last\" or \"drop\", got {other:?}"
-            ))),
-        }
-    }
-}
-
 /// Start times of the chunks of an episode of `len` steps.
 fn starts(
     len: usize,
@@ -60,10 +47,12 @@ pub fn chunk_count(
 }
 
 fn check(horizon: usize, stride: usize) -> Result<()> {
-    if horizon < 1 || stride < 1 {
-        return Err(Error::InvalidArgument(format!(
-            "horizon and stride must be at least 1, got horizon={horizon}, stride={stride}"
-        )));
+    for (name, value) in [("horizon", horizon), ("stride", stride)] {
+        if value < 1 {
+            return Err(Error::InvalidArgument(format!(
+                "{name} must be a positive int, got {value}"
+            )));
+        }
     }
     Ok(())
 }

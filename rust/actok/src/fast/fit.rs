@@ -88,6 +88,17 @@ pub enum FitStage {
     Merges,
 }
 
+impl FitStage {
+    /// The stage's name in progress reports (`"range"`, `"pieces"`, `"merges"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Range => "range",
+            Self::Pieces => "pieces",
+            Self::Merges => "merges",
+        }
+    }
+}
+
 /// A progress report from [`FastTokenizer::fit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FitProgress {
@@ -311,7 +322,7 @@ fn check_options(options: &FitOptions) -> Result<()> {
     }
     if options.vocab_size == 0 {
         return Err(Error::InvalidArgument(
-            "vocab_size must be at least 1".into(),
+            "vocab_size must be an int >= 1, got 0".into(),
         ));
     }
     if options.vocab_size >= (u32::MAX / 2) as usize {

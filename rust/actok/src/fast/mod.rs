@@ -3,6 +3,7 @@
 
 pub(crate) mod chunking;
 pub(crate) mod coefficient_range;
+pub(crate) mod episodes;
 pub(crate) mod fit;
 pub(crate) mod normalizer;
 pub(crate) mod quantize;

@@ -43,6 +43,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::options::Choice;
 use crate::sample::Sample;
 
 /// File name of a normalizer inside a tokenizer directory (beside the Hugging Face files, which
@@ -72,30 +73,6 @@ pub enum NormalizerKind {
 }
 
 impl NormalizerKind {
-    /// The name used in files and in the Python API.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Quantile => "quantile",
-            Self::MeanStd => "meanstd",
-            Self::MinMax => "minmax",
-            Self::Identity => "identity",
-        }
-    }
-
-    /// Parses a name written by [`NormalizerKind::name`].
-    pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "quantile" => Ok(Self::Quantile),
-            "meanstd" => Ok(Self::MeanStd),
-            "minmax" => Ok(Self::MinMax),
-            "identity" => Ok(Self::Identity),
-            other => Err(Error::InvalidArgument(format!(
-                "normalizer kind must be \"quantile\", \"meanstd\", \"minmax\" or \"identity\", \
-                 got {other:?}"
-            ))),
-        }
-    }
-
     fn clips(self) -> bool {
         matches!(self, Self::Quantile | Self::MinMax)
     }
@@ -132,7 +109,66 @@ struct NormalizerFile {
     std: Option<Vec<f64>>,
 }
 
+/// Per-dimension statistics by name, for [`Normalizer::from_statistics`]: `low` and `high`
+/// (quantile, minmax) or `mean` and `std` (meanstd); identity takes none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Statistics {
+    /// The value mapped to -1 in each dimension.
+    pub low: Option<Vec<f64>>,
+    /// The value mapped to +1 in each dimension.
+    pub high: Option<Vec<f64>>,
+    /// The mean of each dimension.
+    pub mean: Option<Vec<f64>>,
+    /// The population standard deviation of each dimension.
+    pub std: Option<Vec<f64>>,
+}
+
 impl Normalizer {
+    /// Builds a normalizer of `kind` from named statistics (a dataset's published `q01`/`q99`,
+    /// say): exactly the two the kind takes (see [`Statistics`]), each of `dim` values (`dim`
+    /// defaults to their length); identity takes no statistics and needs `dim`.
+    pub fn from_statistics(
+        kind: NormalizerKind,
+        stats: Statistics,
+        dim: Option<usize>,
+    ) -> Result<Self> {
+        let Statistics {
+            low,
+            high,
+            mean,
+            std,
+        } = stats;
+        let refuse = |names: &str| {
+            Error::InvalidArgument(format!(
+                "a {:?} normalizer takes exactly {names}",
+                kind.name()
+            ))
+        };
+        let (first, second) = match (kind, low, high, mean, std) {
+            (NormalizerKind::Identity, None, None, None, None) if dim.is_some() => {
+                (Vec::new(), Vec::new())
+            }
+            (NormalizerKind::Identity, ..) => {
+                return Err(Error::InvalidArgument(
+                    "an \"identity\" normalizer takes only dim".into(),
+                ))
+            }
+            (
+                NormalizerKind::Quantile | NormalizerKind::MinMax,
+                Some(low),
+                Some(high),
+                None,
+                None,
+            ) => (low, high),
+            (NormalizerKind::Quantile | NormalizerKind::MinMax, ..) => {
+                return Err(refuse("low and high"))
+            }
+            (NormalizerKind::MeanStd, None, None, Some(mean), Some(std)) => (mean, std),
+            (NormalizerKind::MeanStd, ..) => return Err(refuse("mean and std")),
+        };
+        Self::from_parameters(kind, dim.unwrap_or(first.len()), first, second)
+    }
+
     /// Builds a normalizer from its parameters: `(low, high)` for quantile/minmax, `(mean, std)`
     /// for meanstd, two empty vectors for identity (then `dim` gives the dimension).
     ///
@@ -315,6 +351,20 @@ impl Normalizer {
         })
     }
 
+    /// Checks that an array of shape `shape` has this normalizer's dimension as its last axis
+    /// (what [`Normalizer::apply_into`] maps over), naming the shape if not.
+    pub fn check_last_axis(&self, shape: &[usize]) -> Result<()> {
+        if shape.last() == Some(&self.dim) {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "the last axis must have the normalizer's dimension {}, got shape {}",
+                self.dim,
+                crate::error::shape_text(shape)
+            )))
+        }
+    }
+
     /// Inverts [`Normalizer::apply_into`]: normalized values back to raw actions.
     pub fn inverse_into<T: Sample>(&self, input: &[T], output: &mut [T]) -> Result<()> {
         self.map_into(input, output, "cannot invert normalizer", |d, y| {
@@ -457,32 +507,13 @@ impl Normalizer {
                 ),
             ));
         }
-        let wrong = |names: &str| {
-            Error::format(
-                path,
-                format!(
-                    "a {} normalizer needs exactly the parameters {names}",
-                    file.kind.name()
-                ),
-            )
+        let stats = Statistics {
+            low: file.low,
+            high: file.high,
+            mean: file.mean,
+            std: file.std,
         };
-        let (first, second) = match (file.kind, file.low, file.high, file.mean, file.std) {
-            (
-                NormalizerKind::Quantile | NormalizerKind::MinMax,
-                Some(low),
-                Some(high),
-                None,
-                None,
-            ) => (low, high),
-            (NormalizerKind::Quantile | NormalizerKind::MinMax, ..) => {
-                return Err(wrong("low and high"))
-            }
-            (NormalizerKind::MeanStd, None, None, Some(mean), Some(std)) => (mean, std),
-            (NormalizerKind::MeanStd, ..) => return Err(wrong("mean and std")),
-            (NormalizerKind::Identity, None, None, None, None) => (Vec::new(), Vec::new()),
-            (NormalizerKind::Identity, ..) => return Err(wrong("(none)")),
-        };
-        Self::from_parameters(file.kind, file.dim, first, second).map_err(|e| match e {
+        Self::from_statistics(file.kind, stats, Some(file.dim)).map_err(|e| match e {
             Error::InvalidArgument(message) => Error::format(path, message),
             other => other,
         })

@@ -1,0 +1,309 @@
+//! `actok._actok._FastTokenizer`: the core tokenizer behind `actok.FastTokenizer`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use actok::{FastTokenizer, FitAlphabet, FitOptions, FitProgress, OnDecodeError, Overflow};
+use numpy::{
+    PyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyInt, PyList};
+
+use crate::errors::{to_py, ActokError};
+use crate::floats::{batch_shape, dispatch, slice, FloatArray};
+use crate::ids::id_lists;
+use crate::normalizer::PyNormalizer;
+use crate::options::Opt;
+
+/// The core FAST tokenizer (wrapped by `actok.FastTokenizer`).
+#[pyclass(frozen, module = "actok._actok", name = "_FastTokenizer")]
+pub(crate) struct PyFastTokenizer {
+    inner: Arc<FastTokenizer>,
+    /// One Python int per token id, made on first use: `encode` then fills its lists with
+    /// references instead of allocating an int per token (about 15% of a whole encode call).
+    ids: PyOnceLock<Vec<Py<PyInt>>>,
+}
+
+impl PyFastTokenizer {
+    fn wrap(inner: FastTokenizer) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            ids: PyOnceLock::new(),
+        }
+    }
+
+    /// The Python ints `0..vocab_len`.
+    fn id_objects(&self, py: Python<'_>) -> PyResult<&[Py<PyInt>]> {
+        let ids = self.ids.get_or_try_init(py, || {
+            (0..self.inner.bpe().vocab_len() as u32)
+                .map(|i| Ok(i.into_pyobject(py)?.unbind()))
+                .collect::<PyResult<Vec<_>>>()
+        })?;
+        Ok(ids)
+    }
+}
+
+/// A Python callable `progress(stage: str, done: int, total: int)` called from the core's
+/// progress reports (from any worker thread, the GIL taken for the call). The first exception it
+/// raises stops further calls and is raised once the fit returns.
+struct Progress<'a> {
+    callback: &'a Py<PyAny>,
+    failure: Mutex<Option<PyErr>>,
+}
+
+impl Progress<'_> {
+    fn report(&self, p: FitProgress) {
+        Python::attach(|py| {
+            let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+            if failure.is_none() {
+                if let Err(err) = self.callback.call1(py, (p.stage.name(), p.done, p.total)) {
+                    *failure = Some(err);
+                }
+            }
+        })
+    }
+
+    fn finish(self) -> PyResult<()> {
+        match self.failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
+#[pymethods]
+impl PyFastTokenizer {
+    /// Loads a FAST directory.
+    #[staticmethod]
+    fn from_pretrained(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let inner = py
+            .detach(|| FastTokenizer::from_pretrained(&path))
+            .map_err(to_py)?;
+        Ok(Self::wrap(inner))
+    }
+
+    /// Builds a tokenizer from the texts of `tokenizer.json` and `processor_config.json`.
+    #[staticmethod]
+    fn from_json(
+        py: Python<'_>,
+        tokenizer_json: &str,
+        processor_config_json: &str,
+    ) -> PyResult<Self> {
+        let inner = py
+            .detach(|| FastTokenizer::from_json(tokenizer_json, processor_config_json))
+            .map_err(to_py)?;
+        Ok(Self::wrap(inner))
+    }
+
+    /// Fits a tokenizer to `(N, H, D)` chunks, the GIL released; `progress(stage, done, total)`
+    /// is called as the fit advances.
+    #[staticmethod]
+    #[pyo3(signature = (chunks, scale, vocab_size, alphabet, min_frequency, max_token_length, progress))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit(
+        py: Python<'_>,
+        chunks: FloatArray<'_>,
+        scale: f64,
+        vocab_size: usize,
+        alphabet: Opt<FitAlphabet>,
+        min_frequency: u64,
+        max_token_length: usize,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let options = FitOptions {
+            scale,
+            vocab_size,
+            alphabet: alphabet.0,
+            min_frequency,
+            max_token_length,
+        };
+        let progress = progress.as_ref().map(|callback| Progress {
+            callback,
+            failure: Mutex::new(None),
+        });
+        let report = |p: FitProgress| {
+            if let Some(progress) = &progress {
+                progress.report(p)
+            }
+        };
+        let callback: Option<&(dyn Fn(FitProgress) + Sync)> =
+            progress.as_ref().map(|_| &report as _);
+        let fitted = dispatch!(&chunks, |a| {
+            let shape = batch_shape(a.shape(), "chunks", "(N, H, D)")?;
+            let data = slice(a)?;
+            py.detach(|| FastTokenizer::fit(data, shape, &options, callback))
+        });
+        if let Some(progress) = progress {
+            progress.finish()?;
+        }
+        Ok(Self::wrap(fitted.map_err(to_py)?))
+    }
+
+    /// Writes the directory.
+    fn save_pretrained(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| self.inner.save_pretrained(&path))
+            .map_err(to_py)
+    }
+
+    /// The `tokenizer.json` text.
+    fn tokenizer_json(&self) -> String {
+        self.inner.tokenizer_json()
+    }
+
+    /// The `processor_config.json` text.
+    fn processor_config_json(&self) -> String {
+        self.inner.config().to_json()
+    }
+
+    /// A copy carrying `normalizer` (`None` removes it).
+    #[pyo3(signature = (normalizer))]
+    fn with_normalizer(&self, normalizer: Option<&PyNormalizer>) -> Self {
+        let inner = (*self.inner)
+            .clone()
+            .with_normalizer(normalizer.map(|n| n.inner().clone()));
+        Self::wrap(inner)
+    }
+
+    /// The attached normalizer, if any.
+    #[getter]
+    fn normalizer(&self) -> Option<PyNormalizer> {
+        self.inner.normalizer().cloned().map(PyNormalizer::wrap)
+    }
+
+    #[getter]
+    fn scale(&self) -> f64 {
+        self.inner.config().scale
+    }
+
+    #[getter]
+    fn min_token(&self) -> i64 {
+        self.inner.config().min_token
+    }
+
+    #[getter]
+    fn vocab_size(&self) -> usize {
+        self.inner.config().vocab_size
+    }
+
+    #[getter]
+    fn time_horizon(&self) -> Option<usize> {
+        self.inner.config().time_horizon
+    }
+
+    #[getter]
+    fn action_dim(&self) -> Option<usize> {
+        self.inner.config().action_dim
+    }
+
+    /// Number of ids in the vocabulary.
+    #[getter]
+    fn vocab_len(&self) -> usize {
+        self.inner.bpe().vocab_len()
+    }
+
+    /// Encodes a `(B, H, D)` batch to one id list per chunk.
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        actions: FloatArray<'py>,
+        on_overflow: Opt<Overflow>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let tok = &self.inner;
+        let sequences = dispatch!(&actions, |a| {
+            let shape = batch_shape(a.shape(), "actions", "(B, H, D)")?;
+            let data = slice(a)?;
+            py.detach(|| tok.encode(data, shape, on_overflow.0))
+        })
+        .map_err(to_py)?;
+        let ints = self.id_objects(py)?;
+        let rows = sequences
+            .iter()
+            // Every id the encoder emits is below vocab_len.
+            .map(|seq| PyList::new(py, seq.iter().map(|&id| ints[id as usize].bind(py))))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, rows)
+    }
+
+    /// Encodes a `(B, H, D)` batch to padded `(B, L)` int32 ids and `(B,)` int32 lengths.
+    #[pyo3(signature = (actions, on_overflow, max_length, pad_id))]
+    fn encode_padded<'py>(
+        &self,
+        py: Python<'py>,
+        actions: FloatArray<'py>,
+        on_overflow: Opt<Overflow>,
+        max_length: Option<usize>,
+        pad_id: i32,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i32>>)> {
+        let tok = &self.inner;
+        let padded = dispatch!(&actions, |a| {
+            let shape = batch_shape(a.shape(), "actions", "(B, H, D)")?;
+            let data = slice(a)?;
+            py.detach(|| tok.encode_padded(data, shape, on_overflow.0, max_length, pad_id))
+        })
+        .map_err(to_py)?;
+        let rows = padded.lengths.len();
+        let ids = PyArray::from_vec(py, padded.ids)
+            .reshape([rows, padded.width])?
+            .into_any();
+        Ok((ids, PyArray::from_vec(py, padded.lengths)))
+    }
+
+    /// Decodes id lists to `(B, H, D)` float64 actions and a `(B,)` validity mask.
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        sequences: &Bound<'py, PyAny>,
+        time_horizon: Option<usize>,
+        action_dim: Option<usize>,
+        on_error: Opt<OnDecodeError>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
+        let sequences = id_lists(sequences)?;
+        let decoded = py
+            .detach(|| self.inner.decode(&sequences, h, d, on_error.0))
+            .map_err(to_py)?;
+        let actions = PyArray::from_vec(py, decoded.actions)
+            .reshape([sequences.len(), h, d])?
+            .into_any();
+        Ok((actions, PyArray::from_vec(py, decoded.valid)))
+    }
+
+    /// Decodes padded `(B, L)` int64 ids with `(B,)` int64 lengths.
+    fn decode_padded<'py>(
+        &self,
+        py: Python<'py>,
+        ids: PyReadonlyArray2<'py, i64>,
+        lengths: PyReadonlyArray1<'py, i64>,
+        time_horizon: Option<usize>,
+        action_dim: Option<usize>,
+        on_error: Opt<OnDecodeError>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
+        let width = ids.shape()[1];
+        let ids = ids
+            .as_slice()
+            .map_err(|e| ActokError::new_err(e.to_string()))?;
+        let lengths = lengths
+            .as_slice()
+            .map_err(|e| ActokError::new_err(e.to_string()))?;
+        let rows = lengths.len();
+        let decoded = py
+            .detach(|| {
+                self.inner
+                    .decode_padded(ids, width, lengths, h, d, on_error.0)
+            })
+            .map_err(to_py)?;
+        let actions = PyArray::from_vec(py, decoded.actions)
+            .reshape([rows, h, d])?
+            .into_any();
+        Ok((actions, PyArray::from_vec(py, decoded.valid)))
+    }
+}
