@@ -239,7 +239,6 @@ def one_second_chunks(shared_data, name: str) -> np.ndarray:
     ],
 )
 def test_real_data_matches_the_reference(shared_data, name, vocab_size, max_token_length, tmp_path):
-    if name not in shared_data:
-        pytest.skip(f"{name} not in ../shared/data")
+    assert name in shared_data, f"{name} not in ../shared/data"
     chunks = one_second_chunks(shared_data, name)
     assert_same_fit(chunks, 10, vocab_size, tmp_path, max_token_length=max_token_length)
