@@ -102,16 +102,60 @@ def episode_windows(
     return np.concatenate(out)
 
 
+# The real-data tests need ../shared/data. In CI (CI set) a missing folder or file is a test
+# failure naming it: CI always has the data beside the clone, so its absence is a broken setup,
+# not a reason to pass. A user's clone has no such folder, so locally the data's rules of use
+# apply (skip cleanly, with a clear message), unless ACTOK_REQUIRE_SHARED_DATA=1 asks for the CI
+# behaviour.
+REQUIRE_SHARED_DATA_ENV = "ACTOK_REQUIRE_SHARED_DATA"
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def in_ci() -> bool:
+    return _env_flag("CI")
+
+
+def shared_data_required() -> bool:
+    """Whether missing real data fails the tests (CI, or the developer asked) or skips them."""
+    return in_ci() or _env_flag(REQUIRE_SHARED_DATA_ENV)
+
+
+def missing_shared_data() -> list[Path]:
+    """The expected real-data paths that do not exist (the folder alone if it is missing)."""
+    if not SHARED_DATA.is_dir():
+        return [SHARED_DATA]
+    return [SHARED_DATA / f for f in REAL_FILES.values() if not (SHARED_DATA / f).is_file()]
+
+
+def require_shared_data() -> Path:
+    """``../shared/data`` with every file of ``REAL_FILES`` in it; if anything is missing, fail
+    naming it (CI, or ACTOK_REQUIRE_SHARED_DATA=1), else skip naming it."""
+    missing = missing_shared_data()
+    if not missing:
+        return SHARED_DATA
+    names = ", ".join(map(str, missing))
+    where = "It lives beside the project, in ../shared/data (not part of a clone)."
+    if not shared_data_required():
+        pytest.skip(
+            f"real robot data missing ({names}); skipped outside CI. {where} "
+            f"Set {REQUIRE_SHARED_DATA_ENV}=1 to make this a failure."
+        )
+    pytest.fail(f"real robot data missing: {names}. {where}", pytrace=False)
+
+
 @lru_cache(maxsize=1)
 def load_shared_data() -> dict[str, RealDataset] | None:
-    """All real datasets, or None when ../shared/data is absent."""
-    if not SHARED_DATA.is_dir():
+    """All real datasets; None only when data is missing and that is allowed (outside CI, see
+    :func:`require_shared_data`; otherwise missing data fails the test that asked for it)."""
+    if missing_shared_data() and not shared_data_required():
         return None
+    require_shared_data()
     out = {}
     for name, fname in REAL_FILES.items():
         p = SHARED_DATA / fname
-        if not p.is_file():
-            continue
         with np.load(p) as z:
             out[name] = RealDataset(
                 name=name,
@@ -119,17 +163,16 @@ def load_shared_data() -> dict[str, RealDataset] | None:
                 episode_ends=np.array(z["episode_ends"]),
                 fps=int(round(float(z["fps"]))),
             )
-    return out or None
+    return out
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> dict[str, RealDataset]:
+    """Every real dataset of ``REAL_FILES`` (fails if one is missing, see
+    :func:`require_shared_data`)."""
+    require_shared_data()
     data = load_shared_data()
-    if data is None:
-        pytest.skip(
-            f"real robot data not found at {SHARED_DATA} (it lives next to the project, "
-            "in ../shared/data, and is not part of a clone)"
-        )
+    assert data is not None and set(data) == set(REAL_FILES)
     return data
 
 
@@ -217,8 +260,7 @@ def _training_chunks(spec: TokSpec) -> list[np.ndarray]:
             ("bridge_7d", 5, 5),
             ("robosuite_lift_7d", 20, 20),
         ]:
-            if name in data:
-                chunks.extend(data[name].windows(h, stride))
+            chunks.extend(data[name].windows(h, stride))
     if spec.outlier is not None:
         q = np.zeros((15, 8))
         q[3, 2] = spec.outlier
@@ -318,7 +360,7 @@ def legacy_merges_dir(tokenizer_dirs, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_windows(shared_data) -> dict[str, np.ndarray]:
-    """Normalized windows of real data at several horizons (skips without ../shared/data)."""
+    """Normalized windows of real data at several horizons (needs ../shared/data)."""
     plans = [  # (dataset, H, stride): about 10,000 windows in all
         ("droid_joint_8d", 15, 17),
         ("droid_joint_8d", 30, 41),
@@ -334,8 +376,7 @@ def real_windows(shared_data) -> dict[str, np.ndarray]:
     ]
     out = {}
     for name, h, stride in plans:
-        if name in shared_data:
-            w = shared_data[name].windows(h, stride)
-            if len(w):
-                out[f"{name}_H{h}"] = w
+        w = shared_data[name].windows(h, stride)
+        assert len(w), f"no window of {h} steps in {name}"
+        out[f"{name}_H{h}"] = w
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, require_shared_data
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -112,8 +112,8 @@ def test_errors_name_the_problem():
         chunk_episodes([], 2)
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real robot data not found at {SHARED_DATA}")
 def test_real_data_one_second_chunks():
+    require_shared_data()
     episodes = actok.read_episodes(SHARED_DATA / "droid100_jointpos_gripper_8d_15hz.npz")
     horizon = int(episodes.fps)
     chunks = chunk_episodes(episodes, horizon)

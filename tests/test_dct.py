@@ -15,11 +15,11 @@ float32 values) with a float32-sized ``rtol``.
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.fft as scipy_fft
+from conftest import SHARED_DATA, require_shared_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -45,7 +45,7 @@ LARGE_LENGTHS = (
 )
 LENGTHS = (*range(1, 65), *LARGE_LENGTHS)
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA_DIR = SHARED_DATA
 HORIZONS = (10, 15, 20, 30, 50)
 MIN_REAL_COEFFICIENTS = 10_000_000
 
@@ -470,12 +470,9 @@ def test_rounding_criterion_on_real_data():
     them): raw robosuite Lift actions (values 0 and 3.75) with H = 50 have coefficients that are
     exactly +-7.5, where only a bit-exact port of scipy's algorithm rounds the same way.
     """
-    files = sorted(DATA_DIR.glob("*.npz")) if DATA_DIR.is_dir() else []
-    if not files:
-        pytest.skip(
-            f"real robot data not found at {DATA_DIR} (../shared/data relative to the repository "
-            "root); the rounding criterion is only checked where that folder exists"
-        )
+    require_shared_data()
+    files = sorted(DATA_DIR.glob("*.npz"))
+    assert files, f"no .npz files in {DATA_DIR}"
     total = 0
     ties, mismatches = [], []
     per_file = {}

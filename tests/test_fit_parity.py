@@ -4,7 +4,9 @@ The oracle is ``fast_reference.train_reference_tokenizer``: scipy + the ``tokeni
 ``BpeTrainer`` with the FAST recipe. The files actok writes must hold the same vocabulary (token
 string -> id), the same merges in the same order, and the same ``min_token``/``scale``/
 ``vocab_size``, on synthetic corpora built to produce many equal pair counts (so the tie rules
-decide), with ``max_token_length`` small enough to bind, and on real robot data.
+decide), with ``max_token_length`` small enough to bind, on corpora whose scaled coefficients sit
+exactly on ``k + 0.5`` (so the rounding rule decides: ``np.around`` rounds half to even), and on
+real robot data.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.fft
 from conftest import quantile_normalize
 from fast_reference import chunk_from_q, train_reference_tokenizer
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from actok import FastTokenizer
@@ -96,7 +99,7 @@ def tie_heavy_corpora(draw):
     return np.stack(chunks), scale
 
 
-@settings(max_examples=16)
+@settings(max_examples=60)
 @given(
     corpus=tie_heavy_corpora(),
     vocab_size=st.sampled_from([256, 300, 400, 600]),
@@ -115,6 +118,89 @@ def test_synthetic_corpora_match_the_reference(
         min_frequency=min_frequency,
         max_token_length=max_token_length,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Rounding ties: scaled coefficients exactly on k + 0.5
+# --------------------------------------------------------------------------------------------
+def chunk_from_halves(q: np.ndarray, scale: float) -> np.ndarray:
+    """An (H, D) chunk whose scaled DCT is ``q + 0.5`` up to scipy's rounding errors: the inverse
+    DCT of ``(q + 0.5) / scale`` (exact division for a power-of-two ``scale``). Many of its scaled
+    coefficients come back from scipy's forward DCT *exactly* on ``k + 0.5`` (counted by
+    :func:`rounding_ties`), the others within an ulp or so of it."""
+    return scipy.fft.idct((np.asarray(q, dtype=np.float64) + 0.5) / scale, axis=0, norm="ortho")
+
+
+def rounding_ties(chunks: np.ndarray, scale: float) -> tuple[int, int]:
+    """``(ties, deciding)``: scaled scipy coefficients of ``chunks`` (B, H, D) exactly on
+    ``k + 0.5``, and how many of those round differently half to even (``np.around``, the
+    reference) and half away from zero (so a rounding-mode error changes the corpus)."""
+    scaled = scipy.fft.dct(np.asarray(chunks, dtype=np.float64), axis=1, norm="ortho") * scale
+    tie = np.abs(scaled - np.floor(scaled)) == 0.5
+    away = np.where(scaled < 0, np.ceil(scaled - 0.5), np.floor(scaled + 0.5))
+    return int(tie.sum()), int((tie & (np.around(scaled) != away)).sum())
+
+
+@st.composite
+def exact_tie_corpora(draw):
+    """Like :func:`tie_heavy_corpora`, but the coefficients drawn are half-integers ``k + 0.5``
+    and the scale is a power of two: up to 40% of the scaled coefficients are exact ties (none for
+    ``H = 1``, where scipy's batched transform is off by an ulp, so ``H`` starts at 2)."""
+    h = draw(st.integers(2, 8))
+    d = draw(st.integers(1, 3))
+    n = draw(st.integers(2, 40))
+    values = draw(st.lists(st.integers(-40, 40), min_size=2, max_size=5, unique=True))
+    q = draw(
+        st.lists(
+            st.lists(st.sampled_from(values), min_size=h * d, max_size=h * d),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    repeats = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
+    scale = draw(st.sampled_from([1.0, 2.0, 8.0, 16.0]))
+    chunks = [
+        chunk_from_halves(np.array(row, dtype=np.float64).reshape(h, d), scale)
+        for row, r in zip(q, repeats)
+        for _ in range(r)
+    ]
+    return np.stack(chunks), scale
+
+
+@settings(max_examples=60)
+@given(
+    corpus=exact_tie_corpora(),
+    vocab_size=st.sampled_from([256, 300, 400]),
+    max_token_length=st.sampled_from([2, 3, 10000]),
+    min_frequency=st.sampled_from([0, 1, 2]),
+)
+def test_exact_rounding_ties_match_the_reference(
+    corpus, vocab_size, max_token_length, min_frequency, tmp_path_factory
+):
+    chunks, scale = corpus
+    _, deciding = rounding_ties(chunks, scale)
+    assume(deciding > 0)  # most draws; the others could not tell the rounding modes apart
+    assert_same_fit(
+        chunks,
+        scale,
+        vocab_size,
+        tmp_path_factory.mktemp("fit"),
+        min_frequency=min_frequency,
+        max_token_length=max_token_length,
+    )
+
+
+@pytest.mark.parametrize("scale", [1.0, 4.0, 16.0])
+@pytest.mark.parametrize(("h", "d"), [(2, 2), (3, 2), (4, 3), (8, 2), (15, 1), (16, 4)])
+def test_exact_rounding_ties_fixed_corpora(h, d, scale, tmp_path):
+    """Deterministic corpora of half-integer coefficients: thousands of exact ties, a large share
+    of which the reference rounds to even where rounding half away from zero would not."""
+    rng = np.random.default_rng(100 * h + d + int(scale))
+    q = rng.integers(-6, 6, size=(300, h, d))
+    chunks = np.stack([chunk_from_halves(row, scale) for row in q])
+    ties, deciding = rounding_ties(chunks, scale)
+    assert ties >= 0.1 * chunks.size and deciding >= 0.05 * chunks.size, (ties, deciding)
+    assert_same_fit(chunks, scale, 300, tmp_path, max_token_length=4)
 
 
 def test_smooth_random_walks_match_the_reference(tmp_path):
@@ -153,7 +239,6 @@ def one_second_chunks(shared_data, name: str) -> np.ndarray:
     ],
 )
 def test_real_data_matches_the_reference(shared_data, name, vocab_size, max_token_length, tmp_path):
-    if name not in shared_data:
-        pytest.skip(f"{name} not in ../shared/data")
+    assert name in shared_data, f"{name} not in ../shared/data"
     chunks = one_second_chunks(shared_data, name)
     assert_same_fit(chunks, 10, vocab_size, tmp_path, max_token_length=max_token_length)

@@ -8,7 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, SHARED_DATA
+from conftest import REPO_ROOT, SHARED_DATA, require_shared_data
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -365,8 +365,8 @@ def test_tokenizer_save_load_and_pickle_carry_the_normalizer(tmp_path):
         actok.FastTokenizer.from_pretrained(tmp_path)
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real robot data not found at {SHARED_DATA}")
 def test_real_data_quantiles_match_numpy():
+    require_shared_data()
     for path in sorted(SHARED_DATA.glob("*.npz")):
         episodes = actok.read_episodes(path)
         x = np.concatenate(episodes.episodes).astype(np.float64)

@@ -260,6 +260,42 @@ def test_code_points_in_context_rust():
     assert_same_pieces(RUST_SPLIT(context_text()), context_oracle())
 
 
+@functools.cache
+def unicode_boundaries() -> list[int]:
+    """Both sides of every class boundary of Unicode 16.0, from ``unicodedata2`` (pinned to 16.0.0
+    by the test extras; no mismatch with ``tokenizers``, see the generator's docs) and, for
+    White_Space, Python's ``isspace`` less U+001C..U+001F: independent of the Rust table and of
+    where its source lives, so an off-by-one at any end of one of its ranges is probed."""
+    ud = importlib.import_module("unicodedata2")
+    assert ud.unidata_version == "16.0.0", ud.unidata_version
+
+    def cls(cp: int) -> str:
+        ch = chr(cp)
+        if ch.isspace() and not 0x1C <= cp <= 0x1F:
+            return "W"
+        cat = ud.category(ch)
+        return cat[0] if cat[0] in "LN" else "O"
+
+    cps = {0, 0x10FFFF}
+    prev = cls(0)
+    for cp in range(1, 0x110000):
+        c = cls(cp)
+        if c != prev:
+            cps.update((cp - 1, cp))
+        prev = c
+    return sorted(cp for cp in cps if not 0xD800 <= cp <= 0xDFFF)
+
+
+def test_both_sides_of_every_class_boundary_rust():
+    """The Rust split equals `tokenizers` on the code points on both sides of every boundary
+    between Letter, Number, Whitespace and Other, each in the contexts of ``context_text``."""
+    assert RUST_SPLIT is not None, "actok._actok._pretokenize is missing from the bindings"
+    cps = unicode_boundaries()
+    assert len(cps) > 2_000, len(cps)  # Unicode 16.0: 2,821 code points
+    text = "".join(f"a{c}a0{c}0!{c}! {c}{c}'{c}\t{c}  {c}\n" for c in map(chr, cps))
+    assert_same_pieces(RUST_SPLIT(text), oracle_split(text))
+
+
 # ---------------------------------------------------------------------------------------------
 # Hand-checked cases
 

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, require_shared_data
 
 import actok
 from actok import ActokError, Episodes, LoadError, read_episodes
@@ -106,8 +106,8 @@ def test_npz_missing_key_lists_the_keys(tmp_path):
         read_episodes(tmp_path / "k.npz")
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real robot data not found at {SHARED_DATA}")
 def test_real_shared_data_files():
+    require_shared_data()
     files = sorted(SHARED_DATA.glob("*.npz"))
     assert files, f"no .npz files in {SHARED_DATA}"
     for path in files:

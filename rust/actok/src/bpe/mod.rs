@@ -1499,19 +1499,18 @@ mod tests {
         text.into_bytes()
     }
 
-    /// The demo tokenizer committed in the package, or `None` (test skipped) if it is missing.
-    pub(super) fn demo_tokenizer() -> Option<Bpe> {
+    /// The demo tokenizer committed in the package; a test using it fails if it is missing.
+    pub(super) fn demo_tokenizer() -> Bpe {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../python/actok/data/robosuite_fast/tokenizer.json"
         );
-        let Ok(text) = std::fs::read_to_string(path) else {
-            eprintln!("skipped: {path} not found");
-            return None;
-        };
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+            panic!("the demo tokenizer {path} (committed in the package) cannot be read: {e}")
+        });
         let (bpe, _) =
             crate::format::tokenizer_json::parse(&text, std::path::Path::new(path)).unwrap();
-        Some(bpe)
+        bpe
     }
 
     /// FAST-like pieces of lengths 1 to 1400 for seeds `0..count`, those `bpe` can encode, with
@@ -1527,9 +1526,7 @@ mod tests {
 
     #[test]
     fn matches_oracle_on_the_demo_tokenizer() {
-        let Some(bpe) = demo_tokenizer() else {
-            return;
-        };
+        let bpe = demo_tokenizer();
         assert!(bpe.consistent);
         let mut scratch = BpeScratch::default();
         for (seed, piece) in demo_pieces(&bpe, 300) {
