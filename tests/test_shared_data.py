@@ -44,7 +44,9 @@ def test_missing_file_fails_naming_it_in_ci(local, tmp_path):
 
 def test_missing_folder_skips_locally_with_a_clear_message(local, tmp_path):
     local.setattr(conftest, "SHARED_DATA", tmp_path / "absent")
-    with pytest.raises(pytest.skip.Exception, match=r"real robot data missing .*absent.*outside CI"):
+    with pytest.raises(
+        pytest.skip.Exception, match=r"real robot data missing .*absent.*outside CI"
+    ):
         require_shared_data()
 
 
