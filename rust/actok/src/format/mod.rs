@@ -2,9 +2,12 @@
 //! writing them back in the layout the reference processor loads.
 //!
 //! Each file is deserialized into a raw `serde` struct, checked by converting it (`TryFrom`) into
-//! the validated type, and written from a `Serialize` struct.
+//! the validated type, and written from a `Serialize` struct. [`directory`] reads and writes a
+//! whole directory.
 
+pub(crate) mod directory;
 mod json;
+pub(crate) mod normalizer_file;
 pub(crate) mod processor_config;
 mod read;
 pub(crate) mod tokenizer_json;

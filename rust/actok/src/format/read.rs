@@ -1,5 +1,7 @@
-//! The size caps on the files of a tokenizer directory.
+//! Reading one file of a tokenizer directory under a size cap.
 
+use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -20,4 +22,35 @@ pub(crate) fn check_len(text: &str, path: &Path, limit: usize) -> Result<()> {
         return Err(too_large(path, text.len() as u64, limit));
     }
     Ok(())
+}
+
+/// Reads `path` as UTF-8 text of at most `limit` bytes.
+///
+/// The size is checked from the file's metadata before reading, so a huge file is refused
+/// without being loaded into memory; `take` also stops one that grows while it is read.
+pub(crate) fn read_capped(path: &Path, limit: usize) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut bytes = Vec::new();
+    if len <= limit as u64 {
+        file.take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+    }
+    if len > limit as u64 || bytes.len() > limit {
+        return Err(too_large(path, len.max(bytes.len() as u64), limit));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::format(
+            path,
+            format!(
+                "not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
