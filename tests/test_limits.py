@@ -22,6 +22,7 @@ MAX_VOCAB_SIZE = 1 << 20
 MAX_MERGES = 1 << 22
 MAX_TOKEN_CHARS = 1 << 16
 MAX_CONFIG_FILE_BYTES = 1 << 20
+MAX_NORMALIZER_FILE_BYTES = 4 << 20
 
 
 def _dir(path: Path, tokenizer: dict | None = None, config: dict | None = None) -> Path:
@@ -66,6 +67,20 @@ def test_config_file_size_cap(tmp_path):
     (path / "processor_config.json").write_text(text.ljust(MAX_CONFIG_FILE_BYTES + 1))
     msg = _load_error(path, "processor_config.json")
     assert "is 1048577 bytes, more than the limit of 1048576 bytes" in msg, msg
+
+
+def test_normalizer_file_size_cap(tmp_path):
+    """A saved normalizer padded with spaces: loaded beside the tokenizer at 4 MiB, refused one
+    byte past it (from its size, before it is read)."""
+    norm = actok.Normalizer.fit(np.arange(12.0).reshape(4, 3))
+    text = norm.to_json()
+    path = _dir(tmp_path / "at")
+    (path / "actok_normalizer.json").write_text(text.ljust(MAX_NORMALIZER_FILE_BYTES))
+    assert actok.FastTokenizer.from_pretrained(path).normalizer == norm
+    path = _dir(tmp_path / "past")
+    (path / "actok_normalizer.json").write_text(text.ljust(MAX_NORMALIZER_FILE_BYTES + 1))
+    msg = _load_error(path, "actok_normalizer.json")
+    assert "is 4194305 bytes, more than the limit of 4194304 bytes" in msg, msg
 
 
 def test_vocab_size_cap(tmp_path):

@@ -37,10 +37,10 @@ pub use error::{DecodeIssue, EncodeIssue, Error, Result};
 pub use fast::chunking::{chunk_count, chunk_episodes, ChunkPad};
 pub use fast::episodes::episodes_dim;
 pub use fast::fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};
-pub use fast::normalizer::{Normalizer, NormalizerKind, Statistics, NORMALIZER_FILE, QUANTILES};
-pub use fast::tokenizer::{
-    Decoded, FastTokenizer, OnDecodeError, Overflow, Padded, CONFIG_FILE, TOKENIZER_FILE,
-};
+pub use fast::normalizer::{Normalizer, NormalizerKind, Statistics, QUANTILES};
+pub use fast::tokenizer::{Decoded, FastTokenizer, OnDecodeError, Overflow, Padded};
+pub use format::directory::{CONFIG_FILE, TOKENIZER_FILE};
+pub use format::normalizer_file::{MAX_NORMALIZER_FILE_BYTES, NORMALIZER_FILE};
 pub use format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 pub use format::tokenizer_json::{
     TokenizerSections, MAX_MERGES, MAX_TOKENIZER_FILE_BYTES, MAX_TOKEN_CHARS, MAX_VOCAB_SIZE,

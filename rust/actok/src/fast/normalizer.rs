@@ -4,7 +4,7 @@
 //! coefficients the vocabulary cannot represent. The paper's recommendation is quantile
 //! normalization (1st/99th percentile of each dimension to -1/+1, clipped). A [`Normalizer`] holds
 //! that map (or mean/std, min/max, identity), applies it, inverts it, and is saved as its own JSON
-//! file ([`NORMALIZER_FILE`]) so the Hugging Face files of a tokenizer directory stay untouched.
+//! file ([`crate::NORMALIZER_FILE`]) so the Hugging Face files of a tokenizer directory stay untouched.
 //!
 //! # The maps
 //!
@@ -37,36 +37,21 @@
 //! `|x| + |a| + s` (the tests check `4 · eps · (|x| + |a| + s)`, `eps` of the data's type), and
 //! equals it exactly where nothing rounds (identity, degenerate dimensions).
 
-use std::fs;
-use std::path::Path;
-
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 use crate::options::Choice;
 use crate::sample::Sample;
-
-/// File name of a normalizer inside a tokenizer directory (beside the Hugging Face files, which
-/// stay unchanged so the reference processor can still load the directory).
-pub const NORMALIZER_FILE: &str = "actok_normalizer.json";
-
-/// Format version written to (and required in) [`NORMALIZER_FILE`].
-const FORMAT_VERSION: u32 = 1;
 
 /// The percentiles [`NormalizerKind::Quantile`] maps to -1 and +1 (FAST's recommendation).
 pub const QUANTILES: [f64; 2] = [0.01, 0.99];
 
 /// Which statistics a [`Normalizer`] uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NormalizerKind {
     /// 1st/99th percentile to -1/+1, clipped to `[-1, 1]` (FAST's recommendation).
     Quantile,
     /// `(x - mean) / std`, population std; not clipped.
-    #[serde(rename = "meanstd")]
     MeanStd,
     /// Min/max to -1/+1, clipped to `[-1, 1]` (values outside the fitted range saturate).
-    #[serde(rename = "minmax")]
     MinMax,
     /// No change (useful to record that actions are already normalized).
     Identity,
@@ -90,23 +75,6 @@ pub struct Normalizer {
     second: Vec<f64>,
     /// Per-dimension `(a, s, b)` of `y = (x - a) / s + b`; `s == 0` marks a degenerate dimension.
     affine: Vec<(f64, f64, f64)>,
-}
-
-/// The on-disk form of [`NORMALIZER_FILE`].
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NormalizerFile {
-    actok_normalizer: u32,
-    kind: NormalizerKind,
-    dim: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    low: Option<Vec<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    high: Option<Vec<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mean: Option<Vec<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    std: Option<Vec<f64>>,
 }
 
 /// Per-dimension statistics by name, for [`Normalizer::from_statistics`]: `low` and `high`
@@ -471,72 +439,6 @@ impl Normalizer {
             )))
         }
     }
-
-    /// The JSON text of [`NORMALIZER_FILE`].
-    pub fn to_json(&self) -> String {
-        let (p, q) = (Some(self.first.clone()), Some(self.second.clone()));
-        let mut file = NormalizerFile {
-            actok_normalizer: FORMAT_VERSION,
-            kind: self.kind,
-            dim: self.dim,
-            low: None,
-            high: None,
-            mean: None,
-            std: None,
-        };
-        match self.kind {
-            NormalizerKind::Quantile | NormalizerKind::MinMax => (file.low, file.high) = (p, q),
-            NormalizerKind::MeanStd => (file.mean, file.std) = (p, q),
-            NormalizerKind::Identity => {}
-        }
-        let mut text = serde_json::to_string_pretty(&file).expect("plain data serializes");
-        text.push('\n');
-        text
-    }
-
-    /// Parses the text of [`NORMALIZER_FILE`]; `path` only names the file in errors.
-    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let file: NormalizerFile = serde_json::from_str(text)
-            .map_err(|e| Error::format(path, format!("not a normalizer file: {e}")))?;
-        if file.actok_normalizer != FORMAT_VERSION {
-            return Err(Error::format(
-                path,
-                format!(
-                    "normalizer format version {} is not supported (this actok reads {FORMAT_VERSION})",
-                    file.actok_normalizer
-                ),
-            ));
-        }
-        let stats = Statistics {
-            low: file.low,
-            high: file.high,
-            mean: file.mean,
-            std: file.std,
-        };
-        Self::from_statistics(file.kind, stats, Some(file.dim)).map_err(|e| match e {
-            Error::InvalidArgument(message) => Error::format(path, message),
-            other => other,
-        })
-    }
-
-    /// Writes [`Normalizer::to_json`] to `path`.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        fs::write(path, self.to_json()).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
-
-    /// Reads a file written by [`Normalizer::save`].
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_json(&text, path)
-    }
 }
 
 /// `np.quantile(values, q)` with the default `"linear"` method, bit for bit (values are finite).
@@ -673,30 +575,6 @@ mod tests {
             .to_string();
         assert!(err.contains("row 1, dimension 0"), "{err}");
         assert!(norm.apply(&[0.0, 1.0, 2.0]).is_err());
-    }
-
-    #[test]
-    fn json_round_trip_and_validation() {
-        let data: Vec<f64> = (0..40).map(|i| (i as f64 * 0.37).sin()).collect();
-        for kind in [
-            NormalizerKind::Quantile,
-            NormalizerKind::MeanStd,
-            NormalizerKind::MinMax,
-            NormalizerKind::Identity,
-        ] {
-            let norm = Normalizer::fit(kind, &[&data[..]], 4).unwrap();
-            let back = Normalizer::from_json(&norm.to_json(), Path::new("x")).unwrap();
-            assert_eq!(back, norm);
-        }
-        let bad =
-            r#"{"actok_normalizer": 1, "kind": "minmax", "dim": 1, "low": [2.0], "high": [1.0]}"#;
-        assert!(matches!(
-            Normalizer::from_json(bad, Path::new("x")),
-            Err(Error::Format { .. })
-        ));
-        let bad =
-            r#"{"actok_normalizer": 1, "kind": "minmax", "dim": 1, "mean": [2.0], "std": [1.0]}"#;
-        assert!(Normalizer::from_json(bad, Path::new("x")).is_err());
     }
 
     proptest! {

@@ -1,27 +1,18 @@
 //! The FAST tokenizer: DCT → quantize → characters → byte-level BPE, and back.
 
-use std::fs;
-use std::io::Read;
-use std::path::Path;
-
 use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::{Bpe, BpeScratch};
 use crate::dct::matrix::{InverseMatrix, InverseScratch};
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
 use crate::fast::coefficient_range::CoefficientRange;
-use crate::fast::normalizer::{Normalizer, NORMALIZER_FILE};
+use crate::fast::normalizer::Normalizer;
 use crate::fast::quantize::{QuantizeScratch, Quantizer};
 use crate::fast::token_values::TokenValues;
-use crate::format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
-use crate::format::tokenizer_json::{self, TokenizerSections, MAX_TOKENIZER_FILE_BYTES};
+use crate::format::processor_config::ProcessorConfig;
+use crate::format::tokenizer_json::TokenizerSections;
 use crate::parallel;
 use crate::sample::Sample;
-
-/// File name of the BPE tokenizer inside a FAST directory.
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
-/// File name of the processor settings inside a FAST directory.
-pub const CONFIG_FILE: &str = "processor_config.json";
 
 /// What to do with a coefficient the tokenizer cannot represent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -155,7 +146,7 @@ impl FastTokenizer {
 
     /// This tokenizer with a normalizer attached (or removed, with `None`): `encode` then takes
     /// raw actions and `decode` returns raw actions. `save_pretrained` writes it as
-    /// [`NORMALIZER_FILE`] and `from_pretrained` loads it when present.
+    /// [`crate::NORMALIZER_FILE`] and `from_pretrained` loads it when present.
     pub fn with_normalizer(mut self, normalizer: Option<Normalizer>) -> Self {
         self.normalizer = normalizer;
         self
@@ -177,103 +168,9 @@ impl FastTokenizer {
         }
     }
 
-    /// Loads a FAST directory (`processor_config.json` + `tokenizer.json`, the Hugging Face layout).
-    pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        if !dir.is_dir() {
-            let source = match fs::metadata(dir) {
-                Ok(_) => std::io::Error::other("not a directory"),
-                Err(e) => e,
-            };
-            return Err(Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            });
-        }
-        // The size caps are checked before reading, so a huge file is refused without being
-        // loaded into memory (`take` also stops one that grows while it is read).
-        let read = |name: &str, limit: usize| {
-            let path = dir.join(name);
-            let io = |source| Error::Io {
-                path: path.clone(),
-                source,
-            };
-            let file = fs::File::open(&path).map_err(io)?;
-            let len = file.metadata().map_err(io)?.len();
-            let mut bytes = Vec::new();
-            if len <= limit as u64 {
-                file.take(limit as u64 + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(io)?;
-            }
-            if len > limit as u64 || bytes.len() > limit {
-                let size = len.max(bytes.len() as u64);
-                return Err(Error::format(
-                    &path,
-                    format!("the file is {size} bytes, more than the limit of {limit} bytes"),
-                ));
-            }
-            String::from_utf8(bytes).map_err(|e| {
-                Error::format(
-                    &path,
-                    format!(
-                        "not UTF-8 (invalid byte at offset {})",
-                        e.utf8_error().valid_up_to()
-                    ),
-                )
-            })
-        };
-        let config_text = read(CONFIG_FILE, MAX_CONFIG_FILE_BYTES)?;
-        let tokenizer_text = read(TOKENIZER_FILE, MAX_TOKENIZER_FILE_BYTES)?;
-        let config = ProcessorConfig::from_json(&config_text, &dir.join(CONFIG_FILE))?;
-        let (bpe, sections) = tokenizer_json::parse(&tokenizer_text, &dir.join(TOKENIZER_FILE))?;
-        let normalizer_path = dir.join(NORMALIZER_FILE);
-        let normalizer = if normalizer_path.exists() {
-            Some(Normalizer::load(&normalizer_path)?)
-        } else {
-            None
-        };
-        Ok(Self::new(config, bpe, sections).with_normalizer(normalizer))
-    }
-
-    /// Builds a tokenizer from the texts of its two files.
-    pub fn from_json(tokenizer_json: &str, processor_config_json: &str) -> Result<Self> {
-        let config = ProcessorConfig::from_json(processor_config_json, Path::new(CONFIG_FILE))?;
-        let (bpe, sections) = tokenizer_json::parse(tokenizer_json, Path::new(TOKENIZER_FILE))?;
-        Ok(Self::new(config, bpe, sections))
-    }
-
-    /// Writes `processor_config.json` and `tokenizer.json` into `dir` (created if missing), in the
-    /// format the reference processor and the `tokenizers` library read.
-    pub fn save_pretrained(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dir = dir.as_ref();
-        fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let write = |name: &str, text: String| {
-            let path = dir.join(name);
-            fs::write(&path, text).map_err(|source| Error::Io { path, source })
-        };
-        write(CONFIG_FILE, self.config.to_json())?;
-        write(TOKENIZER_FILE, self.tokenizer_json())?;
-        let normalizer_path = dir.join(NORMALIZER_FILE);
-        match &self.normalizer {
-            Some(n) => n.save(normalizer_path),
-            // A stale file from an earlier save would be loaded with the wrong tokenizer.
-            None if normalizer_path.exists() => {
-                fs::remove_file(&normalizer_path).map_err(|source| Error::Io {
-                    path: normalizer_path,
-                    source,
-                })
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// The `tokenizer.json` text of this tokenizer.
-    pub fn tokenizer_json(&self) -> String {
-        tokenizer_json::write(&self.bpe, &self.sections)
+    /// The sections of `tokenizer.json` outside the model, as loaded (written back on save).
+    pub(crate) fn sections(&self) -> &TokenizerSections {
+        &self.sections
     }
 
     /// The processor settings.

@@ -2,9 +2,12 @@
 
 use std::path::Path;
 
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::format::json::{parse_object, present};
+use crate::format::read::check_len;
 
 /// The settings of a FAST processor, as stored in `processor_config.json`.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,13 +43,69 @@ pub(crate) const MAX_DECODED_COEFFICIENT: f64 = 1e300;
 /// and refuses a wrong or corrupted file before it is parsed.
 pub const MAX_CONFIG_FILE_BYTES: usize = 1 << 20;
 
-const KNOWN_KEYS: [&str; 5] = [
-    "scale",
-    "vocab_size",
-    "min_token",
-    "time_horizon",
-    "action_dim",
-];
+/// `processor_config.json` as written, before validation. Numeric fields are kept as JSON values
+/// so that a wrong type is reported in the file's own words (`"scale" must be a number, got
+/// "10"`), and every key the processor does not use is kept in `extra`.
+#[derive(Deserialize)]
+struct RawProcessorConfig {
+    /// `present`: `"scale": null` is a wrong type, not a missing key.
+    #[serde(default, deserialize_with = "present")]
+    scale: Option<Value>,
+    vocab_size: Option<Value>,
+    min_token: Option<Value>,
+    time_horizon: Option<Value>,
+    action_dim: Option<Value>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl TryFrom<RawProcessorConfig> for ProcessorConfig {
+    /// What is wrong, naming the field (the caller adds the file).
+    type Error = String;
+
+    fn try_from(raw: RawProcessorConfig) -> std::result::Result<Self, String> {
+        let scale = match raw.scale {
+            Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+            Some(other) => return Err(format!("\"scale\" must be a number, got {other}")),
+            None => return Err("missing \"scale\"".into()),
+        };
+        let min_token = integer(raw.min_token, "min_token")?.ok_or("missing \"min_token\"")?;
+        let vocab_size = positive(raw.vocab_size, "vocab_size")?.ok_or("missing \"vocab_size\"")?;
+        let config = Self {
+            scale,
+            vocab_size,
+            min_token,
+            time_horizon: positive(raw.time_horizon, "time_horizon")?,
+            action_dim: positive(raw.action_dim, "action_dim")?,
+            extra: raw.extra,
+        };
+        config.check()?;
+        Ok(config)
+    }
+}
+
+/// `processor_config.json` as written: the settings over the extra keys (a setting wins over an
+/// extra key of the same name).
+#[derive(Serialize)]
+struct ProcessorConfigOut<'a> {
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+    #[serde(serialize_with = "integral_as_integer")]
+    scale: f64,
+    vocab_size: usize,
+    min_token: i64,
+    time_horizon: Option<usize>,
+    action_dim: Option<usize>,
+}
+
+/// Integral scales are written as integers, as the reference's own files have them.
+fn integral_as_integer<S: Serializer>(scale: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    if scale.fract() == 0.0 && scale.abs() < 9.0e15 {
+        s.serialize_i64(*scale as i64)
+    } else {
+        s.serialize_f64(*scale)
+    }
+}
 
 impl ProcessorConfig {
     /// A config with the given settings and the reference's `processor_class`.
@@ -64,28 +123,25 @@ impl ProcessorConfig {
             action_dim: None,
             extra,
         };
-        config.validate(Path::new("processor_config.json"))?;
+        config
+            .check()
+            .map_err(|message| Error::format("processor_config.json", message))?;
         Ok(config)
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
+    /// The checks across fields, shared by [`ProcessorConfig::new`] and the reader.
+    fn check(&self) -> std::result::Result<(), String> {
         // Decoding divides by the scale: 1 / scale must be finite too (no subnormal scales).
         if !(self.scale.is_finite() && self.scale > 0.0 && (1.0 / self.scale).is_finite()) {
-            return Err(Error::format(
-                path,
-                format!(
-                    "\"scale\" must be a finite number > 0 whose inverse is finite, got {}",
-                    self.scale
-                ),
+            return Err(format!(
+                "\"scale\" must be a finite number > 0 whose inverse is finite, got {}",
+                self.scale
             ));
         }
         if self.min_token.unsigned_abs() > MAX_ABS_MIN_TOKEN.unsigned_abs() {
-            return Err(Error::format(
-                path,
-                format!(
-                    "\"min_token\" must be between -2^52 and 2^52, got {}",
-                    self.min_token
-                ),
+            return Err(format!(
+                "\"min_token\" must be between -2^52 and 2^52, got {}",
+                self.min_token
             ));
         }
         let max_code = i64::from(char::MAX as u32);
@@ -94,16 +150,13 @@ impl ProcessorConfig {
             .unsigned_abs()
             .max((self.min_token + max_code).unsigned_abs()) as f64;
         if widest / self.scale > MAX_DECODED_COEFFICIENT {
-            return Err(Error::format(
-                path,
-                format!(
-                    "\"scale\" {} is too small for \"min_token\" {}: coefficients up to {widest} \
-                     would decode to {:e}, more than the limit of 1e300 (actions would overflow \
-                     to infinity)",
-                    self.scale,
-                    self.min_token,
-                    widest / self.scale
-                ),
+            return Err(format!(
+                "\"scale\" {} is too small for \"min_token\" {}: coefficients up to {widest} \
+                 would decode to {:e}, more than the limit of 1e300 (actions would overflow \
+                 to infinity)",
+                self.scale,
+                self.min_token,
+                widest / self.scale
             ));
         }
         Ok(())
@@ -114,84 +167,35 @@ impl ProcessorConfig {
     /// A text longer than [`MAX_CONFIG_FILE_BYTES`] is refused with an [`Error::Format`] naming
     /// the limit and its length.
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        if text.len() > MAX_CONFIG_FILE_BYTES {
-            return Err(Error::format(
-                path,
-                format!(
-                    "the file is {} bytes, more than the limit of {MAX_CONFIG_FILE_BYTES} bytes",
-                    text.len()
-                ),
-            ));
-        }
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::format(path, format!("not valid JSON: {e}")))?;
-        let Value::Object(mut map) = value else {
-            return Err(Error::format(
-                path,
-                "expected a JSON object at the top level",
-            ));
-        };
-        let scale = match map.get("scale") {
-            Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-            Some(other) => {
-                return Err(Error::format(
-                    path,
-                    format!("\"scale\" must be a number, got {other}"),
-                ))
-            }
-            None => return Err(Error::format(path, "missing \"scale\"")),
-        };
-        let min_token = integer(&map, "min_token", path)?
-            .ok_or_else(|| Error::format(path, "missing \"min_token\""))?;
-        let vocab_size = positive(&map, "vocab_size", path)?
-            .ok_or_else(|| Error::format(path, "missing \"vocab_size\""))?;
-        let time_horizon = positive(&map, "time_horizon", path)?;
-        let action_dim = positive(&map, "action_dim", path)?;
-        for key in KNOWN_KEYS {
-            map.remove(key);
-        }
-        let config = Self {
-            scale,
-            vocab_size,
-            min_token,
-            time_horizon,
-            action_dim,
-            extra: map,
-        };
-        config.validate(path)?;
-        Ok(config)
+        check_len(text, path, MAX_CONFIG_FILE_BYTES)?;
+        let value = parse_object(text, path)?;
+        // Every field is a JSON value or a map: a JSON object always deserializes.
+        let raw = RawProcessorConfig::deserialize(value)
+            .map_err(|e| Error::format(path, e.to_string()))?;
+        Self::try_from(raw).map_err(|message| Error::format(path, message))
     }
 
     /// Serializes to pretty JSON with sorted keys (as `transformers` writes it).
     pub fn to_json(&self) -> String {
-        let mut map = self.extra.clone();
-        // Integral scales are written as integers, as the reference's own files have them.
-        let scale = if self.scale.fract() == 0.0 && self.scale.abs() < 9.0e15 {
-            Value::from(self.scale as i64)
-        } else {
-            Value::from(self.scale)
+        let out = ProcessorConfigOut {
+            extra: &self.extra,
+            scale: self.scale,
+            vocab_size: self.vocab_size,
+            min_token: self.min_token,
+            time_horizon: self.time_horizon,
+            action_dim: self.action_dim,
         };
-        map.insert("scale".into(), scale);
-        map.insert("vocab_size".into(), Value::from(self.vocab_size));
-        map.insert("min_token".into(), Value::from(self.min_token));
-        map.insert(
-            "time_horizon".into(),
-            self.time_horizon.map_or(Value::Null, Value::from),
-        );
-        map.insert(
-            "action_dim".into(),
-            self.action_dim.map_or(Value::Null, Value::from),
-        );
-        let mut text = serde_json::to_string_pretty(&Value::Object(map))
-            .expect("a JSON map always serializes");
+        // Through a `Value`, whose map sorts the keys as `transformers` does (`sort_keys=True`).
+        let value = serde_json::to_value(out).expect("a config always serializes");
+        let mut text = serde_json::to_string_pretty(&value).expect("a JSON map always serializes");
         text.push('\n');
         text
     }
 }
 
 /// An integer field (`null` or absent gives `None`); integral floats such as `-354.0` are accepted.
-fn integer(map: &Map<String, Value>, key: &str, path: &Path) -> Result<Option<i64>> {
-    match map.get(key) {
+fn integer(value: Option<Value>, key: &str) -> std::result::Result<Option<i64>, String> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
@@ -199,27 +203,18 @@ fn integer(map: &Map<String, Value>, key: &str, path: &Path) -> Result<Option<i6
             }
             match n.as_f64() {
                 Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
-                _ => Err(Error::format(
-                    path,
-                    format!("\"{key}\" must be an integer, got {n}"),
-                )),
+                _ => Err(format!("\"{key}\" must be an integer, got {n}")),
             }
         }
-        Some(other) => Err(Error::format(
-            path,
-            format!("\"{key}\" must be an integer, got {other}"),
-        )),
+        Some(other) => Err(format!("\"{key}\" must be an integer, got {other}")),
     }
 }
 
-fn positive(map: &Map<String, Value>, key: &str, path: &Path) -> Result<Option<usize>> {
-    match integer(map, key, path)? {
+fn positive(value: Option<Value>, key: &str) -> std::result::Result<Option<usize>, String> {
+    match integer(value, key)? {
         None => Ok(None),
         Some(v) if v >= 1 => Ok(Some(v as usize)),
-        Some(v) => Err(Error::format(
-            path,
-            format!("\"{key}\" must be ≥ 1, got {v}"),
-        )),
+        Some(v) => Err(format!("\"{key}\" must be ≥ 1, got {v}")),
     }
 }
 

@@ -5,14 +5,18 @@
 //! pre-tokenizer with `add_prefix_space: false` and `use_regex: true`. Anything else is refused
 //! with an error naming the field, rather than being tokenized differently from the library.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
+mod raw;
+mod write;
+
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
 use crate::bpe::Bpe;
 use crate::error::{Error, Result};
+use crate::format::json::parse_object;
+use crate::format::read::check_len;
+use raw::RawTokenizerFile;
 
 /// Largest accepted `tokenizer.json`, in bytes: 256 MiB. The released FAST tokenizer is about
 /// 100 KB and the largest public LLM tokenizers (vocabularies of ~250k) are tens of MB, so this
@@ -96,270 +100,23 @@ pub(crate) fn parse_limited(
     path: &Path,
     limits: Limits,
 ) -> Result<(Bpe, TokenizerSections)> {
-    let err = |message: String| Error::format(path, message);
-    // Checked before parsing: the parsed JSON takes several times the text's memory.
-    if text.len() > limits.file_bytes {
-        return Err(err(format!(
-            "the file is {} bytes, more than the limit of {} bytes",
-            text.len(),
-            limits.file_bytes
-        )));
-    }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| err(format!("not valid JSON: {e}")))?;
-    let Value::Object(mut top) = value else {
-        return Err(err("expected a JSON object at the top level".into()));
-    };
-    let model = match top.remove("model") {
-        Some(Value::Object(model)) => model,
-        Some(_) => return Err(err("\"model\" must be an object".into())),
-        None => return Err(err("missing \"model\"".into())),
-    };
-    check_sections(&top).map_err(err)?;
-    let bpe = parse_model(&model, limits).map_err(err)?;
-    Ok((bpe, TokenizerSections { top }))
-}
-
-fn check_sections(top: &Map<String, Value>) -> std::result::Result<(), String> {
-    match top.get("normalizer") {
-        None | Some(Value::Null) => {}
-        Some(other) => {
-            return Err(format!(
-                "unsupported \"normalizer\" {other} (FAST uses null)"
-            ))
-        }
-    }
-    match top.get("added_tokens") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(a)) if a.is_empty() => {}
-        Some(_) => return Err("unsupported non-empty \"added_tokens\" (FAST has none)".into()),
-    }
-    let pre = top
-        .get("pre_tokenizer")
-        .ok_or("missing \"pre_tokenizer\"")?;
-    let ok = pre.get("type") == Some(&Value::from("ByteLevel"))
-        && pre.get("add_prefix_space").and_then(Value::as_bool) == Some(false)
-        && pre
-            .get("use_regex")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-    if !ok {
-        return Err(format!(
-            "unsupported \"pre_tokenizer\" {pre}: FAST uses ByteLevel with add_prefix_space=false \
-             and use_regex=true"
-        ));
-    }
-    match top.get("decoder") {
-        None | Some(Value::Null) => {}
-        Some(d) if d.get("type") == Some(&Value::from("ByteLevel")) => {}
-        Some(other) => {
-            return Err(format!(
-                "unsupported \"decoder\" {other} (FAST uses ByteLevel)"
-            ))
-        }
-    }
-    Ok(())
-}
-
-fn parse_model(model: &Map<String, Value>, limits: Limits) -> std::result::Result<Bpe, String> {
-    if model.get("type").and_then(Value::as_str) != Some("BPE") {
-        return Err(format!(
-            "model type must be \"BPE\", got {}",
-            model
-                .get("type")
-                .map_or("nothing".to_string(), Value::to_string)
-        ));
-    }
-    for key in [
-        "dropout",
-        "unk_token",
-        "continuing_subword_prefix",
-        "end_of_word_suffix",
-    ] {
-        match model.get(key) {
-            None | Some(Value::Null) => {}
-            Some(other) => {
-                return Err(format!(
-                    "unsupported model.{key} = {other} (FAST uses null)"
-                ))
-            }
-        }
-    }
-    if model.get("byte_fallback").and_then(Value::as_bool) == Some(true) {
-        return Err("unsupported model.byte_fallback = true (FAST uses false)".into());
-    }
-    let ignore_merges = model
-        .get("ignore_merges")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-
-    let vocab = match model.get("vocab") {
-        Some(Value::Object(v)) => v,
-        _ => return Err("model.vocab must be an object mapping token strings to ids".into()),
-    };
-    if vocab.is_empty() {
-        return Err("model.vocab is empty".into());
-    }
-    if vocab.len() > limits.vocab {
-        return Err(format!(
-            "model.vocab has {} tokens, more than the limit of {}",
-            vocab.len(),
-            limits.vocab
-        ));
-    }
-    let mut tokens: Vec<Option<String>> = vec![None; vocab.len()];
-    for (token, id) in vocab {
-        let id = id.as_u64().ok_or_else(|| {
-            format!("model.vocab[{token:?}] must be a non-negative integer, got {id}")
-        })?;
-        let slot = usize::try_from(id)
-            .ok()
-            .and_then(|i| tokens.get_mut(i))
-            .ok_or_else(|| {
-                format!(
-                    "model.vocab[{token:?}] = {id} is out of range: ids must be 0..{} without gaps",
-                    vocab.len()
-                )
-            })?;
-        if let Some(previous) = slot {
-            return Err(format!(
-                "model.vocab: tokens {previous:?} and {token:?} share id {id}"
-            ));
-        }
-        let chars = token.chars().count();
-        if chars > limits.token_chars {
-            let start: String = token.chars().take(16).collect();
-            return Err(format!(
-                "model.vocab token {id} ({start:?}...) is {chars} characters long, more than the \
-                 limit of {}",
-                limits.token_chars
-            ));
-        }
-        *slot = Some(token.clone());
-    }
-    let tokens: Vec<String> = tokens
-        .into_iter()
-        .map(|t| t.expect("ids fill 0..len"))
-        .collect();
-    let index: HashMap<&str, u32> = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.as_str(), i as u32))
-        .collect();
-
-    let merges_value = match model.get("merges") {
-        Some(Value::Array(m)) => m.as_slice(),
-        None | Some(Value::Null) => &[],
-        Some(_) => return Err("model.merges must be a list".into()),
-    };
-    if merges_value.len() > limits.merges {
-        return Err(format!(
-            "model.merges has {} entries, more than the limit of {}",
-            merges_value.len(),
-            limits.merges
-        ));
-    }
-    let mut merges = Vec::with_capacity(merges_value.len());
-    let mut merged_ids = Vec::with_capacity(merges_value.len());
-    for (rank, entry) in merges_value.iter().enumerate() {
-        let (left, right) = match entry {
-            Value::String(s) => {
-                let mut parts = s.splitn(2, ' ');
-                match (parts.next(), parts.next()) {
-                    (Some(l), Some(r)) if !r.contains(' ') => (l, r),
-                    _ => {
-                        return Err(format!(
-                            "model.merges[{rank}] = {s:?} is not \"left right\""
-                        ))
-                    }
-                }
-            }
-            Value::Array(pair) if pair.len() == 2 => match (pair[0].as_str(), pair[1].as_str()) {
-                (Some(l), Some(r)) => (l, r),
-                _ => {
-                    return Err(format!(
-                        "model.merges[{rank}] must hold two strings, got {entry}"
-                    ))
-                }
-            },
-            other => {
-                return Err(format!(
-                    "model.merges[{rank}] must be \"a b\" or [\"a\", \"b\"], got {other}"
-                ))
-            }
-        };
-        let id_of = |t: &str| {
-            index.get(t).copied().ok_or_else(|| {
-                format!(
-                    "model.merges[{rank}] = ({left:?}, {right:?}): token {t:?} is not in the vocab"
-                )
-            })
-        };
-        let (l, r) = (id_of(left)?, id_of(right)?);
-        let merged = id_of(&format!("{left}{right}"))?;
-        merges.push((l, r));
-        merged_ids.push(merged);
-    }
-    Ok(Bpe::new(tokens, merges, merged_ids, ignore_merges))
+    check_len(text, path, limits.file_bytes)?;
+    let value = parse_object(text, path)?;
+    RawTokenizerFile::from_object(value)
+        .and_then(|raw| raw.validate(limits))
+        .map_err(|message| Error::format(path, message))
 }
 
 /// Serializes a model and its sections as `tokenizers` writes `tokenizer.json`: vocab in id order,
 /// merges as `["a", "b"]` pairs.
 pub fn write(bpe: &Bpe, sections: &TokenizerSections) -> String {
-    let json = |v: &Value| serde_json::to_string(v).expect("JSON values always serialize");
-    let string = |s: &str| serde_json::to_string(s).expect("strings always serialize");
-    let mut out = String::from("{\n");
-    let order = [
-        "version",
-        "truncation",
-        "padding",
-        "added_tokens",
-        "normalizer",
-        "pre_tokenizer",
-        "post_processor",
-        "decoder",
-    ];
-    let mut keys: Vec<&String> = sections.top.keys().collect();
-    keys.sort_by_key(|k| {
-        (
-            order.iter().position(|o| o == k).unwrap_or(order.len()),
-            k.as_str(),
-        )
-    });
-    for key in keys {
-        let _ = writeln!(out, "  {}: {},", string(key), json(&sections.top[key]));
-    }
-    out.push_str("  \"model\": {\n");
-    out.push_str("    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n");
-    out.push_str("    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n");
-    out.push_str("    \"fuse_unk\": false,\n    \"byte_fallback\": false,\n");
-    let _ = writeln!(out, "    \"ignore_merges\": {},", bpe.ignore_merges());
-    out.push_str("    \"vocab\": {");
-    for (id, token) in bpe.tokens().iter().enumerate() {
-        let sep = if id == 0 { "\n" } else { ",\n" };
-        let _ = write!(out, "{sep}      {}: {id}", string(token));
-    }
-    out.push_str("\n    },\n    \"merges\": [");
-    let tokens = bpe.tokens();
-    for (rank, &(l, r)) in bpe.merges().iter().enumerate() {
-        let sep = if rank == 0 { "\n" } else { ",\n" };
-        let _ = write!(
-            out,
-            "{sep}      [{}, {}]",
-            string(&tokens[l as usize]),
-            string(&tokens[r as usize])
-        );
-    }
-    out.push_str(if bpe.merges().is_empty() {
-        "]\n  }\n}\n"
-    } else {
-        "\n    ]\n  }\n}\n"
-    });
-    out
+    write::write(bpe, sections)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn doc(merges: &str) -> String {

@@ -1,0 +1,88 @@
+//! A FAST tokenizer directory (the Hugging Face layout): [`CONFIG_FILE`] and [`TOKENIZER_FILE`],
+//! and actok's own [`NORMALIZER_FILE`] when a normalizer is attached.
+
+use std::fs;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::fast::normalizer::Normalizer;
+use crate::fast::tokenizer::FastTokenizer;
+use crate::format::normalizer_file::NORMALIZER_FILE;
+use crate::format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
+use crate::format::read::read_capped;
+use crate::format::tokenizer_json::{self, MAX_TOKENIZER_FILE_BYTES};
+
+/// File name of the BPE tokenizer inside a FAST directory.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// File name of the processor settings inside a FAST directory.
+pub const CONFIG_FILE: &str = "processor_config.json";
+
+impl FastTokenizer {
+    /// Loads a FAST directory (`processor_config.json` + `tokenizer.json`, the Hugging Face layout).
+    pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            let source = match fs::metadata(dir) {
+                Ok(_) => std::io::Error::other("not a directory"),
+                Err(e) => e,
+            };
+            return Err(Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+        let config_path = dir.join(CONFIG_FILE);
+        let tokenizer_path = dir.join(TOKENIZER_FILE);
+        let config_text = read_capped(&config_path, MAX_CONFIG_FILE_BYTES)?;
+        let tokenizer_text = read_capped(&tokenizer_path, MAX_TOKENIZER_FILE_BYTES)?;
+        let config = ProcessorConfig::from_json(&config_text, &config_path)?;
+        let (bpe, sections) = tokenizer_json::parse(&tokenizer_text, &tokenizer_path)?;
+        let normalizer_path = dir.join(NORMALIZER_FILE);
+        let normalizer = if normalizer_path.exists() {
+            Some(Normalizer::load(&normalizer_path)?)
+        } else {
+            None
+        };
+        Ok(Self::new(config, bpe, sections).with_normalizer(normalizer))
+    }
+
+    /// Builds a tokenizer from the texts of its two files.
+    pub fn from_json(tokenizer_json: &str, processor_config_json: &str) -> Result<Self> {
+        let config = ProcessorConfig::from_json(processor_config_json, Path::new(CONFIG_FILE))?;
+        let (bpe, sections) = tokenizer_json::parse(tokenizer_json, Path::new(TOKENIZER_FILE))?;
+        Ok(Self::new(config, bpe, sections))
+    }
+
+    /// Writes `processor_config.json` and `tokenizer.json` into `dir` (created if missing), in the
+    /// format the reference processor and the `tokenizers` library read.
+    pub fn save_pretrained(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let write = |name: &str, text: String| {
+            let path = dir.join(name);
+            fs::write(&path, text).map_err(|source| Error::Io { path, source })
+        };
+        write(CONFIG_FILE, self.config().to_json())?;
+        write(TOKENIZER_FILE, self.tokenizer_json())?;
+        let normalizer_path = dir.join(NORMALIZER_FILE);
+        match self.normalizer() {
+            Some(n) => n.save(normalizer_path),
+            // A stale file from an earlier save would be loaded with the wrong tokenizer.
+            None if normalizer_path.exists() => {
+                fs::remove_file(&normalizer_path).map_err(|source| Error::Io {
+                    path: normalizer_path,
+                    source,
+                })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The `tokenizer.json` text of this tokenizer.
+    pub fn tokenizer_json(&self) -> String {
+        tokenizer_json::write(self.bpe(), self.sections())
+    }
+}
