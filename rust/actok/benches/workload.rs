@@ -26,6 +26,7 @@ fn main() {
     actok::set_num_threads(Some(1)).unwrap();
     let tok = FastTokenizer::from_pretrained(tokenizer_dir()).expect("bench tokenizer");
     let actions = smooth_chunks(B, 12345);
+    // Decoded as i64, the ids the Python bindings pass (numpy int64).
     let ids: Vec<Vec<i64>> = tok
         .encode(&actions, [B, H, D], Overflow::Raise)
         .unwrap()

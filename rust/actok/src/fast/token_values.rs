@@ -12,6 +12,7 @@
 //! shape, or a head without a tail before it, goes to the general path, which reports the error.
 
 use crate::bpe::Bpe;
+use crate::token_id::InputId;
 
 /// The shape of one token's bytes (module docs).
 #[derive(Clone, Copy, Debug, Default)]
@@ -116,12 +117,12 @@ impl TokenValues {
     /// some id is unknown or the bytes are not valid UTF-8 this way (then the caller takes the
     /// general path and `out` holds garbage).
     #[inline]
-    pub(crate) fn write(&self, ids: &[i64], out: &mut [f64]) -> Option<usize> {
+    pub(crate) fn write<I: InputId>(&self, ids: &[I], out: &mut [f64]) -> Option<usize> {
         let mut count = 0usize;
         let mut pending = [0u8; 4];
         let mut pending_len = 0usize;
         for &id in ids {
-            let i = usize::try_from(id).ok()?;
+            let i = id.token_id()? as usize;
             let parts = self.parts.get(i)?;
             if !parts.usable {
                 return None;

@@ -17,6 +17,7 @@ use crate::format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 use crate::format::tokenizer_json::{self, TokenizerSections, MAX_TOKENIZER_FILE_BYTES};
 use crate::parallel;
 use crate::sample::Sample;
+use crate::token_id::{InputId, TokenId};
 
 /// File name of the BPE tokenizer inside a FAST directory.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -295,7 +296,7 @@ impl FastTokenizer {
         actions: &[T],
         shape: [usize; 3],
         overflow: Overflow,
-    ) -> Result<Vec<Vec<u32>>> {
+    ) -> Result<Vec<Vec<TokenId>>> {
         let [batch, horizon, dim] = shape;
         let chunk_len = check_shape(actions.len(), shape)?;
         if horizon == 0 {
@@ -388,7 +389,7 @@ impl FastTokenizer {
         quantizer: &Quantizer,
         overflow: Overflow,
         buffers: &mut EncodeBuffers,
-    ) -> Result<Vec<u32>> {
+    ) -> Result<Vec<TokenId>> {
         let encode_error = |at: usize, reason: EncodeIssue| Error::Encode {
             chunk: index,
             index: at,
@@ -479,7 +480,11 @@ impl FastTokenizer {
     }
 
     /// Decodes token sequences to actions of shape `(B, H, D)`.
-    pub fn decode<S: AsRef<[i64]> + Sync>(
+    ///
+    /// The ids are what [`FastTokenizer::encode`] returns ([`TokenId`]), or any [`InputId`]
+    /// integers (e.g. `i64` from an untrusted source): a negative or too large one is reported
+    /// as [`DecodeIssue::UnknownId`].
+    pub fn decode<I: InputId, S: AsRef<[I]> + Sync>(
         &self,
         sequences: &[S],
         horizon: usize,
@@ -538,12 +543,14 @@ impl FastTokenizer {
         Ok(Decoded { actions, valid })
     }
 
-    /// Decodes padded rows `ids` (row-major `(B, width)`) whose real lengths are `lengths`.
-    pub fn decode_padded(
+    /// Decodes padded rows `ids` (row-major `(B, width)`) whose real lengths are `lengths`, such
+    /// as the [`Padded`] rows of [`FastTokenizer::encode_padded`] (ids and lengths are any
+    /// [`InputId`] integers, as in [`FastTokenizer::decode`]).
+    pub fn decode_padded<I: InputId, L: InputId>(
         &self,
-        ids: &[i64],
+        ids: &[I],
         width: usize,
-        lengths: &[i64],
+        lengths: &[L],
         horizon: usize,
         dim: usize,
         on_error: OnDecodeError,
@@ -556,7 +563,7 @@ impl FastTokenizer {
             )));
         }
         let mut rows = Vec::with_capacity(lengths.len());
-        for (b, &len) in lengths.iter().enumerate() {
+        for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
             if len < 0 || len as u64 > width as u64 {
                 return Err(Error::InvalidArgument(format!(
                     "lengths[{b}] = {len} is outside 0..={width} (the ids' width)"
@@ -568,9 +575,9 @@ impl FastTokenizer {
     }
 
     /// Decodes one sequence into `out` (`H×D`, zero on entry); returns the problem, if any.
-    fn decode_chunk(
+    fn decode_chunk<I: InputId>(
         &self,
-        ids: &[i64],
+        ids: &[I],
         out: &mut [f64],
         dim: usize,
         inverse: &InverseDct,
@@ -599,12 +606,12 @@ impl FastTokenizer {
         bytes.clear();
         let mut issue = None;
         for (position, &id) in ids.iter().enumerate() {
-            match u32::try_from(id).ok().and_then(|i| self.bpe.token_bytes(i)) {
+            match id.token_id().and_then(|i| self.bpe.token_bytes(i)) {
                 Some(b) => bytes.extend_from_slice(b),
                 None => {
                     issue = Some(DecodeIssue::UnknownId {
                         position,
-                        id,
+                        id: id.value(),
                         vocab_len,
                     });
                     break;
