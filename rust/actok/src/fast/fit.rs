@@ -166,7 +166,7 @@ impl FastTokenizer {
                 chunks.len()
             )));
         };
-        let quantizer = Quantizer::shared(h)?;
+        let quantizer = Quantizer::new(h)?;
         let scale = options.scale;
         let chunk = |b: usize| &chunks[b * chunk_len..(b + 1) * chunk_len];
 

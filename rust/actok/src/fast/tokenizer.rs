@@ -6,8 +6,7 @@ use std::path::Path;
 
 use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::{Bpe, BpeScratch};
-use crate::dct::matrix::{InverseMatrix, InverseScratch};
-use crate::dct::{DctScratch, DctSpec, Transform};
+use crate::dct::inverse::{InverseDct, InverseScratch};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
 use crate::fast::coefficient_range::CoefficientRange;
 use crate::fast::normalizer::{Normalizer, NORMALIZER_FILE};
@@ -95,37 +94,7 @@ thread_local! {
 struct DecodeBuffers {
     bytes: Vec<u8>,
     coefficients: Vec<f64>,
-    dct_scratch: DctScratch,
-    inverse_scratch: InverseScratch,
-}
-
-/// The decoder's inverse DCT: a folded matrix product for FAST-sized horizons, pocketfft beyond.
-enum InverseDct {
-    Matrix(std::sync::Arc<InverseMatrix>),
-    Exact(Transform),
-}
-
-impl InverseDct {
-    fn new(horizon: usize) -> Result<Self> {
-        Ok(if (1..=InverseMatrix::MAX_LEN).contains(&horizon) {
-            Self::Matrix(InverseMatrix::shared(horizon)?)
-        } else {
-            Self::Exact(Transform::new(DctSpec::FAST_INVERSE, horizon)?)
-        })
-    }
-
-    fn apply(
-        &self,
-        coefficients: &[f64],
-        out: &mut [f64],
-        dim: usize,
-        buffers: &mut DecodeBuffers,
-    ) {
-        match self {
-            Self::Matrix(m) => m.apply(coefficients, out, dim, &mut buffers.inverse_scratch),
-            Self::Exact(t) => t.apply_block(coefficients, out, dim, &mut buffers.dct_scratch),
-        }
-    }
+    inverse: InverseScratch,
 }
 
 /// Per-thread buffers reused across encoded chunks.
@@ -309,7 +278,7 @@ impl FastTokenizer {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        let quantizer = Quantizer::shared(horizon)?;
+        let quantizer = Quantizer::new(horizon)?;
         if dim == 0 {
             return Ok(vec![Vec::new(); batch]);
         }
@@ -594,7 +563,7 @@ impl FastTokenizer {
                 expected: out.len(),
             });
             if issue.is_none() || on_error == OnDecodeError::Pad {
-                inverse.apply(&coefficients, out, dim, buffers);
+                inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
                 self.apply_inverse_normalizer(out, dim);
             }
             buffers.coefficients = coefficients;
@@ -648,7 +617,7 @@ impl FastTokenizer {
             buffers.coefficients = coefficients;
             return issue;
         }
-        inverse.apply(&coefficients, out, dim, buffers);
+        inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
         buffers.coefficients = coefficients;
         self.apply_inverse_normalizer(out, dim);
         issue
