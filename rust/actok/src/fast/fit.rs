@@ -14,6 +14,7 @@ use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::trainer::{self, piece_hash, TrainConfig, WordSet};
 use crate::bpe::Bpe;
 use crate::error::{Error, Result};
+use crate::fast::code::CoefficientCode;
 use crate::fast::quantize::{QuantizeScratch, Quantizer};
 use crate::fast::tokenizer::FastTokenizer;
 use crate::format::processor_config::ProcessorConfig;
@@ -230,7 +231,7 @@ impl FastTokenizer {
                         }
                         None => quantize(chunk(b), b, d, &quantizer, scale, buf)?,
                     }
-                    Ok(to_pieces(buf, min_token))
+                    Ok(to_pieces(buf, CoefficientCode::new(min_token, scale)))
                 },
             )?;
             for p in pieces {
@@ -416,7 +417,7 @@ fn quantize<T: Sample>(
 }
 
 /// The GPT-2 pieces of the chunk in `buf.coefficients`, as UTF-8 bytes.
-fn to_pieces(buf: &mut Buffers, min_token: i64) -> Pieces {
+fn to_pieces(buf: &mut Buffers, code: CoefficientCode) -> Pieces {
     let Buffers {
         coefficients,
         chars,
@@ -425,7 +426,7 @@ fn to_pieces(buf: &mut Buffers, min_token: i64) -> Pieces {
     } = buf;
     chars.clear();
     chars.extend(coefficients.iter().map(|&q| {
-        char::from_u32((q as i64 - min_token) as u32).expect("the range check keeps codes valid")
+        char::from_u32(code.code_point(q) as u32).expect("the range check keeps codes valid")
     }));
     ends.clear();
     split_pieces(chars, ends);

@@ -2,6 +2,7 @@
 //! and the data preparation around it (normalizers, chunking of episodes).
 
 pub(crate) mod chunking;
+pub(crate) mod code;
 pub(crate) mod coefficient_range;
 pub(crate) mod fit;
 pub(crate) mod normalizer;

@@ -12,6 +12,7 @@
 //! shape, or a head without a tail before it, goes to the general path, which reports the error.
 
 use crate::bpe::Bpe;
+use crate::fast::code::CoefficientCode;
 use crate::token_id::InputId;
 
 /// The shape of one token's bytes (module docs).
@@ -75,21 +76,20 @@ pub(crate) struct TokenValues {
     starts: Vec<u32>,
     values: Vec<f64>,
     parts: Vec<Parts>,
-    min_token: i64,
-    scale: f64,
+    code: CoefficientCode,
 }
 
 impl TokenValues {
     /// The values of `bpe`'s tokens under `min_token` and `scale`, computed by the same
-    /// expression as the decoder's general path, so both give identical coefficients.
+    /// [`CoefficientCode::value`] as the decoder's general path, so both give identical
+    /// coefficients.
     pub(crate) fn new(bpe: &Bpe, min_token: i64, scale: f64) -> Self {
         let n = bpe.vocab_len();
         let mut this = Self {
             starts: Vec::with_capacity(n + 1),
             values: Vec::new(),
             parts: Vec::with_capacity(n),
-            min_token,
-            scale,
+            code: CoefficientCode::new(min_token, scale),
         };
         this.starts.push(0);
         for id in 0..n as u32 {
@@ -109,7 +109,7 @@ impl TokenValues {
 
     #[inline]
     fn value(&self, c: char) -> f64 {
-        (c as i64 + self.min_token) as f64 / self.scale
+        self.code.value(c)
     }
 
     /// Writes the coefficients of `ids` into `out` (positions past the last one written are set

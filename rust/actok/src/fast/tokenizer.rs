@@ -8,6 +8,7 @@ use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::{Bpe, BpeScratch};
 use crate::dct::inverse::{InverseDct, InverseScratch};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
+use crate::fast::code::CoefficientCode;
 use crate::fast::coefficient_range::CoefficientRange;
 use crate::fast::normalizer::{Normalizer, NORMALIZER_FILE};
 use crate::fast::quantize::{QuantizeScratch, Quantizer};
@@ -111,7 +112,8 @@ struct EncodeBuffers {
 impl FastTokenizer {
     /// Assembles a tokenizer from its parts.
     pub fn new(config: ProcessorConfig, bpe: Bpe, sections: TokenizerSections) -> Self {
-        let range = CoefficientRange::new(&bpe, config.min_token);
+        let code = CoefficientCode::new(config.min_token, config.scale);
+        let range = CoefficientRange::new(&bpe, code);
         let values = TokenValues::new(&bpe, config.min_token, config.scale);
         Self {
             config,
@@ -600,10 +602,10 @@ impl FastTokenizer {
         coefficients.clear();
         coefficients.resize(out.len(), 0.0);
         let mut count = 0usize;
-        let (min_token, scale) = (self.config.min_token, self.config.scale);
+        let code = CoefficientCode::new(self.config.min_token, self.config.scale);
         for ch in text.chars() {
             if count < coefficients.len() {
-                coefficients[count] = (ch as i64 + min_token) as f64 / scale;
+                coefficients[count] = code.value(ch);
             }
             count += 1;
         }
