@@ -6,6 +6,7 @@ pub(crate) mod code;
 pub(crate) mod coefficient_range;
 pub(crate) mod fit;
 pub(crate) mod normalizer;
+pub(crate) mod pipeline;
 pub(crate) mod quantize;
 pub(crate) mod token_values;
 pub(crate) mod tokenizer;

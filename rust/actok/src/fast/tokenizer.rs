@@ -4,14 +4,13 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::{Bpe, BpeScratch};
 use crate::dct::inverse::{InverseDct, InverseScratch};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
 use crate::fast::code::CoefficientCode;
 use crate::fast::coefficient_range::CoefficientRange;
 use crate::fast::normalizer::{Normalizer, NORMALIZER_FILE};
-use crate::fast::quantize::{QuantizeScratch, Quantizer};
+use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::token_values::TokenValues;
 use crate::format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 use crate::format::tokenizer_json::{self, TokenizerSections, MAX_TOKENIZER_FILE_BYTES};
@@ -101,12 +100,8 @@ struct DecodeBuffers {
 /// Per-thread buffers reused across encoded chunks.
 #[derive(Default)]
 struct EncodeBuffers {
-    coefficients: Vec<f64>,
-    quantize: QuantizeScratch,
-    chars: Vec<char>,
-    ends: Vec<usize>,
+    chunk: ChunkBuffers,
     bpe: BpeScratch,
-    normalized: Vec<f64>,
 }
 
 impl FastTokenizer {
@@ -280,7 +275,8 @@ impl FastTokenizer {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        let quantizer = Quantizer::new(horizon)?;
+        let pipeline =
+            ChunkPipeline::new(horizon, dim, self.config.scale, self.normalizer.as_ref())?;
         if dim == 0 {
             return Ok(vec![Vec::new(); batch]);
         }
@@ -292,7 +288,7 @@ impl FastTokenizer {
             |_, b| {
                 let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
                 ENCODE_BUFFERS.with_borrow_mut(|buffers| {
-                    self.encode_chunk(chunk, b, dim, &quantizer, overflow, buffers)
+                    self.encode_chunk(chunk, b, &pipeline, overflow, buffers)
                 })
             },
         )?;
@@ -356,75 +352,33 @@ impl FastTokenizer {
         &self,
         chunk: &[T],
         index: usize,
-        dim: usize,
-        quantizer: &Quantizer,
+        pipeline: &ChunkPipeline<'_>,
         overflow: Overflow,
         buffers: &mut EncodeBuffers,
     ) -> Result<Vec<TokenId>> {
-        let encode_error = |at: usize, reason: EncodeIssue| Error::Encode {
+        let encode_error = |(at, reason): (usize, EncodeIssue)| Error::Encode {
             chunk: index,
             index: at,
             reason,
         };
-        if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
-            return Err(encode_error(
-                at,
-                EncodeIssue::NotFinite {
-                    value: chunk[at].to_f64(),
-                },
-            ));
-        }
-        let EncodeBuffers {
-            coefficients,
-            quantize,
-            chars,
-            ends,
-            bpe,
-            normalized,
-        } = buffers;
-        coefficients.resize(chunk.len(), 0.0);
-        let scale = self.config.scale;
-        if let Some(norm) = &self.normalizer {
-            normalized.clear();
-            normalized.extend(
-                chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(at, v)| norm.apply_value(at % dim, v.to_f64())),
-            );
-            quantizer.quantize(&normalized[..], dim, scale, coefficients, quantize);
-        } else {
-            quantizer.quantize(chunk, dim, scale, coefficients, quantize);
-        }
-        chars.clear();
-        chars.reserve(coefficients.len());
-        for (at, &q) in coefficients.iter().enumerate() {
-            let ch = match self.range.char_for(q) {
-                Ok(ch) => ch,
+        let EncodeBuffers { chunk: buf, bpe } = buffers;
+        pipeline.quantize(chunk, buf).map_err(encode_error)?;
+        pipeline
+            .split(buf, |at, q| match self.range.char_for(q) {
+                Ok(ch) => Ok(ch),
                 // A non-finite coefficient has no character either: say what is wrong with it.
                 Err(_) if !q.is_finite() => {
-                    return Err(encode_error(
-                        at,
-                        EncodeIssue::CoefficientNotFinite { value: q },
-                    ))
+                    Err((at, EncodeIssue::CoefficientNotFinite { value: q }))
                 }
                 Err(issue) => match overflow {
-                    Overflow::Raise => return Err(encode_error(at, issue)),
-                    Overflow::Clip => self
-                        .range
-                        .nearest(q)
-                        .ok_or_else(|| encode_error(at, issue))?,
+                    Overflow::Raise => Err((at, issue)),
+                    Overflow::Clip => self.range.nearest(q).ok_or((at, issue)),
                 },
-            };
-            chars.push(ch);
-        }
-        ends.clear();
-        split_pieces(chars, ends);
-        let mut ids = Vec::with_capacity(chars.len() / 2 + 1);
-        let mut start = 0;
-        for &end in ends.iter() {
-            self.bpe.encode_chars(&chars[start..end], bpe, &mut ids);
-            start = end;
+            })
+            .map_err(encode_error)?;
+        let mut ids = Vec::with_capacity(buf.chars.len() / 2 + 1);
+        for piece in buf.pieces() {
+            self.bpe.encode_chars(piece, bpe, &mut ids);
         }
         Ok(ids)
     }
