@@ -48,9 +48,8 @@ fn check_works(tok: &FastTokenizer) {
     let chunk = [0.0, 0.1, -0.3, 0.25, 1.0, -1.0, 0.0, 0.05];
     match tok.encode(&chunk, [1, 4, 2], Overflow::Clip) {
         Ok(ids) => {
-            let seq: Vec<i64> = ids[0].iter().map(|&i| i64::from(i)).collect();
             let decoded = tok
-                .decode(&[seq], 4, 2, OnDecodeError::Raise)
+                .decode(&ids, 4, 2, OnDecodeError::Raise)
                 .unwrap_or_else(|e| panic!("ids from encode do not decode: {e}"));
             assert!(
                 decoded.actions.iter().all(|v| v.is_finite()),

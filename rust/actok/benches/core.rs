@@ -189,6 +189,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let ids = tok.encode(&actions, [B, H, D], Overflow::Clip).unwrap();
+    // Decoded as i64, the ids the Python bindings pass (numpy int64).
     let ids64: Vec<Vec<i64>> = ids
         .iter()
         .map(|s| s.iter().map(|&i| i64::from(i)).collect())

@@ -7,12 +7,13 @@
 //! valgrind --tool=callgrind target/release/deps/workload-<hash> encode 3
 //! ```
 //!
-//! Arguments: `encode` or `decode`, then the number of passes over 1000 chunks (default 3).
+//! Arguments: `encode`, `decode` or `fit` (vocab 1024, the default options), then the number of
+//! passes over 1000 chunks (default 3).
 //! It prints the wall time per chunk too, for a rough look.
 
 mod common;
 
-use actok::{FastTokenizer, OnDecodeError, Overflow};
+use actok::{FastTokenizer, FitOptions, OnDecodeError, Overflow};
 use common::{smooth_chunks, tokenizer_dir, D, H};
 
 const B: usize = 1000;
@@ -26,6 +27,7 @@ fn main() {
     actok::set_num_threads(Some(1)).unwrap();
     let tok = FastTokenizer::from_pretrained(tokenizer_dir()).expect("bench tokenizer");
     let actions = smooth_chunks(B, 12345);
+    // Decoded as i64, the ids the Python bindings pass (numpy int64).
     let ids: Vec<Vec<i64>> = tok
         .encode(&actions, [B, H, D], Overflow::Raise)
         .unwrap()
@@ -43,7 +45,13 @@ fn main() {
                 let out = tok.decode(std::hint::black_box(&ids), H, D, OnDecodeError::Raise);
                 std::hint::black_box(out.unwrap());
             }
-            other => panic!("unknown workload {other:?}: encode or decode"),
+            "fit" => {
+                let options = FitOptions::default();
+                let out =
+                    FastTokenizer::fit(std::hint::black_box(&actions), [B, H, D], &options, None);
+                std::hint::black_box(out.unwrap());
+            }
+            other => panic!("unknown workload {other:?}: encode, decode or fit"),
         }
     }
     let per_chunk = start.elapsed().as_secs_f64() * 1e6 / (passes * B) as f64;

@@ -10,7 +10,7 @@
 //! let tok = FastTokenizer::from_pretrained("path/to/fast")?;
 //! let actions = vec![0.0f32; 2 * 50 * 14]; // (B, H, D) row-major, normalized to [-1, 1]
 //! let ids = tok.encode(&actions, [2, 50, 14], Overflow::Raise)?;
-//! let decoded = tok.decode(&ids.iter().map(|s| s.iter().map(|&i| i64::from(i)).collect::<Vec<_>>()).collect::<Vec<_>>(), 50, 14, OnDecodeError::Raise)?;
+//! let decoded = tok.decode(&ids, 50, 14, OnDecodeError::Raise)?;
 //! assert_eq!(decoded.actions.len(), actions.len());
 //! # Ok::<(), actok::Error>(())
 //! ```
@@ -31,6 +31,7 @@ pub(crate) mod format;
 pub mod options;
 mod parallel;
 mod sample;
+mod token_id;
 
 pub use bpe::{Bpe, BpeScratch};
 pub use error::{DecodeIssue, EncodeIssue, Error, Result};
@@ -48,6 +49,7 @@ pub use format::tokenizer_json::{
 pub use options::Choice;
 pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;
+pub use token_id::{InputId, TokenId};
 
 /// Splits text into GPT-2 pieces exactly as the `tokenizers` ByteLevel pre-tokenizer does.
 ///

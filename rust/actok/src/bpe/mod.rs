@@ -82,9 +82,10 @@
 //! memoized per [`BpeScratch`] and model.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 
 use crate::bpe::bytelevel::{push_utf8, token_to_bytes, BYTE_TO_CHAR};
 
@@ -321,7 +322,7 @@ struct PieceCache {
     /// `uid` of the model the entries belong to (0: none; uids start at 1).
     owner: u64,
     /// Key: the piece's bytes (little-endian, zero-padded) and its length at bit 64.
-    map: HashMap<u128, ([u32; CACHED_LEN], u8), BuildHasherDefault<KeyHasher>>,
+    map: FxHashMap<u128, ([u32; CACHED_LEN], u8)>,
 }
 
 impl PieceCache {
@@ -332,28 +333,6 @@ impl PieceCache {
         let mut bytes = [0u8; 8];
         bytes[..piece.len()].copy_from_slice(piece);
         u128::from(u64::from_le_bytes(bytes)) | (piece.len() as u128) << 64
-    }
-}
-
-/// A multiplicative hash for [`PieceCache`] keys (not DoS-resistant; the keys are our pieces).
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(26) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_u128(&mut self, v: u128) {
-        self.write_u64(v as u64);
-        self.write_u64((v >> 64) as u64);
     }
 }
 

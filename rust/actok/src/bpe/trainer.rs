@@ -26,7 +26,9 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
+
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::bpe::bytelevel::BYTE_TO_CHAR;
 use crate::error::{Error, Result};
@@ -35,30 +37,8 @@ use crate::parallel;
 /// Symbols per block of words (blocks are the unit of parallel work).
 const BLOCK_SYMBOLS: usize = 1 << 22;
 
-/// A fast hash for the trainer's own integer keys (pairs packed in a `u64`, piece hashes).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct MixHasher(u64);
-
-impl Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        let mut x = self.0 ^ v;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        self.0 = x;
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+/// The trainer's maps are keyed by its own integers (packed pairs, piece hashes).
+type FastMap<K, V> = FxHashMap<K, V>;
 
 /// A pair of ids packed as `left << 32 | right`: the packed order is the `(left, right)` order.
 #[inline]
@@ -73,16 +53,9 @@ fn unpack(pair: u64) -> (u32, u32) {
 
 /// A 64-bit hash of a piece's bytes (collisions are resolved by comparing bytes).
 pub(crate) fn piece_hash(bytes: &[u8]) -> u64 {
-    let mut h = 0x9e37_79b9_7f4a_7c15u64 ^ bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        h = (h ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
-    }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 32)
+    let mut hasher = FxHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 /// The training words: distinct pre-tokenized pieces (as raw bytes) with their counts.

@@ -5,14 +5,23 @@
 //! element type. The kernels are a bit-exact port of the pocketfft code scipy runs
 //! ([`crate::dct::pocketfft`]): FAST rounds coefficients half-to-even, and binary signals (grippers)
 //! produce exact ties whose rounding depends on the last bit, so matching scipy to a tolerance
-//! would not give identical tokens. Plans are cached per length and shared across threads.
+//! would not give identical tokens. Plans are cached per length and shared across threads
+//! ([`cache`]).
+//!
+//! FAST's own transforms of whole `(H, D)` chunks live here too: [`forward`] (the encoder's
+//! DCT-II, a folded matrix product with an exact fallback per column) and [`inverse`] (the
+//! decoder's DCT-III), both built on the dense matrices of [`matrix`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 mod axis;
+mod cache;
+pub(crate) mod forward;
+pub(crate) mod inverse;
 pub(crate) mod matrix;
 mod pocketfft;
+
+use cache::Cache;
 
 use crate::error::{Error, Result};
 use crate::parallel;
@@ -99,35 +108,28 @@ impl DctSpec {
 }
 
 /// A planned kernel of one type and length.
-#[derive(Clone)]
 enum Kernel {
-    Two(Arc<PocketDct2>),
-    Three(Arc<PocketDct3>),
+    Two(PocketDct2),
+    Three(PocketDct3),
 }
 
-/// Cached plans keyed by type and length, shared by every thread.
-fn kernel(kind: DctType, len: usize) -> Kernel {
-    type Cache = Mutex<HashMap<(DctType, usize), Kernel>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    // A poisoned lock only means another thread panicked while planning; the map is still valid.
-    let mut plans = cache
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    plans
-        .entry((kind, len))
-        .or_insert_with(|| match kind {
-            DctType::Two => Kernel::Two(Arc::new(PocketDct2::new(len))),
-            DctType::Three => Kernel::Three(Arc::new(PocketDct3::new(len))),
+/// The kernel of one type and length, planned once and shared by every thread.
+fn kernel(kind: DctType, len: usize) -> Arc<Kernel> {
+    static CACHE: Cache<(DctType, usize), Kernel> = Cache::new();
+    let planned = cache::shared(&CACHE, (kind, len), || {
+        Ok::<_, std::convert::Infallible>(match kind {
+            DctType::Two => Kernel::Two(PocketDct2::new(len)),
+            DctType::Three => Kernel::Three(PocketDct3::new(len)),
         })
-        .clone()
+    });
+    planned.unwrap_or_else(|never| match never {})
 }
 
 /// A transform of one length, ready to run on many columns.
 pub struct Transform {
     spec: DctSpec,
     len: usize,
-    kernel: Kernel,
+    kernel: Arc<Kernel>,
     /// scipy's normalization factor, applied inside the kernel exactly where pocketfft applies it.
     fct: f64,
 }
@@ -191,7 +193,7 @@ impl Transform {
             for (i, slot) in column.iter_mut().enumerate() {
                 *slot = input[i * inner + j].to_f64();
             }
-            match &self.kernel {
+            match &*self.kernel {
                 Kernel::Two(k) => k.exec(column, self.fct, self.spec.orthogonalize, kernel),
                 Kernel::Three(k) => k.exec(column, self.fct, self.spec.orthogonalize, kernel),
             }
@@ -206,7 +208,7 @@ impl Transform {
     /// Transforms one contiguous column in place (`column.len()` must be the length).
     pub(crate) fn apply_column(&self, column: &mut [f64], scratch: &mut DctScratch) {
         debug_assert_eq!(column.len(), self.len);
-        match &self.kernel {
+        match &*self.kernel {
             Kernel::Two(k) => k.exec(
                 column,
                 self.fct,

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use crate::bpe::Bpe;
 use crate::error::EncodeIssue;
+use crate::fast::code::CoefficientCode;
 
 /// The largest Unicode scalar value.
 const MAX_CODE_POINT: u32 = 0x10FFFF;
@@ -16,7 +17,7 @@ const MAX_CODE_POINT: u32 = 0x10FFFF;
 /// Representability of quantized coefficients for one tokenizer.
 #[derive(Clone, Debug)]
 pub(crate) struct CoefficientRange {
-    min_token: i64,
+    code: CoefficientCode,
     /// Whether each byte's byte-level symbol is in the vocabulary.
     byte_ok: [bool; 256],
     /// Fast path: representability of code points below `SMALL`.
@@ -28,13 +29,13 @@ pub(crate) struct CoefficientRange {
 const SMALL: u32 = 0x800;
 
 impl CoefficientRange {
-    pub(crate) fn new(bpe: &Bpe, min_token: i64) -> Self {
+    pub(crate) fn new(bpe: &Bpe, code: CoefficientCode) -> Self {
         let mut byte_ok = [false; 256];
         for (b, ok) in byte_ok.iter_mut().enumerate() {
             *ok = bpe.byte_id(b as u8).is_some();
         }
         let mut alphabet = Self {
-            min_token,
+            code,
             byte_ok,
             small_ok: Vec::new(),
             ranges: OnceLock::new(),
@@ -59,7 +60,7 @@ impl CoefficientRange {
     #[inline]
     pub(crate) fn char_for(&self, q: f64) -> Result<char, EncodeIssue> {
         // The common case inline: a code point below U+0800 whose bytes are all in the vocab.
-        let cp = q - self.min_token as f64;
+        let cp = self.code.code_point(q);
         if (0.0..SMALL as f64).contains(&cp) {
             // SAFETY: `cp` is in [0, 0x800), so it converts exactly (truncating) to a `u32`
             // (a plain `as` cast spends a dozen instructions per coefficient saturating).
@@ -76,11 +77,11 @@ impl CoefficientRange {
     #[cold]
     #[inline(never)]
     fn char_for_slow(&self, q: f64) -> Result<char, EncodeIssue> {
-        let cp = q - self.min_token as f64;
+        let cp = self.code.code_point(q);
         if cp < 0.0 {
             return Err(EncodeIssue::BelowMinToken {
                 quantized: q,
-                min_token: self.min_token,
+                min_token: self.code.min_token(),
             });
         }
         if cp < SMALL as f64 {
@@ -117,7 +118,10 @@ impl CoefficientRange {
     /// of smaller magnitude), or `None` if the vocabulary can represent nothing at all.
     pub(crate) fn nearest(&self, q: f64) -> Option<char> {
         let ranges = self.ranges.get_or_init(|| self.build_ranges());
-        let target = (q - self.min_token as f64).clamp(-1.0, MAX_CODE_POINT as f64 + 1.0);
+        let target = self
+            .code
+            .code_point(q)
+            .clamp(-1.0, MAX_CODE_POINT as f64 + 1.0);
         // First range whose end is at or above the target.
         let i = ranges.partition_point(|&(_, hi)| (hi as f64) < target);
         let mut best: Option<u32> = None;
@@ -128,8 +132,7 @@ impl CoefficientRange {
                     let (d_new, d_old) = ((cp as f64 - target).abs(), (b as f64 - target).abs());
                     d_new < d_old
                         || (d_new == d_old
-                            && (cp as i64 + self.min_token).abs()
-                                < (b as i64 + self.min_token).abs())
+                            && self.code.quantized(cp).abs() < self.code.quantized(b).abs())
                 }
             };
             if better {

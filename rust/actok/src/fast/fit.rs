@@ -10,11 +10,11 @@
 //! memory is the input, that copy, and the distinct pieces' symbols.
 
 use crate::bpe::bytelevel::{push_utf8, BYTE_TO_CHAR};
-use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::trainer::{self, piece_hash, TrainConfig, WordSet};
 use crate::bpe::Bpe;
-use crate::error::{Error, Result};
-use crate::fast::quantize::{QuantizeScratch, Quantizer};
+use crate::error::{EncodeIssue, Error, Result};
+use crate::fast::code::CoefficientCode;
+use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::tokenizer::FastTokenizer;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
@@ -113,15 +113,6 @@ pub struct FitProgress {
 /// Progress callback type accepted by [`FastTokenizer::fit`].
 pub type ProgressFn<'a> = &'a (dyn Fn(FitProgress) + Sync);
 
-/// Per-thread buffers of the quantization passes.
-#[derive(Default)]
-struct Buffers {
-    coefficients: Vec<f64>,
-    scratch: QuantizeScratch,
-    chars: Vec<char>,
-    ends: Vec<usize>,
-}
-
 /// One chunk's pieces: concatenated UTF-8 bytes, end offsets and hashes.
 struct Pieces {
     bytes: Vec<u8>,
@@ -177,7 +168,7 @@ impl FastTokenizer {
                 chunks.len()
             )));
         };
-        let quantizer = Quantizer::shared(h)?;
+        let pipeline = ChunkPipeline::new(h, d, options.scale, None)?;
         let scale = options.scale;
         let chunk = |b: usize| &chunks[b * chunk_len..(b + 1) * chunk_len];
 
@@ -191,10 +182,10 @@ impl FastTokenizer {
             let ranges = parallel::map_init(
                 count,
                 parallel::min_parallel_items(chunk_len),
-                Buffers::default,
+                ChunkBuffers::default,
                 |buf, i| {
                     let b = start + i;
-                    quantize(chunk(b), b, d, &quantizer, scale, buf)?;
+                    quantize(chunk(b), b, d, &pipeline, buf)?;
                     let (l, u) = buf
                         .coefficients
                         .iter()
@@ -227,7 +218,7 @@ impl FastTokenizer {
             let pieces = parallel::map_init(
                 count,
                 parallel::min_parallel_items(chunk_len),
-                Buffers::default,
+                ChunkBuffers::default,
                 |buf, i| {
                     let b = start + i;
                     match &cache {
@@ -239,9 +230,13 @@ impl FastTokenizer {
                                     .map(|&q| f64::from(q)),
                             );
                         }
-                        None => quantize(chunk(b), b, d, &quantizer, scale, buf)?,
+                        None => quantize(chunk(b), b, d, &pipeline, buf)?,
                     }
-                    Ok(to_pieces(buf, min_token))
+                    Ok(to_pieces(
+                        &pipeline,
+                        buf,
+                        CoefficientCode::new(min_token, scale),
+                    ))
                 },
             )?;
             for p in pieces {
@@ -399,9 +394,8 @@ fn quantize<T: Sample>(
     chunk: &[T],
     index: usize,
     dim: usize,
-    quantizer: &Quantizer,
-    scale: f64,
-    buf: &mut Buffers,
+    pipeline: &ChunkPipeline<'_>,
+    buf: &mut ChunkBuffers,
 ) -> Result<()> {
     let not_finite = |at: usize, what: &str, value: f64| {
         Error::InvalidArgument(format!(
@@ -411,11 +405,12 @@ fn quantize<T: Sample>(
             at % dim
         ))
     };
-    if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
-        return Err(not_finite(at, "value", chunk[at].to_f64()));
+    if let Err((at, reason)) = pipeline.quantize(chunk, buf) {
+        let EncodeIssue::NotFinite { value } = reason else {
+            unreachable!("quantizing only fails on a non-finite value")
+        };
+        return Err(not_finite(at, "value", value));
     }
-    buf.coefficients.resize(chunk.len(), 0.0);
-    quantizer.quantize(chunk, dim, scale, &mut buf.coefficients, &mut buf.scratch);
     if let Some(at) = buf.coefficients.iter().position(|q| !q.is_finite()) {
         return Err(not_finite(
             at,
@@ -427,33 +422,28 @@ fn quantize<T: Sample>(
 }
 
 /// The GPT-2 pieces of the chunk in `buf.coefficients`, as UTF-8 bytes.
-fn to_pieces(buf: &mut Buffers, min_token: i64) -> Pieces {
-    let Buffers {
-        coefficients,
-        chars,
-        ends,
-        ..
-    } = buf;
-    chars.clear();
-    chars.extend(coefficients.iter().map(|&q| {
-        char::from_u32((q as i64 - min_token) as u32).expect("the range check keeps codes valid")
-    }));
-    ends.clear();
-    split_pieces(chars, ends);
+fn to_pieces(
+    pipeline: &ChunkPipeline<'_>,
+    buf: &mut ChunkBuffers,
+    code: CoefficientCode,
+) -> Pieces {
+    let split = pipeline.split(buf, |_, q| {
+        let c = char::from_u32(code.code_point(q) as u32);
+        Ok::<_, std::convert::Infallible>(c.expect("the range check keeps codes valid"))
+    });
+    split.unwrap_or_else(|never| match never {});
     let mut pieces = Pieces {
-        bytes: Vec::with_capacity(chars.len() * 2),
-        ends: Vec::with_capacity(ends.len()),
-        hashes: Vec::with_capacity(ends.len()),
+        bytes: Vec::with_capacity(buf.chars.len() * 2),
+        ends: Vec::with_capacity(buf.piece_count()),
+        hashes: Vec::with_capacity(buf.piece_count()),
     };
-    let mut start = 0usize;
-    for &end in ends.iter() {
+    for piece in buf.pieces() {
         let from = pieces.bytes.len();
-        for &ch in &chars[start..end] {
+        for &ch in piece {
             push_utf8(&mut pieces.bytes, ch);
         }
         pieces.hashes.push(piece_hash(&pieces.bytes[from..]));
         pieces.ends.push(pieces.bytes.len() as u32);
-        start = end;
     }
     pieces
 }

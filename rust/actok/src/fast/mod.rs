@@ -2,10 +2,12 @@
 //! and the data preparation around it (normalizers, chunking of episodes).
 
 pub(crate) mod chunking;
+pub(crate) mod code;
 pub(crate) mod coefficient_range;
 pub(crate) mod episodes;
 pub(crate) mod fit;
 pub(crate) mod normalizer;
+pub(crate) mod pipeline;
 pub(crate) mod quantize;
 pub(crate) mod token_values;
 pub(crate) mod tokenizer;

@@ -1,116 +1,41 @@
 //! FAST's forward step, `round_half_even(scale · DCT-II-ortho(chunk))` along time, fast and still
 //! exactly scipy's integers.
 //!
-//! The exact pocketfft port ([`crate::dct`]) transforms one column at a time. Here the transform
-//! is a product with the precomputed `H×H` DCT matrix, computed for a whole `(H, D)` chunk at once
-//! with the `D` actions of a time step contiguous (the layout vectorizes over dimensions, and on
-//! x86-64 with AVX2 uses 4-lane vectors, chosen at run time).
-//!
-//! The product and pocketfft round differently in the last bits, and FAST rounds the scaled
-//! coefficients: a coefficient sitting on a `.5` tie (binary gripper signals produce exact ties)
-//! could round the other way. So every scaled coefficient `v` is checked against a bound on the
-//! difference between the two computations: when `|frac(v) - 0.5|` is within the bound, the
-//! column is recomputed with the exact pocketfft kernel and rounded from that. The bound is a
-//! forward error bound of both computations (see [`Quantizer::tolerance`]), so a coefficient
-//! outside it rounds to the same integer either way. For data that are not on ties this
-//! fallback essentially never runs (the band is about `1e-11` wide).
+//! The transform is [`ForwardDct`]'s folded matrix product, which rounds differently from
+//! scipy's pocketfft in the last bits, and FAST rounds the scaled coefficients: a coefficient
+//! sitting on a `.5` tie (binary gripper signals produce exact ties) could round the other way.
+//! So every scaled coefficient `v` is checked against [`ForwardDct::error_bound`]: when
+//! `|frac(v) - 0.5|` is within the bound, the column is recomputed with the exact kernel
+//! ([`ForwardDct::exact_column`]) and rounded from that. The bound is a forward error bound of
+//! both computations, so a coefficient outside it rounds to the same integer either way. For
+//! data that are not on ties this fallback essentially never runs (the band is about `1e-11`
+//! wide).
 
-use crate::dct::matrix::{matrix_product, ortho_entry, COLS, ROWS};
-use crate::dct::{DctScratch, DctSpec, Transform};
+use std::sync::Arc;
+
+use crate::dct::forward::{ForwardDct, ForwardScratch};
 use crate::error::Result;
 use crate::sample::Sample;
 
-/// Longest horizon computed by matrix product (the matrix is `H²` doubles, the work `H²·D`
-/// against pocketfft's `O(H log H · D)`). FAST chunks are 10–100 steps.
-const MAX_MATRIX_LEN: usize = 256;
-
-/// Quantizes chunks of one horizon with one scale: see the module docs.
+/// Quantizes chunks of one horizon: see the module docs.
 pub(crate) struct Quantizer {
-    len: usize,
-    /// Row `k` of the orthonormal DCT-II matrix `C` is symmetric in time for even `k` and
-    /// antisymmetric for odd `k` (`C[k][H-1-n] = (-1)^k C[k][n]`), so the product folds in half:
-    /// even coefficients are `C[k][..⌈H/2⌉]` times the sums `x[n] + x[H-1-n]` (the middle step
-    /// unpaired when `H` is odd), odd ones `C[k][..⌊H/2⌋]` times the differences.
-    /// `even` holds the even rows (`⌈H/2⌉` columns), `odd` the odd rows (`⌊H/2⌋` columns),
-    /// row-major, each with zero rows appended up to a multiple of [`ROWS`]. Both empty when
-    /// `len > MAX_MATRIX_LEN` (then every column uses the exact kernel).
-    even: Vec<f64>,
-    odd: Vec<f64>,
-    /// The largest magnitude of a matrix entry.
-    max_entry: f64,
-    exact: Transform,
+    dct: Arc<ForwardDct>,
 }
 
 /// Reusable buffers for [`Quantizer::quantize`].
 #[derive(Default)]
 pub(crate) struct QuantizeScratch {
-    /// The folded chunk, `x[n] + x[H-1-n]` and `x[n] - x[H-1-n]`, rows padded with zeros to a
-    /// multiple of [`COLS`] values.
-    sums: Vec<f64>,
-    diffs: Vec<f64>,
-    /// The even and odd coefficients, same padded layout, rows up to a multiple of [`ROWS`].
-    even_out: Vec<f64>,
-    odd_out: Vec<f64>,
-    column: Vec<f64>,
-    abs_sums: Vec<f64>,
+    /// Per column, whether the exact kernel must redo it.
     redo: Vec<bool>,
-    dct: DctScratch,
+    dct: ForwardScratch,
 }
 
-/// `u`: the unit roundoff of `f64`.
-const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
-
 impl Quantizer {
-    /// The quantizer for horizon `len` (≥ 1), built once per horizon and shared.
-    pub(crate) fn shared(len: usize) -> Result<std::sync::Arc<Self>> {
-        type Cache = std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<Quantizer>>>;
-        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-        crate::dct::matrix::cached(&CACHE, len, || Self::new(len))
-    }
-
-    /// Plans the transform for horizon `len` (≥ 1).
+    /// The quantizer for horizon `len` (≥ 1), on the shared transform of that horizon.
     pub(crate) fn new(len: usize) -> Result<Self> {
-        let exact = Transform::new(DctSpec::FAST_FORWARD, len)?;
-        let (mut even, mut odd) = (Vec::new(), Vec::new());
-        if len <= MAX_MATRIX_LEN {
-            let (half, pairs) = (len.div_ceil(2), len / 2);
-            for k in 0..len {
-                let (target, columns) = if k % 2 == 0 {
-                    (&mut even, half)
-                } else {
-                    (&mut odd, pairs)
-                };
-                target.extend((0..columns).map(|i| ortho_entry(k, i, len)));
-            }
-            even.resize(half.next_multiple_of(ROWS) * half, 0.0);
-            odd.resize(pairs.next_multiple_of(ROWS) * pairs, 0.0);
-        }
-        let max_entry = if len == 1 {
-            1.0
-        } else {
-            (2.0 / len as f64).sqrt()
-        };
         Ok(Self {
-            len,
-            even,
-            odd,
-            max_entry,
-            exact,
+            dct: ForwardDct::shared(len)?,
         })
-    }
-
-    /// Bound on `|fast − exact|` plus `|pocketfft − exact|` for a coefficient of a column whose
-    /// absolute values sum to `abs_sum`, times `scale`.
-    ///
-    /// Every coefficient is `Σ_n C[k][n]·x[n]` with `|C| ≤ max_entry`, so its terms sum in
-    /// magnitude to at most `max_entry·abs_sum`. The folded product (one rounding per sum or
-    /// difference of two inputs, entries rounded to within two ulps, then at most `H` products
-    /// and additions) is within `(H + 4)·u` of that magnitude (the standard bound for recursive
-    /// summation); pocketfft's FFT error grows like `log H·u`, well inside the same figure. Doubling the sum of both and adding the error of
-    /// the multiplication by `scale` gives the bound used, about 4·(H+8)·u relative.
-    fn tolerance(&self, abs_sum: f64, scale: f64) -> f64 {
-        let terms = self.max_entry * abs_sum * scale;
-        4.0 * (self.len as f64 + 8.0) * UNIT_ROUNDOFF * terms
     }
 
     /// `out[t·dim + d] = round_half_even(scale · DCT-II-ortho(chunk[:, d])[t])`, the integers
@@ -125,71 +50,17 @@ impl Quantizer {
         out: &mut [f64],
         scratch: &mut QuantizeScratch,
     ) {
-        let h = self.len;
-        debug_assert_eq!(chunk.len(), h * dim);
-        debug_assert_eq!(out.len(), h * dim);
-        let QuantizeScratch {
-            sums,
-            diffs,
-            even_out,
-            odd_out,
-            column,
-            abs_sums,
-            redo,
-            dct,
-        } = scratch;
-        if self.even.is_empty() {
-            self.exact.apply_block(chunk, out, dim, dct);
+        let QuantizeScratch { redo, dct } = scratch;
+        let Some(abs_sums) = self.dct.transform(chunk, dim, out, dct) else {
+            // Already scipy's exact values.
             for v in out.iter_mut() {
                 *v = round_half_even(*v * scale);
             }
             return;
-        }
-        let (half, pairs) = (h.div_ceil(2), h / 2);
-        let width = dim.next_multiple_of(COLS);
-        sums.clear();
-        sums.resize(half * width, 0.0);
-        diffs.clear();
-        diffs.resize(pairs * width, 0.0);
-        abs_sums.clear();
-        abs_sums.resize(dim, 0.0);
-        for n in 0..half {
-            let early = &chunk[n * dim..(n + 1) * dim];
-            let sum_row = &mut sums[n * width..n * width + dim];
-            if n < pairs {
-                let late = &chunk[(h - 1 - n) * dim..(h - n) * dim];
-                let diff_row = &mut diffs[n * width..n * width + dim];
-                for d in 0..dim {
-                    let (a, b) = (early[d].to_f64(), late[d].to_f64());
-                    sum_row[d] = a + b;
-                    diff_row[d] = a - b;
-                    abs_sums[d] += a.abs() + b.abs();
-                }
-            } else {
-                // The middle step of an odd horizon.
-                for d in 0..dim {
-                    let a = early[d].to_f64();
-                    sum_row[d] = a;
-                    abs_sums[d] += a.abs();
-                }
-            }
-        }
-        even_out.clear();
-        even_out.resize(self.even.len() / half * width, 0.0);
-        matrix_product(&self.even, sums, even_out, half, width);
-        if let Some(odd_rows) = self.odd.len().checked_div(pairs) {
-            odd_out.clear();
-            odd_out.resize(odd_rows * width, 0.0);
-            matrix_product(&self.odd, diffs, odd_out, pairs, width);
-        }
-        for (k, row) in out.chunks_exact_mut(dim).enumerate() {
-            let source = if k % 2 == 0 { &even_out } else { &odd_out };
-            let at = (k / 2) * width;
-            row.copy_from_slice(&source[at..at + dim]);
-        }
+        };
         // Columns whose rounding the bound cannot vouch for (near ties, or non-finite values).
         for s in abs_sums.iter_mut() {
-            *s = self.tolerance(*s, scale);
+            *s = self.dct.error_bound(*s, scale);
         }
         redo.clear();
         redo.resize(dim, false);
@@ -210,15 +81,11 @@ impl Quantizer {
         if !redo_any {
             return;
         }
-        column.resize(h, 0.0);
         for d in 0..dim {
             if !redo[d] {
                 continue;
             }
-            for (t, slot) in column.iter_mut().enumerate() {
-                *slot = chunk[t * dim + d].to_f64();
-            }
-            self.exact.apply_column(column, dct);
+            let column = self.dct.exact_column(chunk, dim, d, dct);
             for (t, c) in column.iter().enumerate() {
                 out[t * dim + d] = round_half_even(*c * scale);
             }
@@ -243,6 +110,8 @@ pub(crate) fn round_half_even(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dct::matrix::MAX_MATRIX_LEN;
+    use crate::dct::{DctScratch, DctSpec, Transform};
     use proptest::prelude::*;
 
     /// The exact path: pocketfft column by column, then rounding.

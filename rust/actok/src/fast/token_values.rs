@@ -12,6 +12,8 @@
 //! shape, or a head without a tail before it, goes to the general path, which reports the error.
 
 use crate::bpe::Bpe;
+use crate::fast::code::CoefficientCode;
+use crate::token_id::InputId;
 
 /// The shape of one token's bytes (module docs).
 #[derive(Clone, Copy, Debug, Default)]
@@ -74,21 +76,20 @@ pub(crate) struct TokenValues {
     starts: Vec<u32>,
     values: Vec<f64>,
     parts: Vec<Parts>,
-    min_token: i64,
-    scale: f64,
+    code: CoefficientCode,
 }
 
 impl TokenValues {
     /// The values of `bpe`'s tokens under `min_token` and `scale`, computed by the same
-    /// expression as the decoder's general path, so both give identical coefficients.
+    /// [`CoefficientCode::value`] as the decoder's general path, so both give identical
+    /// coefficients.
     pub(crate) fn new(bpe: &Bpe, min_token: i64, scale: f64) -> Self {
         let n = bpe.vocab_len();
         let mut this = Self {
             starts: Vec::with_capacity(n + 1),
             values: Vec::new(),
             parts: Vec::with_capacity(n),
-            min_token,
-            scale,
+            code: CoefficientCode::new(min_token, scale),
         };
         this.starts.push(0);
         for id in 0..n as u32 {
@@ -108,7 +109,7 @@ impl TokenValues {
 
     #[inline]
     fn value(&self, c: char) -> f64 {
-        (c as i64 + self.min_token) as f64 / self.scale
+        self.code.value(c)
     }
 
     /// Writes the coefficients of `ids` into `out` (positions past the last one written are set
@@ -116,12 +117,12 @@ impl TokenValues {
     /// some id is unknown or the bytes are not valid UTF-8 this way (then the caller takes the
     /// general path and `out` holds garbage).
     #[inline]
-    pub(crate) fn write(&self, ids: &[i64], out: &mut [f64]) -> Option<usize> {
+    pub(crate) fn write<I: InputId>(&self, ids: &[I], out: &mut [f64]) -> Option<usize> {
         let mut count = 0usize;
         let mut pending = [0u8; 4];
         let mut pending_len = 0usize;
         for &id in ids {
-            let i = usize::try_from(id).ok()?;
+            let i = id.token_id()? as usize;
             let parts = self.parts.get(i)?;
             if !parts.usable {
                 return None;

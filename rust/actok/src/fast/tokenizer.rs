@@ -1,18 +1,18 @@
 //! The FAST tokenizer: DCT → quantize → characters → byte-level BPE, and back.
 
-use crate::bpe::pretokenize::split_pieces;
 use crate::bpe::{Bpe, BpeScratch};
-use crate::dct::matrix::{InverseMatrix, InverseScratch};
-use crate::dct::{DctScratch, DctSpec, Transform};
+use crate::dct::inverse::{InverseDct, InverseScratch};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
+use crate::fast::code::CoefficientCode;
 use crate::fast::coefficient_range::CoefficientRange;
 use crate::fast::normalizer::Normalizer;
-use crate::fast::quantize::{QuantizeScratch, Quantizer};
+use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::token_values::TokenValues;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
 use crate::parallel;
 use crate::sample::Sample;
+use crate::token_id::{InputId, TokenId};
 
 /// What to do with a coefficient the tokenizer cannot represent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,54 +85,21 @@ thread_local! {
 struct DecodeBuffers {
     bytes: Vec<u8>,
     coefficients: Vec<f64>,
-    dct_scratch: DctScratch,
-    inverse_scratch: InverseScratch,
-}
-
-/// The decoder's inverse DCT: a folded matrix product for FAST-sized horizons, pocketfft beyond.
-enum InverseDct {
-    Matrix(std::sync::Arc<InverseMatrix>),
-    Exact(Transform),
-}
-
-impl InverseDct {
-    fn new(horizon: usize) -> Result<Self> {
-        Ok(if (1..=InverseMatrix::MAX_LEN).contains(&horizon) {
-            Self::Matrix(InverseMatrix::shared(horizon)?)
-        } else {
-            Self::Exact(Transform::new(DctSpec::FAST_INVERSE, horizon)?)
-        })
-    }
-
-    fn apply(
-        &self,
-        coefficients: &[f64],
-        out: &mut [f64],
-        dim: usize,
-        buffers: &mut DecodeBuffers,
-    ) {
-        match self {
-            Self::Matrix(m) => m.apply(coefficients, out, dim, &mut buffers.inverse_scratch),
-            Self::Exact(t) => t.apply_block(coefficients, out, dim, &mut buffers.dct_scratch),
-        }
-    }
+    inverse: InverseScratch,
 }
 
 /// Per-thread buffers reused across encoded chunks.
 #[derive(Default)]
 struct EncodeBuffers {
-    coefficients: Vec<f64>,
-    quantize: QuantizeScratch,
-    chars: Vec<char>,
-    ends: Vec<usize>,
+    chunk: ChunkBuffers,
     bpe: BpeScratch,
-    normalized: Vec<f64>,
 }
 
 impl FastTokenizer {
     /// Assembles a tokenizer from its parts.
     pub fn new(config: ProcessorConfig, bpe: Bpe, sections: TokenizerSections) -> Self {
-        let range = CoefficientRange::new(&bpe, config.min_token);
+        let code = CoefficientCode::new(config.min_token, config.scale);
+        let range = CoefficientRange::new(&bpe, code);
         let values = TokenValues::new(&bpe, config.min_token, config.scale);
         Self {
             config,
@@ -192,7 +159,7 @@ impl FastTokenizer {
         actions: &[T],
         shape: [usize; 3],
         overflow: Overflow,
-    ) -> Result<Vec<Vec<u32>>> {
+    ) -> Result<Vec<Vec<TokenId>>> {
         let [batch, horizon, dim] = shape;
         let chunk_len = check_shape(actions.len(), shape)?;
         if horizon == 0 {
@@ -205,7 +172,8 @@ impl FastTokenizer {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        let quantizer = Quantizer::shared(horizon)?;
+        let pipeline =
+            ChunkPipeline::new(horizon, dim, self.config.scale, self.normalizer.as_ref())?;
         if dim == 0 {
             return Ok(vec![Vec::new(); batch]);
         }
@@ -217,7 +185,7 @@ impl FastTokenizer {
             |_, b| {
                 let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
                 ENCODE_BUFFERS.with_borrow_mut(|buffers| {
-                    self.encode_chunk(chunk, b, dim, &quantizer, overflow, buffers)
+                    self.encode_chunk(chunk, b, &pipeline, overflow, buffers)
                 })
             },
         )?;
@@ -281,75 +249,33 @@ impl FastTokenizer {
         &self,
         chunk: &[T],
         index: usize,
-        dim: usize,
-        quantizer: &Quantizer,
+        pipeline: &ChunkPipeline<'_>,
         overflow: Overflow,
         buffers: &mut EncodeBuffers,
-    ) -> Result<Vec<u32>> {
-        let encode_error = |at: usize, reason: EncodeIssue| Error::Encode {
+    ) -> Result<Vec<TokenId>> {
+        let encode_error = |(at, reason): (usize, EncodeIssue)| Error::Encode {
             chunk: index,
             index: at,
             reason,
         };
-        if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
-            return Err(encode_error(
-                at,
-                EncodeIssue::NotFinite {
-                    value: chunk[at].to_f64(),
-                },
-            ));
-        }
-        let EncodeBuffers {
-            coefficients,
-            quantize,
-            chars,
-            ends,
-            bpe,
-            normalized,
-        } = buffers;
-        coefficients.resize(chunk.len(), 0.0);
-        let scale = self.config.scale;
-        if let Some(norm) = &self.normalizer {
-            normalized.clear();
-            normalized.extend(
-                chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(at, v)| norm.apply_value(at % dim, v.to_f64())),
-            );
-            quantizer.quantize(&normalized[..], dim, scale, coefficients, quantize);
-        } else {
-            quantizer.quantize(chunk, dim, scale, coefficients, quantize);
-        }
-        chars.clear();
-        chars.reserve(coefficients.len());
-        for (at, &q) in coefficients.iter().enumerate() {
-            let ch = match self.range.char_for(q) {
-                Ok(ch) => ch,
+        let EncodeBuffers { chunk: buf, bpe } = buffers;
+        pipeline.quantize(chunk, buf).map_err(encode_error)?;
+        pipeline
+            .split(buf, |at, q| match self.range.char_for(q) {
+                Ok(ch) => Ok(ch),
                 // A non-finite coefficient has no character either: say what is wrong with it.
                 Err(_) if !q.is_finite() => {
-                    return Err(encode_error(
-                        at,
-                        EncodeIssue::CoefficientNotFinite { value: q },
-                    ))
+                    Err((at, EncodeIssue::CoefficientNotFinite { value: q }))
                 }
                 Err(issue) => match overflow {
-                    Overflow::Raise => return Err(encode_error(at, issue)),
-                    Overflow::Clip => self
-                        .range
-                        .nearest(q)
-                        .ok_or_else(|| encode_error(at, issue))?,
+                    Overflow::Raise => Err((at, issue)),
+                    Overflow::Clip => self.range.nearest(q).ok_or((at, issue)),
                 },
-            };
-            chars.push(ch);
-        }
-        ends.clear();
-        split_pieces(chars, ends);
-        let mut ids = Vec::with_capacity(chars.len() / 2 + 1);
-        let mut start = 0;
-        for &end in ends.iter() {
-            self.bpe.encode_chars(&chars[start..end], bpe, &mut ids);
-            start = end;
+            })
+            .map_err(encode_error)?;
+        let mut ids = Vec::with_capacity(buf.chars.len() / 2 + 1);
+        for piece in buf.pieces() {
+            self.bpe.encode_chars(piece, bpe, &mut ids);
         }
         Ok(ids)
     }
@@ -376,7 +302,11 @@ impl FastTokenizer {
     }
 
     /// Decodes token sequences to actions of shape `(B, H, D)`.
-    pub fn decode<S: AsRef<[i64]> + Sync>(
+    ///
+    /// The ids are what [`FastTokenizer::encode`] returns ([`TokenId`]), or any [`InputId`]
+    /// integers (e.g. `i64` from an untrusted source): a negative or too large one is reported
+    /// as [`DecodeIssue::UnknownId`].
+    pub fn decode<I: InputId, S: AsRef<[I]> + Sync>(
         &self,
         sequences: &[S],
         horizon: usize,
@@ -435,12 +365,14 @@ impl FastTokenizer {
         Ok(Decoded { actions, valid })
     }
 
-    /// Decodes padded rows `ids` (row-major `(B, width)`) whose real lengths are `lengths`.
-    pub fn decode_padded(
+    /// Decodes padded rows `ids` (row-major `(B, width)`) whose real lengths are `lengths`, such
+    /// as the [`Padded`] rows of [`FastTokenizer::encode_padded`] (ids and lengths are any
+    /// [`InputId`] integers, as in [`FastTokenizer::decode`]).
+    pub fn decode_padded<I: InputId, L: InputId>(
         &self,
-        ids: &[i64],
+        ids: &[I],
         width: usize,
-        lengths: &[i64],
+        lengths: &[L],
         horizon: usize,
         dim: usize,
         on_error: OnDecodeError,
@@ -453,7 +385,7 @@ impl FastTokenizer {
             )));
         }
         let mut rows = Vec::with_capacity(lengths.len());
-        for (b, &len) in lengths.iter().enumerate() {
+        for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
             if len < 0 || len as u64 > width as u64 {
                 return Err(Error::InvalidArgument(format!(
                     "lengths[{b}] = {len} is outside 0..={width} (the ids' width)"
@@ -465,9 +397,9 @@ impl FastTokenizer {
     }
 
     /// Decodes one sequence into `out` (`H×D`, zero on entry); returns the problem, if any.
-    fn decode_chunk(
+    fn decode_chunk<I: InputId>(
         &self,
-        ids: &[i64],
+        ids: &[I],
         out: &mut [f64],
         dim: usize,
         inverse: &InverseDct,
@@ -484,7 +416,7 @@ impl FastTokenizer {
                 expected: out.len(),
             });
             if issue.is_none() || on_error == OnDecodeError::Pad {
-                inverse.apply(&coefficients, out, dim, buffers);
+                inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
                 self.apply_inverse_normalizer(out, dim);
             }
             buffers.coefficients = coefficients;
@@ -496,12 +428,12 @@ impl FastTokenizer {
         bytes.clear();
         let mut issue = None;
         for (position, &id) in ids.iter().enumerate() {
-            match u32::try_from(id).ok().and_then(|i| self.bpe.token_bytes(i)) {
+            match id.token_id().and_then(|i| self.bpe.token_bytes(i)) {
                 Some(b) => bytes.extend_from_slice(b),
                 None => {
                     issue = Some(DecodeIssue::UnknownId {
                         position,
-                        id,
+                        id: id.value(),
                         vocab_len,
                     });
                     break;
@@ -521,10 +453,10 @@ impl FastTokenizer {
         coefficients.clear();
         coefficients.resize(out.len(), 0.0);
         let mut count = 0usize;
-        let (min_token, scale) = (self.config.min_token, self.config.scale);
+        let code = CoefficientCode::new(self.config.min_token, self.config.scale);
         for ch in text.chars() {
             if count < coefficients.len() {
-                coefficients[count] = (ch as i64 + min_token) as f64 / scale;
+                coefficients[count] = code.value(ch);
             }
             count += 1;
         }
@@ -538,7 +470,7 @@ impl FastTokenizer {
             buffers.coefficients = coefficients;
             return issue;
         }
-        inverse.apply(&coefficients, out, dim, buffers);
+        inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
         buffers.coefficients = coefficients;
         self.apply_inverse_normalizer(out, dim);
         issue

@@ -1,0 +1,122 @@
+//! The per-chunk pipeline shared by encoding and fitting: (normalize) → DCT → quantize →
+//! characters → GPT-2 pieces. Encoding then runs the BPE on each piece; fitting counts them.
+
+use crate::bpe::pretokenize::split_pieces;
+use crate::error::{EncodeIssue, Result};
+use crate::fast::normalizer::Normalizer;
+use crate::fast::quantize::{QuantizeScratch, Quantizer};
+use crate::sample::Sample;
+
+/// One chunk's intermediate results, kept per thread and reused across chunks.
+#[derive(Default)]
+pub(crate) struct ChunkBuffers {
+    /// The quantized coefficients, row-major `(H, D)`.
+    pub(crate) coefficients: Vec<f64>,
+    /// Their characters.
+    pub(crate) chars: Vec<char>,
+    /// End (in characters) of each GPT-2 piece.
+    ends: Vec<usize>,
+    normalized: Vec<f64>,
+    quantize: QuantizeScratch,
+}
+
+impl ChunkBuffers {
+    /// The number of pieces of the last [`ChunkPipeline::split`].
+    pub(crate) fn piece_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The GPT-2 pieces of the last [`ChunkPipeline::split`], as characters.
+    pub(crate) fn pieces(&self) -> impl Iterator<Item = &[char]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.chars[start..end])
+    }
+}
+
+/// The pipeline for chunks of one shape and scale.
+pub(crate) struct ChunkPipeline<'a> {
+    quantizer: Quantizer,
+    dim: usize,
+    scale: f64,
+    /// Raw actions → `[-1, 1]`, applied before the DCT.
+    normalizer: Option<&'a Normalizer>,
+}
+
+impl<'a> ChunkPipeline<'a> {
+    /// The pipeline for `(horizon, dim)` chunks (`horizon` ≥ 1).
+    pub(crate) fn new(
+        horizon: usize,
+        dim: usize,
+        scale: f64,
+        normalizer: Option<&'a Normalizer>,
+    ) -> Result<Self> {
+        Ok(Self {
+            quantizer: Quantizer::new(horizon)?,
+            dim,
+            scale,
+            normalizer,
+        })
+    }
+
+    /// Quantizes `chunk` into `buf.coefficients`, or names the first non-finite input value by
+    /// its flattened index. Non-finite coefficients (inputs near `f64::MAX`) are left for the
+    /// caller to report.
+    pub(crate) fn quantize<T: Sample>(
+        &self,
+        chunk: &[T],
+        buf: &mut ChunkBuffers,
+    ) -> std::result::Result<(), (usize, EncodeIssue)> {
+        if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
+            let value = chunk[at].to_f64();
+            return Err((at, EncodeIssue::NotFinite { value }));
+        }
+        let ChunkBuffers {
+            coefficients,
+            normalized,
+            quantize,
+            ..
+        } = buf;
+        coefficients.resize(chunk.len(), 0.0);
+        let (dim, scale) = (self.dim, self.scale);
+        if let Some(norm) = self.normalizer {
+            normalized.clear();
+            normalized.extend(
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(at, v)| norm.apply_value(at % dim, v.to_f64())),
+            );
+            self.quantizer
+                .quantize(&normalized[..], dim, scale, coefficients, quantize);
+        } else {
+            self.quantizer
+                .quantize(chunk, dim, scale, coefficients, quantize);
+        }
+        Ok(())
+    }
+
+    /// Turns `buf.coefficients` into characters with `char_of(index, q)` and splits them into
+    /// GPT-2 pieces ([`ChunkBuffers::pieces`]); stops at the first error of `char_of`.
+    pub(crate) fn split<E>(
+        &self,
+        buf: &mut ChunkBuffers,
+        mut char_of: impl FnMut(usize, f64) -> std::result::Result<char, E>,
+    ) -> std::result::Result<(), E> {
+        let ChunkBuffers {
+            coefficients,
+            chars,
+            ends,
+            ..
+        } = buf;
+        // Written in place rather than pushed: no capacity check per character.
+        chars.resize(coefficients.len(), '\0');
+        for (at, (slot, &q)) in chars.iter_mut().zip(coefficients.iter()).enumerate() {
+            *slot = char_of(at, q)?;
+        }
+        ends.clear();
+        split_pieces(chars, ends);
+        Ok(())
+    }
+}

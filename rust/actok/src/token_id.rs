@@ -1,0 +1,56 @@
+//! The one token id type, and the integers decoding accepts as ids.
+
+/// A token id: what [`crate::FastTokenizer::encode`] returns and [`crate::Bpe`] uses.
+pub type TokenId = u32;
+
+/// An integer that decoding accepts as a token id: [`TokenId`] itself (what `encode` returns), or
+/// a wider or signed integer from an untrusted source (numpy `int64` arrays, `i32` padded rows).
+///
+/// A value that is negative or beyond `u32` is no id; decoding reports it, with its value, as
+/// [`crate::DecodeIssue::UnknownId`] like any other id outside the vocabulary.
+pub trait InputId: Copy + Send + Sync + 'static {
+    /// The id, when the value is one a [`TokenId`] can hold.
+    fn token_id(self) -> Option<TokenId>;
+    /// The value as given, for error messages.
+    fn value(self) -> i64;
+}
+
+impl InputId for u32 {
+    #[inline]
+    fn token_id(self) -> Option<TokenId> {
+        Some(self)
+    }
+    fn value(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl InputId for u16 {
+    #[inline]
+    fn token_id(self) -> Option<TokenId> {
+        Some(TokenId::from(self))
+    }
+    fn value(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl InputId for i32 {
+    #[inline]
+    fn token_id(self) -> Option<TokenId> {
+        TokenId::try_from(self).ok()
+    }
+    fn value(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl InputId for i64 {
+    #[inline]
+    fn token_id(self) -> Option<TokenId> {
+        TokenId::try_from(self).ok()
+    }
+    fn value(self) -> i64 {
+        self
+    }
+}
