@@ -106,6 +106,8 @@ class _Normalizer:
     @staticmethod
     def fit(parts: list[npt.NDArray[np.floating]], kind: str) -> _Normalizer: ...
     @staticmethod
+    def fit_chunks(chunks: npt.NDArray[np.floating], kind: str) -> _Normalizer: ...
+    @staticmethod
     def from_statistics(
         kind: str,
         low: list[float] | None,

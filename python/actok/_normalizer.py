@@ -59,19 +59,9 @@ class Normalizer:
         ``"minmax"`` or ``"identity"``.
         """
         if isinstance(actions, np.ndarray) and actions.ndim == 3:
-            # One buffer instead of N views; name the chunk of a bad value here.
-            a = float_array(actions, "actions")
-            bad = np.argwhere(~np.isfinite(a))
-            if len(bad):
-                n, h, d = (int(i) for i in bad[0])
-                raise ActokError(
-                    f"cannot fit normalizer: value {a[n, h, d]} at chunk {n}, step {h}, "
-                    f"dimension {d} is not finite"
-                )
-            parts = [a.reshape(a.shape[0] * a.shape[1], a.shape[2])]
-        else:
-            parts = episode_list(actions, "actions")
-        return cls(_actok._Normalizer.fit(parts, kind))
+            # One buffer instead of N views; the core names a bad value's chunk and step.
+            return cls(_actok._Normalizer.fit_chunks(float_array(actions, "actions"), kind))
+        return cls(_actok._Normalizer.fit(episode_list(actions, "actions"), kind))
 
     @classmethod
     def from_parameters(

@@ -9,7 +9,7 @@ use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 
 use crate::errors::to_py;
-use crate::floats::{dispatch, slice, slices, to_numpy, FloatArray, FloatArrays};
+use crate::floats::{batch_shape, dispatch, slice, slices, to_numpy, FloatArray, FloatArrays};
 use crate::options::Opt;
 
 /// The core normalizer (wrapped by `actok.Normalizer`).
@@ -75,6 +75,21 @@ impl PyNormalizer {
                 let dim = actok::episodes_dim(&shapes)?;
                 Normalizer::fit(kind.0, &data, dim)
             })
+        });
+        norm.map(Self::wrap).map_err(to_py)
+    }
+
+    /// Fits to the rows of an `(N, H, D)` float32/float64 array of chunks.
+    #[staticmethod]
+    fn fit_chunks(
+        py: Python<'_>,
+        chunks: FloatArray<'_>,
+        kind: Opt<NormalizerKind>,
+    ) -> PyResult<Self> {
+        let norm = dispatch!(&chunks, |a| {
+            let shape = batch_shape(a.shape(), "chunks", "(N, H, D)")?;
+            let data = slice(a)?;
+            py.detach(|| Normalizer::fit_chunks(kind.0, data, shape))
         });
         norm.map(Self::wrap).map_err(to_py)
     }

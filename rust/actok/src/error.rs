@@ -51,29 +51,112 @@ pub enum Error {
     /// An argument is out of its domain (shape, length, option, thread count).
     #[error("{0}")]
     InvalidArgument(String),
-    /// An action value is NaN or infinite where finite values are required (fitting or applying
-    /// a [`crate::Normalizer`]): a single bad value would otherwise poison every statistic or
-    /// send a non-number to a robot.
-    #[error(
-        "{context}: value {value} at {}row {row}, dimension {dimension} is not finite",
-        part_prefix(*.part)
-    )]
+    /// A value is NaN or infinite where finite values are required (fitting a tokenizer or a
+    /// [`crate::Normalizer`], applying a normalizer): a single bad value would otherwise poison
+    /// every statistic or send a non-number to a robot. (Encoding reports the same fault per
+    /// chunk, as [`EncodeIssue::NotFinite`] inside [`Error::Encode`].)
+    #[error("{context}: {quantity} {value} in {place} is not finite")]
     NotFinite {
-        /// What was being done (`"cannot fit normalizer"`, `"cannot apply normalizer"`, ...).
+        /// What was being done (`"cannot fit normalizer"`, `"cannot fit tokenizer"`, ...).
         context: &'static str,
+        /// Whether the input value or a coefficient computed from it is not finite.
+        quantity: Quantity,
+        /// Where the value sits, in the terms of the caller's input.
+        place: Place,
+        /// The offending value.
+        value: f64,
+    },
+}
+
+/// What was not finite, for [`Error::NotFinite`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Quantity {
+    /// An input value.
+    Value,
+    /// A scaled DCT coefficient computed from finite inputs (they were too large).
+    Coefficient,
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Value => "value",
+            Self::Coefficient => "scaled DCT coefficient",
+        })
+    }
+}
+
+/// Where a value sits, for [`Error::NotFinite`]: in the shape the caller gave the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Place {
+    /// Row `row` (a time step), column `dimension` of a `(T, D)` array, or of episode `part` of
+    /// a list of them.
+    Row {
         /// Which array of a list (episode), when the input was a list of arrays.
         part: Option<usize>,
         /// Row (time step) inside that array.
         row: usize,
         /// Column (action dimension).
         dimension: usize,
-        /// The offending value.
-        value: f64,
+    },
+    /// Time step `step`, dimension `dimension` of chunk `chunk` of an `(N, H, D)` array.
+    Chunk {
+        /// The chunk.
+        chunk: usize,
+        /// Time step inside the chunk.
+        step: usize,
+        /// Action dimension.
+        dimension: usize,
+    },
+    /// Row-major position `index` of chunk `chunk` of a batch named `of` (`"the training
+    /// chunks"`); for a coefficient, `step` is its frequency row.
+    Flattened {
+        /// The chunk.
+        chunk: usize,
+        /// What the chunks are.
+        of: &'static str,
+        /// Row-major index inside the chunk's `(H, D)` matrix.
+        index: usize,
+        /// `index / D`.
+        step: usize,
+        /// `index % D`.
+        dimension: usize,
     },
 }
 
-fn part_prefix(part: Option<usize>) -> String {
-    part.map_or_else(String::new, |p| format!("episode {p}, "))
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Row {
+                part,
+                row,
+                dimension,
+            } => {
+                if let Some(p) = part {
+                    write!(f, "episode {p}, ")?;
+                }
+                write!(f, "row {row}, dimension {dimension}")
+            }
+            Self::Chunk {
+                chunk,
+                step,
+                dimension,
+            } => write!(f, "chunk {chunk}, step {step}, dimension {dimension}"),
+            Self::Flattened {
+                chunk,
+                of,
+                index,
+                step,
+                dimension,
+            } => write!(
+                f,
+                "chunk {chunk} of {of} at flattened index {index} (time step {step}, \
+                 dimension {dimension})"
+            ),
+        }
+    }
 }
 
 /// Why a coefficient could not be encoded.
@@ -229,5 +312,64 @@ pub(crate) fn shape_text(shape: &[usize]) -> String {
             let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
             format!("({})", parts.join(", "))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_values_are_named_where_the_caller_put_them() {
+        let err = |quantity, place| {
+            Error::NotFinite {
+                context: "cannot do it",
+                quantity,
+                place,
+                value: f64::NAN,
+            }
+            .to_string()
+        };
+        let row = |part| Place::Row {
+            part,
+            row: 3,
+            dimension: 1,
+        };
+        assert_eq!(
+            err(Quantity::Value, row(None)),
+            "cannot do it: value NaN in row 3, dimension 1 is not finite"
+        );
+        assert_eq!(
+            err(Quantity::Value, row(Some(2))),
+            "cannot do it: value NaN in episode 2, row 3, dimension 1 is not finite"
+        );
+        let chunk = Place::Chunk {
+            chunk: 4,
+            step: 0,
+            dimension: 2,
+        };
+        assert_eq!(
+            err(Quantity::Value, chunk),
+            "cannot do it: value NaN in chunk 4, step 0, dimension 2 is not finite"
+        );
+        let flat = Place::Flattened {
+            chunk: 2,
+            of: "the training chunks",
+            index: 10,
+            step: 3,
+            dimension: 1,
+        };
+        assert_eq!(
+            err(Quantity::Coefficient, flat),
+            "cannot do it: scaled DCT coefficient NaN in chunk 2 of the training chunks at \
+             flattened index 10 (time step 3, dimension 1) is not finite"
+        );
+    }
+
+    #[test]
+    fn shapes_print_as_python_tuples() {
+        assert_eq!(shape_text(&[]), "()");
+        assert_eq!(shape_text(&[7]), "(7,)");
+        assert_eq!(shape_text(&[2, 0, 5]), "(2, 0, 5)");
     }
 }

@@ -34,7 +34,7 @@ mod sample;
 mod token_id;
 
 pub use bpe::{Bpe, BpeScratch};
-pub use error::{DecodeIssue, EncodeIssue, Error, Result};
+pub use error::{DecodeIssue, EncodeIssue, Error, Place, Quantity, Result};
 pub use fast::chunking::{chunk_count, chunk_episodes, ChunkPad};
 pub use fast::episodes::episodes_dim;
 pub use fast::fit::{FitAlphabet, FitOptions, FitProgress, FitStage, ProgressFn};

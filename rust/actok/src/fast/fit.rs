@@ -12,7 +12,7 @@
 use crate::bpe::bytelevel::{push_utf8, BYTE_TO_CHAR};
 use crate::bpe::trainer::{self, piece_hash, TrainConfig, WordSet};
 use crate::bpe::Bpe;
-use crate::error::{EncodeIssue, Error, Result};
+use crate::error::{EncodeIssue, Error, Place, Quantity, Result};
 use crate::fast::code::CoefficientCode;
 use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::tokenizer::FastTokenizer;
@@ -397,26 +397,26 @@ fn quantize<T: Sample>(
     pipeline: &ChunkPipeline<'_>,
     buf: &mut ChunkBuffers,
 ) -> Result<()> {
-    let not_finite = |at: usize, what: &str, value: f64| {
-        Error::InvalidArgument(format!(
-            "training chunk {index} has a non-finite {what} {value} at flattened index {at} \
-             (time step {}, dimension {})",
-            at / dim,
-            at % dim
-        ))
+    let not_finite = |at: usize, quantity: Quantity, value: f64| Error::NotFinite {
+        context: "cannot fit tokenizer",
+        quantity,
+        place: Place::Flattened {
+            chunk: index,
+            of: "the training chunks",
+            index: at,
+            step: at / dim,
+            dimension: at % dim,
+        },
+        value,
     };
     if let Err((at, reason)) = pipeline.quantize(chunk, buf) {
         let EncodeIssue::NotFinite { value } = reason else {
             unreachable!("quantizing only fails on a non-finite value")
         };
-        return Err(not_finite(at, "value", value));
+        return Err(not_finite(at, Quantity::Value, value));
     }
     if let Some(at) = buf.coefficients.iter().position(|q| !q.is_finite()) {
-        return Err(not_finite(
-            at,
-            "scaled DCT coefficient",
-            buf.coefficients[at],
-        ));
+        return Err(not_finite(at, Quantity::Coefficient, buf.coefficients[at]));
     }
     Ok(())
 }

@@ -37,7 +37,7 @@
 //! `|x| + |a| + s` (the tests check `4 · eps · (|x| + |a| + s)`, `eps` of the data's type), and
 //! equals it exactly where nothing rounds (identity, degenerate dimensions).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Place, Quantity, Result};
 use crate::options::Choice;
 use crate::sample::Sample;
 
@@ -222,6 +222,37 @@ impl Normalizer {
             .expect("identity has no parameters to check")
     }
 
+    /// [`Normalizer::fit`] to the rows of an `(N, H, D)` batch of chunks (row-major `data`), a
+    /// non-finite value named by chunk, step and dimension.
+    pub fn fit_chunks<T: Sample>(
+        kind: NormalizerKind,
+        data: &[T],
+        shape: [usize; 3],
+    ) -> Result<Self> {
+        let [_, horizon, dim] = shape;
+        let chunk_len = horizon.saturating_mul(dim);
+        if shape.iter().try_fold(1usize, |n, &s| n.checked_mul(s)) != Some(data.len()) {
+            return Err(Error::InvalidArgument(format!(
+                "{} values do not form chunks of shape {shape:?}",
+                data.len()
+            )));
+        }
+        if let Some(at) = data.iter().position(|v| !v.to_f64().is_finite()) {
+            let within = at % chunk_len;
+            return Err(Error::NotFinite {
+                context: "cannot fit normalizer",
+                quantity: Quantity::Value,
+                place: Place::Chunk {
+                    chunk: at / chunk_len,
+                    step: within / dim,
+                    dimension: within % dim,
+                },
+                value: data[at].to_f64(),
+            });
+        }
+        Self::fit(kind, &[data], dim)
+    }
+
     /// Fits a normalizer to the rows of `parts` pooled together.
     ///
     /// Each part (typically one episode) is a row-major `(T_i, dim)` buffer. Quantiles are
@@ -245,9 +276,12 @@ impl Normalizer {
             if let Some(at) = part.iter().position(|v| !v.to_f64().is_finite()) {
                 return Err(Error::NotFinite {
                     context: "cannot fit normalizer",
-                    part: (parts.len() > 1).then_some(p),
-                    row: at / dim,
-                    dimension: at % dim,
+                    quantity: Quantity::Value,
+                    place: Place::Row {
+                        part: (parts.len() > 1).then_some(p),
+                        row: at / dim,
+                        dimension: at % dim,
+                    },
                     value: part[at].to_f64(),
                 });
             }
@@ -411,9 +445,12 @@ impl Normalizer {
                 if !y.to_f64().is_finite() {
                     return Err(Error::NotFinite {
                         context,
-                        part: None,
-                        row,
-                        dimension: d,
+                        quantity: Quantity::Value,
+                        place: Place::Row {
+                            part: None,
+                            row,
+                            dimension: d,
+                        },
                         value: if x.is_finite() { y.to_f64() } else { x },
                     });
                 }
@@ -514,6 +551,24 @@ fn pairwise_sum(values: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn fit_chunks_pools_rows_and_names_the_chunk_of_a_bad_value() {
+        let data: Vec<f64> = (0..24).map(|i| (i * 7 % 11) as f64).collect();
+        let pooled = Normalizer::fit(NormalizerKind::Quantile, &[&data[..]], 3).unwrap();
+        let chunks = Normalizer::fit_chunks(NormalizerKind::Quantile, &data, [4, 2, 3]).unwrap();
+        assert_eq!(pooled, chunks);
+        let mut bad = data.clone();
+        bad[2 * 6 + 3 + 2] = f64::INFINITY;
+        let msg = Normalizer::fit_chunks(NormalizerKind::MinMax, &bad, [4, 2, 3])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "cannot fit normalizer: value inf in chunk 2, step 1, dimension 2 is not finite"
+        );
+        assert!(Normalizer::fit_chunks(NormalizerKind::MinMax, &data, [5, 2, 3]).is_err());
+    }
 
     #[test]
     fn quantile_matches_numpy_examples() {
