@@ -108,3 +108,30 @@ def test_a_non_string_option_is_a_type_error(tok):
 def test_dct_type_is_checked_by_the_core():
     with pytest.raises(actok.ActokError, match=r"^type must be 2 or 3, got 4 \(types 1 and 4"):
         actok.dct(np.ones(8), type=4)
+
+
+# ------------------------------------------------------------------ core messages reach Python
+@pytest.mark.parametrize("bad", [-1, 2**40, 2**64 + 1, -(2**100)])
+def test_unknown_ids_get_the_core_message_whatever_their_width(tok, bad):
+    """Ids beyond int64 (Python ints, uint64 arrays) reach the core and get its one message,
+    "valid ids" included, instead of a message rebuilt in Python."""
+    n = tok._inner.vocab_len
+    expected = (
+        f"cannot decode chunk 0: token id {bad} at position 1 is not in the vocabulary "
+        f"(valid ids are 0..{n})"
+    )
+    with pytest.raises(actok.DecodeError) as err:
+        tok.decode([[5, bad, 6]], 10, 7)
+    assert str(err.value) == expected
+    _, valid = tok.decode([[5, bad, 6]], 10, 7, on_error="pad", return_valid=True)
+    assert valid.tolist() == [False]
+
+
+def test_uint64_padded_ids_get_the_core_message(tok):
+    ids = np.array([[5, 2**64 - 1, 6]], dtype=np.uint64)
+    with pytest.raises(actok.DecodeError) as err:
+        tok.decode((ids, np.array([3])), 10, 7)
+    assert str(err.value).endswith(
+        f"token id {2**64 - 1} at position 1 is not in the vocabulary "
+        f"(valid ids are 0..{tok._inner.vocab_len})"
+    )

@@ -14,7 +14,7 @@ from ._arrays import float_array
 from ._normalizer import Normalizer
 from ._progress import ProgressBar
 
-_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_I128_MAX = 2**127 - 1
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -275,9 +275,9 @@ class FastTokenizer:
                     "the (ids, lengths) pair must hold integer arrays, "
                     f"got dtypes {ids.dtype} and {lengths.dtype}"
                 )
-            ids = _beyond_int64_as_unknown(ids, on_error, lengths)
+            # uint64 stays uint64: the core reports an id beyond int64 with its value.
             actions, valid = self._inner.decode_padded(
-                np.ascontiguousarray(ids, dtype=np.int64),
+                np.ascontiguousarray(ids, dtype=np.uint64 if ids.dtype.kind == "u" else np.int64),
                 np.ascontiguousarray(lengths, dtype=np.int64),
                 h,
                 d,
@@ -288,9 +288,8 @@ class FastTokenizer:
                 # Fast path: the bindings accept well-formed lists of int ids directly.
                 actions, valid = self._inner.decode(tokens, h, d, on_error)
             except (TypeError, OverflowError):
-                # Something is not an int64 id: find it and say where (or treat huge ids as
-                # unknown when the caller tolerates decode errors).
-                actions, valid = self._inner.decode(_id_lists(tokens, on_error), h, d, on_error)
+                # Something is not an int (or is an int beyond 128 bits): find it and say where.
+                actions, valid = self._inner.decode(_id_lists(tokens), h, d, on_error)
         return (actions, valid) if return_valid else actions
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -332,31 +331,13 @@ def _is_padded_pair(tokens: Any) -> bool:
     )
 
 
-def _beyond_int64_as_unknown(
-    ids: np.ndarray, on_error: str, lengths: np.ndarray | None = None
-) -> np.ndarray:
-    """A 2-D integer id array with ids beyond int64 (only uint64 has them) replaced by -1, an
-    unknown id; when decode errors raise, the first such id among the real tokens (``lengths``
-    per row, else every column) raises naming its chunk, position and value instead."""
-    if ids.dtype.kind != "u" or not ids.size or ids.max() <= _I64_MAX:
-        return ids
-    huge = ids > _I64_MAX
-    if lengths is not None and len(lengths) == len(ids):
-        huge &= np.arange(ids.shape[1])[None, :] < lengths[:, None]
-    if on_error == "raise" and huge.any():
-        chunk, position = np.argwhere(huge)[0]
-        raise DecodeError(
-            f"cannot decode chunk {chunk}: token id {ids[chunk, position]} at position {position} "
-            "is not in the vocabulary"
-        )
-    return np.where(ids > _I64_MAX, -1, ids)
-
-
-def _id_lists(tokens: Any, on_error: str) -> list[list[int]]:
-    """Validates ids: every id must be an integer; ids beyond int64 are unknown ids (-1) when the
-    caller tolerates decode errors, and an error naming the chunk otherwise."""
+def _id_lists(tokens: Any) -> list[list[int]]:
+    """``tokens`` as lists of Python ints, or a :class:`DecodeError` naming the chunk and
+    position of the first item that is not an integer id (the type check the compiled fast path
+    could not name). Ints beyond 128 bits, which no integer type carries to the core, become
+    ±(2**127 - 1): still no id, reported as such."""
     if isinstance(tokens, np.ndarray) and tokens.ndim == 2 and tokens.dtype.kind in "iu":
-        return _beyond_int64_as_unknown(tokens, on_error).astype(np.int64).tolist()
+        return tokens.tolist()
     if isinstance(tokens, (str, bytes)) or not isinstance(tokens, (Sequence, np.ndarray)):
         raise ActokError(
             "tokens must be a list of id lists or an (ids, lengths) pair, "
@@ -375,14 +356,6 @@ def _id_lists(tokens: Any, on_error: str) -> list[list[int]]:
                     f"cannot decode chunk {chunk}: token at position {position} is {tid!r}, "
                     "not an integer id"
                 )
-            tid = int(tid)
-            if not _I64_MIN <= tid <= _I64_MAX:
-                if on_error == "raise":
-                    raise DecodeError(
-                        f"cannot decode chunk {chunk}: token id {tid} at position {position} "
-                        "is not in the vocabulary"
-                    )
-                tid = -1
-            row.append(tid)
+            row.append(max(-_I128_MAX, min(int(tid), _I128_MAX)))
         out.append(row)
     return out

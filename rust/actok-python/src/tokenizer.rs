@@ -13,7 +13,7 @@ use pyo3::types::{PyInt, PyList};
 
 use crate::errors::{to_py, ActokError};
 use crate::floats::{batch_shape, dispatch, slice, FloatArray};
-use crate::ids::id_lists;
+use crate::ids::{id_lists, IdLists};
 use crate::normalizer::PyNormalizer;
 use crate::options::Opt;
 
@@ -263,21 +263,19 @@ impl PyFastTokenizer {
             .inner
             .decode_shape(time_horizon, action_dim)
             .map_err(to_py)?;
-        let sequences = id_lists(sequences)?;
-        let decoded = py
-            .detach(|| self.inner.decode(&sequences, h, d, on_error.0))
-            .map_err(to_py)?;
-        let actions = PyArray::from_vec(py, decoded.actions)
-            .reshape([sequences.len(), h, d])?
-            .into_any();
-        Ok((actions, PyArray::from_vec(py, decoded.valid)))
+        let tok = &self.inner;
+        let (rows, decoded) = match id_lists(sequences)? {
+            IdLists::Narrow(ids) => (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0))),
+            IdLists::Wide(ids) => (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0))),
+        };
+        decoded_arrays(py, decoded.map_err(to_py)?, [rows, h, d])
     }
 
     /// Decodes padded `(B, L)` int64 ids with `(B,)` int64 lengths.
     fn decode_padded<'py>(
         &self,
         py: Python<'py>,
-        ids: PyReadonlyArray2<'py, i64>,
+        ids: PaddedIds<'py>,
         lengths: PyReadonlyArray1<'py, i64>,
         time_horizon: Option<usize>,
         action_dim: Option<usize>,
@@ -287,23 +285,45 @@ impl PyFastTokenizer {
             .inner
             .decode_shape(time_horizon, action_dim)
             .map_err(to_py)?;
-        let width = ids.shape()[1];
-        let ids = ids
-            .as_slice()
-            .map_err(|e| ActokError::new_err(e.to_string()))?;
         let lengths = lengths
             .as_slice()
             .map_err(|e| ActokError::new_err(e.to_string()))?;
-        let rows = lengths.len();
-        let decoded = py
-            .detach(|| {
-                self.inner
-                    .decode_padded(ids, width, lengths, h, d, on_error.0)
-            })
-            .map_err(to_py)?;
-        let actions = PyArray::from_vec(py, decoded.actions)
-            .reshape([rows, h, d])?
-            .into_any();
-        Ok((actions, PyArray::from_vec(py, decoded.valid)))
+        let tok = &self.inner;
+        let decoded = match &ids {
+            PaddedIds::Signed(ids) => {
+                let (width, ids) = (ids.shape()[1], padded_slice(ids)?);
+                py.detach(|| tok.decode_padded(ids, width, lengths, h, d, on_error.0))
+            }
+            PaddedIds::Unsigned(ids) => {
+                let (width, ids) = (ids.shape()[1], padded_slice(ids)?);
+                py.detach(|| tok.decode_padded(ids, width, lengths, h, d, on_error.0))
+            }
+        };
+        decoded_arrays(py, decoded.map_err(to_py)?, [lengths.len(), h, d])
     }
+}
+
+/// A padded `(B, L)` id array: int64, or uint64 (whose ids beyond `i64` the core reports with
+/// their value).
+#[derive(FromPyObject)]
+enum PaddedIds<'py> {
+    Signed(PyReadonlyArray2<'py, i64>),
+    Unsigned(PyReadonlyArray2<'py, u64>),
+}
+
+fn padded_slice<'a, T: numpy::Element>(ids: &'a PyReadonlyArray2<'_, T>) -> PyResult<&'a [T]> {
+    ids.as_slice()
+        .map_err(|e| ActokError::new_err(e.to_string()))
+}
+
+/// The decoded `(B, H, D)` actions and `(B,)` validity mask as numpy arrays.
+fn decoded_arrays<'py>(
+    py: Python<'py>,
+    decoded: actok::Decoded,
+    shape: [usize; 3],
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
+    let actions = PyArray::from_vec(py, decoded.actions)
+        .reshape(shape)?
+        .into_any();
+    Ok((actions, PyArray::from_vec(py, decoded.valid)))
 }

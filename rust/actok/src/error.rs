@@ -263,6 +263,16 @@ pub enum DecodeIssue {
         /// The vocabulary's size (valid ids are `0..vocab_len`).
         vocab_len: usize,
     },
+    /// A token id beyond what `i64` holds (a Python int or `u64` that large): not in the
+    /// vocabulary either, reported with its whole value.
+    IdOutOfRange {
+        /// Position of the id in the sequence.
+        position: usize,
+        /// The id.
+        id: i128,
+        /// The vocabulary's size (valid ids are `0..vocab_len`).
+        vocab_len: usize,
+    },
     /// The tokens' bytes are not valid UTF-8.
     InvalidUtf8 {
         /// Byte offset of the first invalid byte.
@@ -280,10 +290,12 @@ pub enum DecodeIssue {
 impl fmt::Display for DecodeIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownId { position, id, vocab_len } => write!(
-                f,
-                "token id {id} at position {position} is not in the vocabulary (valid ids are 0..{vocab_len})"
-            ),
+            Self::UnknownId { position, id, vocab_len } => {
+                unknown_id_text(f, *position, i128::from(*id), *vocab_len)
+            }
+            Self::IdOutOfRange { position, id, vocab_len } => {
+                unknown_id_text(f, *position, *id, *vocab_len)
+            }
             Self::InvalidUtf8 { byte_offset } => {
                 write!(f, "tokens decode to invalid UTF-8 at byte {byte_offset}")
             }
@@ -293,6 +305,19 @@ impl fmt::Display for DecodeIssue {
             ),
         }
     }
+}
+
+/// The one message for an id outside the vocabulary, whatever integer type carried it.
+fn unknown_id_text(
+    f: &mut fmt::Formatter<'_>,
+    position: usize,
+    id: i128,
+    vocab_len: usize,
+) -> fmt::Result {
+    write!(
+        f,
+        "token id {id} at position {position} is not in the vocabulary (valid ids are 0..{vocab_len})"
+    )
 }
 
 impl Error {

@@ -1,5 +1,7 @@
 //! The one token id type, and the integers decoding accepts as ids.
 
+use crate::error::DecodeIssue;
+
 /// A token id: what [`crate::FastTokenizer::encode`] returns and [`crate::Bpe`] uses.
 pub type TokenId = u32;
 
@@ -11,8 +13,9 @@ pub type TokenId = u32;
 pub trait InputId: Copy + Send + Sync + 'static {
     /// The id, when the value is one a [`TokenId`] can hold.
     fn token_id(self) -> Option<TokenId>;
-    /// The value as given, for error messages.
-    fn value(self) -> i64;
+    /// The value as given, for error messages and length checks (`i128` holds every
+    /// implementing type's values).
+    fn value(self) -> i128;
 }
 
 impl InputId for u32 {
@@ -20,8 +23,8 @@ impl InputId for u32 {
     fn token_id(self) -> Option<TokenId> {
         Some(self)
     }
-    fn value(self) -> i64 {
-        i64::from(self)
+    fn value(self) -> i128 {
+        i128::from(self)
     }
 }
 
@@ -30,8 +33,8 @@ impl InputId for u16 {
     fn token_id(self) -> Option<TokenId> {
         Some(TokenId::from(self))
     }
-    fn value(self) -> i64 {
-        i64::from(self)
+    fn value(self) -> i128 {
+        i128::from(self)
     }
 }
 
@@ -40,8 +43,8 @@ impl InputId for i32 {
     fn token_id(self) -> Option<TokenId> {
         TokenId::try_from(self).ok()
     }
-    fn value(self) -> i64 {
-        i64::from(self)
+    fn value(self) -> i128 {
+        i128::from(self)
     }
 }
 
@@ -50,7 +53,45 @@ impl InputId for i64 {
     fn token_id(self) -> Option<TokenId> {
         TokenId::try_from(self).ok()
     }
-    fn value(self) -> i64 {
+    fn value(self) -> i128 {
+        i128::from(self)
+    }
+}
+
+impl InputId for u64 {
+    #[inline]
+    fn token_id(self) -> Option<TokenId> {
+        TokenId::try_from(self).ok()
+    }
+    fn value(self) -> i128 {
+        i128::from(self)
+    }
+}
+
+/// Python ints wider than 64 bits reach decoding as `i128` (the bindings' slow path).
+impl InputId for i128 {
+    #[inline]
+    fn token_id(self) -> Option<TokenId> {
+        TokenId::try_from(self).ok()
+    }
+    fn value(self) -> i128 {
         self
+    }
+}
+
+/// The issue for an id outside the vocabulary at `position`: [`DecodeIssue::UnknownId`], or
+/// [`DecodeIssue::IdOutOfRange`] when the value does not even fit `i64`.
+pub(crate) fn unknown_id(position: usize, id: i128, vocab_len: usize) -> DecodeIssue {
+    match i64::try_from(id) {
+        Ok(id) => DecodeIssue::UnknownId {
+            position,
+            id,
+            vocab_len,
+        },
+        Err(_) => DecodeIssue::IdOutOfRange {
+            position,
+            id,
+            vocab_len,
+        },
     }
 }

@@ -12,7 +12,7 @@ use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
 use crate::parallel;
 use crate::sample::Sample;
-use crate::token_id::{InputId, TokenId};
+use crate::token_id::{unknown_id, InputId, TokenId};
 
 /// What to do with a coefficient the tokenizer cannot represent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -386,7 +386,7 @@ impl FastTokenizer {
         }
         let mut rows = Vec::with_capacity(lengths.len());
         for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
-            if len < 0 || len as u64 > width as u64 {
+            if len < 0 || len > width as i128 {
                 return Err(Error::InvalidArgument(format!(
                     "lengths[{b}] = {len} is outside 0..={width} (the ids' width)"
                 )));
@@ -431,11 +431,7 @@ impl FastTokenizer {
             match id.token_id().and_then(|i| self.bpe.token_bytes(i)) {
                 Some(b) => bytes.extend_from_slice(b),
                 None => {
-                    issue = Some(DecodeIssue::UnknownId {
-                        position,
-                        id: id.value(),
-                        vocab_len,
-                    });
+                    issue = Some(unknown_id(position, id.value(), vocab_len));
                     break;
                 }
             }
