@@ -5,7 +5,7 @@ Each fit runs in its own subprocess, so its wall time and peak RSS (``ru_maxrss`
 read with ``os.wait4``) are measured in isolation; both load the same chunks from a ``.npy`` file
 written by the parent (the loaded input counts in both peaks).
 
-* **reference**: written here from the spec (fast-reference.md §5): ``scipy.fft.dct(chunks,
+* **reference**: written here from the spec (docs/semantics.md#fit): ``scipy.fft.dct(chunks,
   axis=1, norm="ortho")`` (batched, which is faster than the processor's per-chunk loop),
   ``np.around(c * scale)``, ``min_token``/``max_token`` over the corpus, one string
   ``chr(q - min_token)`` per chunk, then ``tokenizers``' ``BpeTrainer(vocab_size, min_frequency=2,

@@ -4,12 +4,12 @@
 One run compares, for encode, decode and fit, across H in {10, 30, 50, 100}, D in {2, 7, 14, 32},
 B in {1, 64, 4096}, float32 and float64, actok with 1 thread and with all threads against:
 
-* **reference**: the recipe of fast-reference.md written out here, as the Hugging Face processor
-  runs it: ``scipy.fft.dct(axis=1, norm="ortho")`` on the batch, ``np.around(c * scale)``, then
-  per chunk ``"".join(map(chr, max(q - min_token, 0)))`` and ``tokenizers.Tokenizer.encode``;
-  decode per chunk ``Tokenizer.decode``, ``ord(c) + min_token``, ``scipy.fft.idct``. It calls
-  ``tokenizers`` directly (cheaper than the processor's ``PreTrainedTokenizerFast`` wrapper), so
-  its ratios are conservative.
+* **reference**: the recipe of docs/semantics.md (#encode, #decode) written out here, as the
+  Hugging Face processor runs it: ``scipy.fft.dct(axis=1, norm="ortho")`` on the batch,
+  ``np.around(c * scale)``, then per chunk ``"".join(map(chr, max(q - min_token, 0)))`` and
+  ``tokenizers.Tokenizer.encode``; decode per chunk ``Tokenizer.decode``, ``ord(c) + min_token``,
+  ``scipy.fft.idct``. It calls ``tokenizers`` directly (cheaper than the processor's
+  ``PreTrainedTokenizerFast`` wrapper), so its ratios are conservative.
 * **plain Python**: the fastest pipeline we could write without actok: batched scipy DCT, the
   strings of a whole batch built at once by viewing a code-point array as ``<U{n}``,
   ``Tokenizer.encode_batch`` (the ``tokenizers`` Rust core, on all its threads) and for decode
@@ -138,7 +138,7 @@ def train_pinned(chunks: np.ndarray, min_token: int, out: Path) -> Tokenizer:
 
 
 def reference_fit(chunks: np.ndarray) -> Tokenizer:
-    """The reference ``fit`` (fast-reference.md §5), min_token from the data."""
+    """The reference ``fit`` (docs/semantics.md#fit), min_token from the data."""
     q = quantize(chunks)
     lo, hi = int(q.min()), int(q.max())
     tok = new_tokenizer()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the small demo tokenizer bundled with actok (python/actok/data/robosuite_fast).
 
-It follows the FAST training recipe (fast-reference.md, section 5) with the Hugging Face
+It follows the FAST training recipe (docs/semantics.md#fit) with the Hugging Face
 ``tokenizers`` library, as the reference ``fit`` does, on the two MIT-licensed robosuite 1.4.1
 demonstration files:
 

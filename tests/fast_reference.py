@@ -1,12 +1,12 @@
-"""Test oracle: the FAST reference processor, written from docs/fast-reference.md.
+"""Test oracle: the FAST reference processor, as docs/semantics.md states its behaviour.
 
 Everything here uses scipy + the ``tokenizers`` package only (no ``transformers``), and follows the
 reference processor step by step:
 
-* :func:`train_reference_tokenizer` is the reference ``fit`` (spec section 5).
-* :func:`reference_encode` is the reference ``__call__`` (spec section 1).
-* :func:`reference_decode` is the reference ``decode`` (spec section 2), including its lossy UTF-8
-  decoding and its all-zero chunks on failure.
+* :func:`train_reference_tokenizer` is the reference ``fit`` (docs/semantics.md#fit).
+* :func:`reference_encode` is the reference ``__call__`` (docs/semantics.md#encode).
+* :func:`reference_decode` is the reference ``decode`` (docs/semantics.md#decode), including its
+  lossy UTF-8 decoding and its all-zero chunks on failure.
 * :func:`oracle_encode` / :func:`oracle_is_lossless` tell whether the reference encodes a chunk
   *losslessly*: its own decode gives back exactly the quantized integers (nothing clamped below
   ``min_token``, no symbol silently dropped, no invalid code point).
@@ -53,7 +53,7 @@ MAX_CODE_POINT = 0x10FFFF
 
 
 # --------------------------------------------------------------------------------------------
-# Byte-level map (GPT-2 ``bytes_to_unicode``), spec section 4.
+# Byte-level map (GPT-2 ``bytes_to_unicode``), docs/semantics.md#byte-level-alphabet.
 # --------------------------------------------------------------------------------------------
 def _bytes_to_unicode() -> dict[int, str]:
     bs = (
@@ -80,7 +80,7 @@ def _as_list(x) -> list:
 
 
 # --------------------------------------------------------------------------------------------
-# Training (reference ``fit``), spec section 5.
+# Training (reference ``fit``), docs/semantics.md#fit.
 # --------------------------------------------------------------------------------------------
 def quantize(actions, scale: float) -> np.ndarray:
     """``np.around(dct(actions, axis=time, norm="ortho") * scale)`` flattened per chunk.
@@ -203,7 +203,7 @@ def load_reference(path: str | os.PathLike[str]) -> tuple[Tokenizer, dict]:
 
 
 # --------------------------------------------------------------------------------------------
-# Encode, spec section 1.
+# Encode, docs/semantics.md#encode.
 # --------------------------------------------------------------------------------------------
 def _chunk_codes(q_row: np.ndarray, min_token: int) -> np.ndarray:
     """``np.maximum(q - min_token, 0)`` as the reference computes it (float, before ``int``)."""
@@ -287,7 +287,7 @@ def oracle_is_lossless(tok: Tokenizer, cfg: dict, actions) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Decode, spec section 2.
+# Decode, docs/semantics.md#decode.
 # --------------------------------------------------------------------------------------------
 def reference_decode(tok: Tokenizer, cfg: dict, ids_list, time_horizon: int, action_dim: int):
     """The reference ``decode``: float64 (B, H, D); failures give all-zero chunks.

@@ -5,8 +5,8 @@ Three implementations are compared:
 * the oracle, ``tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)``; its
   pieces come back byte-level mapped and are mapped back to text through the inverse byte map (this
   relies only on the documented map, not on how the bindings count offsets);
-* ``ref_split``, a pure-Python transcription of the scanning algorithm of the reference doc (section
-  4, "Pre-tokenization") using the character classes parsed out of the generated
+* ``ref_split``, a pure-Python transcription of the scanning algorithm of the GPT-2 split
+  (docs/semantics.md#pre-tokenization) using the character classes parsed out of the generated
   ``rust/actok/src/bpe/unicode_class.rs`` -- so it also checks that table against the oracle
   without the Rust bindings;
 * the Rust split, ``actok._actok._pretokenize`` (those tests skip while the bindings lack it).
@@ -104,7 +104,7 @@ _CONTRACTION_2 = frozenset(("re", "ve", "ll"))
 
 
 def ref_split(text: str) -> list[str]:
-    """The GPT-2 split by the reference doc's scanning algorithm."""
+    """The GPT-2 split by the scanning algorithm of docs/semantics.md#pre-tokenization."""
     table = classes()
     cls = [table[ord(c)] for c in text]
     n = len(text)
