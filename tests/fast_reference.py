@@ -53,7 +53,7 @@ MAX_CODE_POINT = 0x10FFFF
 
 
 # --------------------------------------------------------------------------------------------
-# Byte-level map (GPT-2 ``bytes_to_unicode``), docs/semantics.md#byte-level-alphabet.
+# Byte-level map (GPT-2 ``bytes_to_unicode``), docs/semantics.md#byte-level-map.
 # --------------------------------------------------------------------------------------------
 def _bytes_to_unicode() -> dict[int, str]:
     bs = (

@@ -15,9 +15,10 @@
 //! # Ok::<(), actok::Error>(())
 //! ```
 //!
-//! The exact reference behaviour is documented in `fast-reference.md`. The one intended numerical
-//! difference: actok computes every transform in `f64`, also for `f32` input, where scipy would
-//! compute in single precision; this agrees with scipy's `f64` path on the upcast input.
+//! The exact behaviour is specified in `docs/semantics.md`, the files in `docs/formats.md`, and
+//! the layers in `ARCHITECTURE.md`. The one intended numerical difference: actok computes every
+//! transform in `f64`, also for `f32` input, where scipy would compute in single precision; this
+//! agrees with scipy's `f64` path on the upcast input.
 //!
 //! Batch functions run on actok's own thread pool, sized by [`set_num_threads`] or the
 //! `ACTOK_NUM_THREADS` environment variable.

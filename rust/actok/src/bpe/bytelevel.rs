@@ -1,7 +1,9 @@
-//! The GPT-2 byte-level alphabet: a reversible map from the 256 byte values to printable characters.
+//! The GPT-2 byte-level map: a reversible map from the 256 byte values to printable characters
+//! (not to be confused with a tokenizer's coefficient range or the fit's initial alphabet).
 //!
 //! Bytes `!`..=`~`, 0xA1..=0xAC and 0xAE..=0xFF map to the character with the same code point; the
-//! other 68 bytes map, in increasing order, to U+0100..=U+0143 (`fast-reference.md` §4).
+//! other 68 bytes map, in increasing order, to U+0100..=U+0143
+//! (`docs/semantics.md#byte-level-map`).
 
 /// Whether byte `b` maps to the character of the same code point.
 const fn maps_to_itself(b: u8) -> bool {

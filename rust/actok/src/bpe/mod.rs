@@ -1,7 +1,7 @@
 //! Byte-level BPE with exactly the encoding semantics of the `tokenizers` library.
 //!
 //! A piece's bytes start as byte-level symbols; the applicable merge of lowest rank is applied
-//! repeatedly, leftmost first among equal ranks (`fast-reference.md` §4).
+//! repeatedly, leftmost first among equal ranks (`docs/semantics.md#bpe`).
 //!
 //! # The reference algorithm
 //!

@@ -1,5 +1,5 @@
 //! A byte-level BPE trainer that reproduces the `tokenizers` 0.23 `BpeTrainer` merge for merge
-//! (`fast-reference.md` §5), on compact integer symbols.
+//! (`docs/semantics.md#trainer`), on compact integer symbols.
 //!
 //! The library keeps every word as a vector of 32-byte symbols and every pair's word set as a
 //! `HashSet<usize>`; this trainer keeps a word as `u16` (or `u32`) ids in a flat per-block array that merges

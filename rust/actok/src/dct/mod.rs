@@ -1,16 +1,16 @@
 //! scipy-exact DCT-II and DCT-III along one axis of a row-major array.
 //!
 //! The transforms follow `scipy.fft.dct` / `scipy.fft.idct` (types 2 and 3) including the `norm`
-//! and `orthogonalize` options; see `fast-reference.md` §3. Arithmetic is in `f64` whatever the
-//! element type. The kernels are a bit-exact port of the pocketfft code scipy runs
-//! ([`crate::dct::pocketfft`]): FAST rounds coefficients half-to-even, and binary signals (grippers)
+//! and `orthogonalize` options; see `docs/semantics.md#dct-functions`. Arithmetic is in `f64`
+//! whatever the element type. The kernels are a bit-exact port of the pocketfft code scipy runs
+//! (`pocketfft.rs`): FAST rounds coefficients half-to-even, and binary signals (grippers)
 //! produce exact ties whose rounding depends on the last bit, so matching scipy to a tolerance
 //! would not give identical tokens. Plans are cached per length and shared across threads
-//! ([`cache`]).
+//! (`cache.rs`).
 //!
-//! FAST's own transforms of whole `(H, D)` chunks live here too: [`forward`] (the encoder's
-//! DCT-II, a folded matrix product with an exact fallback per column) and [`inverse`] (the
-//! decoder's DCT-III), both built on the dense matrices of [`matrix`].
+//! FAST's own transforms of whole `(H, D)` chunks live here too: `forward.rs` (the encoder's
+//! DCT-II, a folded matrix product with an exact fallback per column) and `inverse.rs` (the
+//! decoder's DCT-III), both built on the dense matrices of `matrix.rs`.
 
 use std::sync::Arc;
 
@@ -282,7 +282,7 @@ fn overflow(shape: [usize; 3]) -> Error {
 mod tests {
     use super::*;
 
-    /// Direct O(N²) evaluation of scipy's definitions (fast-reference.md §3).
+    /// Direct O(N²) evaluation of scipy's definitions (`docs/semantics.md#dct`).
     fn naive(spec: DctSpec, x: &[f64]) -> Vec<f64> {
         let n = x.len();
         let nf = n as f64;

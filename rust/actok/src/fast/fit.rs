@@ -1,4 +1,4 @@
-//! Fitting a FAST tokenizer to action chunks (`fast-reference.md` §5), in Rust.
+//! Fitting a FAST tokenizer to action chunks (`docs/semantics.md#fit`), in Rust.
 //!
 //! The recipe: DCT-II (ortho) along time, `round_half_even(c * scale)`, `min_token` from the
 //! corpus, each chunk to the string `chr(q - min_token)`, GPT-2 pre-tokenization and byte-level

@@ -1,4 +1,5 @@
-//! Reader and writer for the `tokenizer.json` of a FAST tokenizer (`fast-reference.md` §4).
+//! Reader and writer for the `tokenizer.json` of a FAST tokenizer
+//! (`docs/formats.md#tokenizerjson`).
 //!
 //! Only what actok can reproduce exactly is accepted: a BPE model without dropout, unknown token,
 //! subword prefix/suffix or byte fallback, no normalizer, no added tokens, and the ByteLevel
