@@ -57,6 +57,7 @@ class _FastTokenizer:
         alphabet: str,
         min_frequency: int,
         max_token_length: int,
+        normalizer: _Normalizer | None,
         progress: Callable[[str, int, int], object] | None,
     ) -> _FastTokenizer: ...
     def save_pretrained(self, path: str) -> None: ...

@@ -122,9 +122,9 @@ class FastTokenizer:
 
         ``normalizer`` makes the tokenizer work on raw actions: a fitted :class:`Normalizer`, or
         a kind (``"quantile"``, ``"meanstd"``, ``"minmax"``, ``"identity"``) fitted here on all
-        rows of ``chunks``. The chunks are normalized before the fit and the normalizer is
-        attached to the result (see :meth:`with_normalizer`); without one, ``chunks`` must
-        already be normalized.
+        rows of ``chunks``. The chunks are normalized as :meth:`encode` normalizes them (per value,
+        in float64, before the DCT) and the normalizer is attached to the result (see
+        :meth:`with_normalizer`); without one, ``chunks`` must already be normalized.
 
         ``progress=True`` draws a progress bar on stderr. The GIL is released during the fit.
         The result saves with :meth:`save_pretrained` in the layout the reference loads.
@@ -138,8 +138,6 @@ class FastTokenizer:
             raise TypeError(
                 f"normalizer must be a Normalizer, a kind or None, got {type(normalizer).__name__}"
             )
-        if normalizer is not None:
-            batch = normalizer.apply(batch)
         bar = ProgressBar() if progress else None
         try:
             fitted = cls(
@@ -150,13 +148,14 @@ class FastTokenizer:
                     alphabet,
                     _convert.count(min_frequency, "min_frequency"),
                     _convert.count(max_token_length, "max_token_length"),
+                    None if normalizer is None else normalizer._inner,
                     bar,
                 )
             )
         finally:
             if bar is not None:
                 bar.close()
-        return fitted if normalizer is None else fitted.with_normalizer(normalizer)
+        return fitted
 
     def save_pretrained(self, path: PathLike) -> None:
         """Writes ``processor_config.json`` and ``tokenizer.json`` into ``path`` (created if

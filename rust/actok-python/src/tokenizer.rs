@@ -97,10 +97,10 @@ impl PyFastTokenizer {
         Ok(Self::wrap(inner))
     }
 
-    /// Fits a tokenizer to `(N, H, D)` chunks, the GIL released; `progress(stage, done, total)`
-    /// is called as the fit advances.
+    /// Fits a tokenizer to `(N, H, D)` chunks (raw, normalized by `normalizer` on the way, when
+    /// given), the GIL released; `progress(stage, done, total)` is called as the fit advances.
     #[staticmethod]
-    #[pyo3(signature = (chunks, scale, vocab_size, alphabet, min_frequency, max_token_length, progress))]
+    #[pyo3(signature = (chunks, scale, vocab_size, alphabet, min_frequency, max_token_length, normalizer, progress))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -110,6 +110,7 @@ impl PyFastTokenizer {
         alphabet: Opt<FitAlphabet>,
         min_frequency: u64,
         max_token_length: usize,
+        normalizer: Option<&PyNormalizer>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let options = FitOptions {
@@ -133,7 +134,12 @@ impl PyFastTokenizer {
         let fitted = dispatch!(&chunks, |a| {
             let shape = batch_shape(a.shape(), "chunks", "(N, H, D)")?;
             let data = slice(a)?;
-            py.detach(|| FastTokenizer::fit(data, shape, &options, callback))
+            py.detach(|| match normalizer {
+                Some(n) => {
+                    FastTokenizer::fit_normalized(data, shape, &options, n.inner(), callback)
+                }
+                None => FastTokenizer::fit(data, shape, &options, callback),
+            })
         });
         if let Some(progress) = progress {
             progress.finish()?;

@@ -14,6 +14,7 @@ use crate::bpe::trainer::{self, piece_hash, TrainConfig, WordSet};
 use crate::bpe::Bpe;
 use crate::error::{EncodeIssue, Error, Place, Quantity, Result};
 use crate::fast::code::CoefficientCode;
+use crate::fast::normalizer::Normalizer;
 use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::tokenizer::FastTokenizer;
 use crate::format::processor_config::ProcessorConfig;
@@ -137,6 +138,37 @@ impl FastTokenizer {
         options: &FitOptions,
         progress: Option<ProgressFn<'_>>,
     ) -> Result<Self> {
+        Self::fit_chunks(chunks, shape, options, None, progress)
+    }
+
+    /// [`FastTokenizer::fit`] to raw `chunks`, normalized by `normalizer` on the way exactly as
+    /// [`FastTokenizer::encode`] normalizes them (per value, in `f64`, before the DCT); the
+    /// result carries `normalizer`, so it encodes raw actions and decodes to raw actions.
+    pub fn fit_normalized<T: Sample>(
+        chunks: &[T],
+        shape: [usize; 3],
+        options: &FitOptions,
+        normalizer: &Normalizer,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<Self> {
+        if normalizer.dim() != shape[2] {
+            return Err(Error::InvalidArgument(format!(
+                "chunks have {} dimensions but the normalizer was fitted to {}",
+                shape[2],
+                normalizer.dim()
+            )));
+        }
+        let fitted = Self::fit_chunks(chunks, shape, options, Some(normalizer), progress)?;
+        Ok(fitted.with_normalizer(Some(normalizer.clone())))
+    }
+
+    fn fit_chunks<T: Sample>(
+        chunks: &[T],
+        shape: [usize; 3],
+        options: &FitOptions,
+        normalizer: Option<&Normalizer>,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<Self> {
         let report = |stage, done: usize, total: usize| {
             if let Some(f) = progress {
                 f(FitProgress {
@@ -168,7 +200,7 @@ impl FastTokenizer {
                 chunks.len()
             )));
         };
-        let pipeline = ChunkPipeline::new(h, d, options.scale, None)?;
+        let pipeline = ChunkPipeline::new(h, d, options.scale, normalizer)?;
         let scale = options.scale;
         let chunk = |b: usize| &chunks[b * chunk_len..(b + 1) * chunk_len];
 
