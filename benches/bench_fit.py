@@ -42,6 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
+# The reference recipe's tokenizer and trainer are written once, in the test oracle (imported by
+# the reference worker only, so the actok worker's memory is not charged for scipy/tokenizers).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 H, D = 50, 14
 SCALE = 10
 
@@ -62,7 +66,7 @@ def make_chunks(n: int, seed: int = 0) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 def fit_reference(chunks: np.ndarray, vocab_size: int, out: Path) -> dict:
     import scipy.fft
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from fast_reference import bpe_trainer, new_bytelevel_bpe
 
     q = np.around(
         scipy.fft.dct(chunks.astype(np.float64), type=2, axis=1, norm="ortho") * SCALE
@@ -77,18 +81,8 @@ def fit_reference(chunks: np.ndarray, vocab_size: int, out: Path) -> dict:
         for row in codes:
             yield "".join(map(chr, row.tolist()))
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        show_progress=False,
-        special_tokens=[],
-        initial_alphabet=[chr(i) for i in range(max_token - min_token + 1)],
-        max_token_length=10000,
-    )
+    tok = new_bytelevel_bpe()
+    trainer = bpe_trainer(vocab_size, max_token - min_token + 1)
     tok.train_from_iterator(strings(), trainer=trainer, length=len(codes))
     out.mkdir(parents=True, exist_ok=True)
     tok.save(str(out / "tokenizer.json"))

@@ -54,9 +54,13 @@ import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 import scipy.fft  # noqa: E402
 import tokenizers  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
 
 import actok  # noqa: E402
+
+# The FAST recipe is written once, in the test oracle.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fast_reference import bpe_trainer, new_bytelevel_bpe, write_processor_config  # noqa: E402
 
 SCALE = 10
 VOCAB_SIZE = 1024
@@ -95,45 +99,18 @@ def quantize(chunks: np.ndarray) -> np.ndarray:
     return q.astype(np.int64).reshape(len(chunks), -1)
 
 
-def new_tokenizer() -> Tokenizer:
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    return tok
-
-
-def trainer(alphabet: int) -> trainers.BpeTrainer:
-    return trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
-        min_frequency=2,
-        show_progress=False,
-        special_tokens=[],
-        initial_alphabet=[chr(i) for i in range(alphabet)],
-        max_token_length=10000,
-    )
-
-
 def train_pinned(chunks: np.ndarray, min_token: int, out: Path) -> Tokenizer:
     """The FAST recipe with ``min_token`` pinned; writes a directory actok loads."""
     q = quantize(chunks)
     lo, hi = int(q.min()), int(q.max())
     if lo < min_token:
         raise SystemExit(f"training data reach {lo}, below min_token {min_token}")
-    tok = new_tokenizer()
+    tok = new_bytelevel_bpe()
     strings = ["".join(map(chr, row - min_token)) for row in q]
-    tok.train_from_iterator(strings, trainer=trainer(max(324, hi - min_token + 1)))
+    tok.train_from_iterator(strings, trainer=bpe_trainer(VOCAB_SIZE, max(324, hi - min_token + 1)))
     out.mkdir(parents=True, exist_ok=True)
     tok.save(str(out / "tokenizer.json"))
-    config = {
-        "action_dim": None,
-        "time_horizon": None,
-        "min_token": min_token,
-        "scale": SCALE,
-        "vocab_size": tok.get_vocab_size(),
-        "processor_class": "UniversalActionProcessor",
-    }
-    (out / "processor_config.json").write_text(json.dumps(config))
+    write_processor_config(out, min_token=min_token, scale=SCALE, vocab_size=tok.get_vocab_size())
     return tok
 
 
@@ -141,9 +118,9 @@ def reference_fit(chunks: np.ndarray) -> Tokenizer:
     """The reference ``fit`` (docs/semantics.md#fit), min_token from the data."""
     q = quantize(chunks)
     lo, hi = int(q.min()), int(q.max())
-    tok = new_tokenizer()
+    tok = new_bytelevel_bpe()
     strings = ["".join(map(chr, row - lo)) for row in q]
-    tok.train_from_iterator(strings, trainer=trainer(hi - lo + 1))
+    tok.train_from_iterator(strings, trainer=bpe_trainer(VOCAB_SIZE, hi - lo + 1))
     return tok
 
 

@@ -49,7 +49,11 @@ import numpy as np
 import scipy
 import scipy.fft
 import tokenizers
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer
+
+# The FAST recipe is written once, in the test oracle.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fast_reference import bpe_trainer, new_bytelevel_bpe, write_processor_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "python" / "actok" / "data"
@@ -186,18 +190,9 @@ def train_fast_bpe(
         for c in q:
             yield "".join(map(chr, np.maximum(c - min_token, 0).astype(int)))
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=True)
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        show_progress=False,
-        special_tokens=[],
-        initial_alphabet=[chr(i) for i in range(alphabet_size)],
-        max_token_length=10000,
-    )
+    # trim_offsets=True: how the committed tokenizer.json was written (offsets only, not ids).
+    tok = new_bytelevel_bpe(trim_offsets=True)
+    trainer = bpe_trainer(vocab_size, alphabet_size)
     tok.train_from_iterator(strings(), trainer=trainer, length=len(q))
     return tok, lo, hi, alphabet_size
 
@@ -247,15 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     tok_dir = args.out / "robosuite_fast"
     tok_dir.mkdir(parents=True, exist_ok=True)
     tok.save(str(tok_dir / "tokenizer.json"))
-    config = {
-        "action_dim": action_dim,
-        "time_horizon": horizon,
-        "min_token": MIN_TOKEN,
-        "scale": SCALE,
-        "vocab_size": vocab_size,
-        "processor_class": "UniversalActionProcessor",
-    }
-    (tok_dir / "processor_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    write_processor_config(
+        tok_dir,
+        min_token=MIN_TOKEN,
+        scale=SCALE,
+        vocab_size=vocab_size,
+        time_horizon=horizon,
+        action_dim=action_dim,
+    )
 
     for src in srcs:
         shutil.copyfile(src, args.out / src.name)

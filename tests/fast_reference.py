@@ -98,13 +98,57 @@ def quantize(actions, scale: float) -> np.ndarray:
     return np.around(coeff * scale).reshape(a.shape[0], -1)
 
 
-def _new_bytelevel_bpe() -> Tokenizer:
-    """What ``ByteLevelBPETokenizer()`` builds (no normalizer, ByteLevel everything)."""
+def new_bytelevel_bpe(*, trim_offsets: bool = False) -> Tokenizer:
+    """What ``ByteLevelBPETokenizer()`` builds (no normalizer, ByteLevel everything).
+
+    ``trim_offsets`` is the post-processor's (the bundled tokenizer was written with ``True``);
+    it changes offsets only, never ids. The one copy of this recipe: tests, benches and scripts
+    all build their reference tokenizers here."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=trim_offsets)
     return tok
+
+
+def bpe_trainer(
+    vocab_size: int,
+    alphabet_size: int,
+    *,
+    min_frequency: int = 2,
+    max_token_length: int | None = 10000,
+) -> trainers.BpeTrainer:
+    """The reference ``fit``'s ``BpeTrainer``: initial alphabet ``chr(0 .. alphabet_size - 1)``,
+    no special tokens (``min_frequency`` 2 and ``max_token_length`` 10000 there)."""
+    return trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        show_progress=False,
+        special_tokens=[],
+        initial_alphabet=[chr(i) for i in range(alphabet_size)],
+        max_token_length=max_token_length,
+    )
+
+
+def write_processor_config(
+    out: Path,
+    *,
+    min_token: int,
+    scale: float,
+    vocab_size: int,
+    time_horizon: int | None = None,
+    action_dim: int | None = None,
+) -> None:
+    """``out/processor_config.json`` as the reference processor saves it."""
+    cfg = {
+        "action_dim": action_dim,
+        "time_horizon": time_horizon,
+        "min_token": int(min_token),
+        "scale": scale,
+        "vocab_size": int(vocab_size),
+        "processor_class": "UniversalActionProcessor",
+    }
+    (out / "processor_config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 
 
 def train_reference_tokenizer(
@@ -170,27 +214,23 @@ def train_reference_tokenizer(
             codes = np.clip(q, min_token, hi).astype(np.int64) - min_token
             yield "".join(map(chr, codes.tolist()))
 
-    tok = _new_bytelevel_bpe()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
+    tok = new_bytelevel_bpe()
+    trainer = bpe_trainer(
+        vocab_size,
+        alphabet_size,
         min_frequency=min_frequency,
-        show_progress=False,
-        special_tokens=[],
-        initial_alphabet=[chr(i) for i in range(alphabet_size)],
         max_token_length=max_token_length,
     )
     tok.train_from_iterator(_token_iter(), trainer=trainer)
     tok.save(str(out / "tokenizer.json"))
-
-    cfg = {
-        "action_dim": action_dim,
-        "time_horizon": time_horizon,
-        "min_token": int(min_token),
-        "scale": scale,
-        "vocab_size": int(vocab_size),
-        "processor_class": "UniversalActionProcessor",
-    }
-    (out / "processor_config.json").write_text(json.dumps(cfg, indent=2))
+    write_processor_config(
+        out,
+        min_token=min_token,
+        scale=scale,
+        vocab_size=vocab_size,
+        time_horizon=time_horizon,
+        action_dim=action_dim,
+    )
     return out
 
 
