@@ -144,3 +144,24 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 def _sample() -> Path:
     return Path(actok.__file__).resolve().parent / "data" / "robosuite_lift_7d_20hz.npz"
+
+
+def test_threads_zero_means_the_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--threads 0`` is documented as actok's default; it used to reach the core's
+    ``set_num_threads(0)`` outside the error handler and end in a traceback."""
+    actok.set_num_threads(None)
+    default = actok.get_num_threads()
+    try:
+        actok.set_num_threads(1)
+        out = tmp_path / "tok"
+        assert (
+            main(["--threads", "0", "fit", "-o", str(out), "--vocab-size", "512", "--quiet"]) == 0
+        )
+        assert actok.get_num_threads() == default
+        assert (out / "tokenizer.json").is_file()
+        with pytest.raises(SystemExit) as exit_:
+            main(["--threads", "-1", "fit", "-o", str(tmp_path / "x")])
+        assert exit_.value.code == 2
+        assert "--threads must be >= 0" in capsys.readouterr().err
+    finally:
+        actok.set_num_threads(None)

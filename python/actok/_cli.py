@@ -32,11 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.threads is not None:
-        if args.threads < 0:
-            parser.error("--threads must be >= 0 (0 = actok's default)")
-        set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 0:
+        parser.error("--threads must be >= 0 (0 = actok's default)")
     try:
+        if args.threads is not None:
+            # 0 is the CLI's word for "actok's default" (ACTOK_NUM_THREADS or all cores).
+            set_num_threads(args.threads or None)
         return int(args.run(args))
     except (ActokError, OSError) as err:
         print(f"actok: error: {err}", file=sys.stderr)

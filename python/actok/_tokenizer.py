@@ -37,7 +37,8 @@ def _as_chunks(chunks: object) -> np.ndarray:
     elif isinstance(chunks, Sequence) and not isinstance(chunks, (str, bytes)):
         items = [float_array(c, f"chunks[{i}]") for i, c in enumerate(chunks)]
         if not items:
-            raise ActokError("cannot fit a tokenizer to an empty corpus (0 chunks)")
+            # No chunk, so no (H, D) either: the core refuses an empty corpus in its own words.
+            return np.zeros((0, 1, 1))
         first = items[0].shape
         if len(first) != 2:
             raise ActokError(f"each chunk must have shape (H, D), chunks[0] has shape {first}")
