@@ -4,8 +4,10 @@
 //! The Python package hands over native C-contiguous float32/float64 arrays; [`dispatch!`] runs
 //! one generic body on whichever arrived, so no call site writes the two cases out.
 
-use numpy::ndarray::IxDyn;
-use numpy::{Element, PyArray, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::ndarray::{Dimension, IxDyn};
+use numpy::{
+    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 
 use crate::errors::ActokError;
@@ -84,7 +86,9 @@ impl<'py> FloatArrays<'py> {
 }
 
 /// The array's elements as a slice (the Python side passes C-contiguous arrays).
-pub(crate) fn slice<'a, T: Element>(a: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
+pub(crate) fn slice<'a, T: Element, D: Dimension>(
+    a: &'a PyReadonlyArray<'_, T, D>,
+) -> PyResult<&'a [T]> {
     a.as_slice().map_err(|e| ActokError::new_err(e.to_string()))
 }
 

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyInt, PyList};
 
-use crate::errors::{to_py, ActokError};
+use crate::errors::to_py;
 use crate::floats::{batch_shape, dispatch, slice, FloatArray};
 use crate::ids::{id_lists, IdLists};
 use crate::normalizer::PyNormalizer;
@@ -291,17 +291,15 @@ impl PyFastTokenizer {
             .inner
             .decode_shape(time_horizon, action_dim)
             .map_err(to_py)?;
-        let lengths = lengths
-            .as_slice()
-            .map_err(|e| ActokError::new_err(e.to_string()))?;
+        let lengths = slice(&lengths)?;
         let tok = &self.inner;
         let decoded = match &ids {
-            PaddedIds::Signed(ids) => {
-                let (width, ids) = (ids.shape()[1], padded_slice(ids)?);
+            PaddedIds::Signed(a) => {
+                let (width, ids) = padded_rows(a)?;
                 py.detach(|| tok.decode_padded(ids, width, lengths, h, d, on_error.0))
             }
-            PaddedIds::Unsigned(ids) => {
-                let (width, ids) = (ids.shape()[1], padded_slice(ids)?);
+            PaddedIds::Unsigned(a) => {
+                let (width, ids) = padded_rows(a)?;
                 py.detach(|| tok.decode_padded(ids, width, lengths, h, d, on_error.0))
             }
         };
@@ -317,9 +315,11 @@ enum PaddedIds<'py> {
     Unsigned(PyReadonlyArray2<'py, u64>),
 }
 
-fn padded_slice<'a, T: numpy::Element>(ids: &'a PyReadonlyArray2<'_, T>) -> PyResult<&'a [T]> {
-    ids.as_slice()
-        .map_err(|e| ActokError::new_err(e.to_string()))
+/// The width and the elements of a padded `(B, L)` id array.
+fn padded_rows<'a, T: numpy::Element>(
+    ids: &'a PyReadonlyArray2<'_, T>,
+) -> PyResult<(usize, &'a [T])> {
+    Ok((ids.shape()[1], slice(ids)?))
 }
 
 /// The decoded `(B, H, D)` actions and `(B,)` validity mask as numpy arrays.
