@@ -2,18 +2,16 @@
 //! table of spellings per option, owned here, so that the core, the Python bindings and the CLI
 //! accept exactly the same words and refuse every other one with the same message.
 //!
+//! The option enums themselves are defined here too, so every module that takes an option
+//! depends on this one and not the reverse.
+//!
 //! The bindings convert a Python `str` through [`Choice::parse`] and the CLI takes its `choices`
 //! from [`Choice::names`]; neither keeps a list of its own. The meaning of each value is
 //! documented on its enum (`docs/semantics.md` has the full semantics).
 
 use std::fmt;
 
-use crate::dct::{DctType, Norm};
 use crate::error::{Error, Result};
-use crate::fast::chunking::ChunkPad;
-use crate::fast::fit::FitAlphabet;
-use crate::fast::normalizer::NormalizerKind;
-use crate::fast::tokenizer::{OnDecodeError, Overflow};
 
 /// An option spelled as a string: its name and its table of accepted spellings.
 pub trait Choice: Copy + PartialEq + Sized + 'static {
@@ -56,6 +54,93 @@ fn refusal(option: &str, names: &[&str], got: &str) -> String {
         None => String::new(),
     };
     format!("{option} must be {listed}, got {got:?}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The options
+// ---------------------------------------------------------------------------------------------
+
+/// What to do with a coefficient the tokenizer cannot represent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overflow {
+    /// Fail with [`Error::Encode`] naming the chunk and index (the default).
+    #[default]
+    Raise,
+    /// Saturate to the nearest representable value.
+    Clip,
+}
+
+/// What to do with a token sequence that does not decode to a valid chunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnDecodeError {
+    /// Fail with [`Error::Decode`] naming the chunk and reason (the default).
+    #[default]
+    Raise,
+    /// Keep the decodable prefix of coefficients and zero-fill the rest (the missing high
+    /// frequencies); extra coefficients beyond `H×D` are ignored.
+    Pad,
+    /// Return an all-zero chunk, as the reference does (literal zeros, also when a normalizer is
+    /// attached: the normalizer's inverse is not applied to a chunk that did not decode).
+    Zeros,
+}
+
+/// Which characters start out in the vocabulary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FitAlphabet {
+    /// The reference recipe, exactly: `chr(0..=max_token - min_token)` with `min_token` and
+    /// `max_token` the corpus's extremes, and the reference's error when
+    /// `max_token - min_token > vocab_size`. Byte-level symbols that the training data never
+    /// produces may be missing from the vocabulary, so some in-range coefficients cannot be
+    /// encoded (the reference drops them silently; actok raises), and `chr(0..=32)` entries are
+    /// dead (byte-level mapping never produces them).
+    Reference,
+    /// Every byte-level symbol needed to spell `chr(0..=R)` is in the vocabulary, so every
+    /// coefficient in the fitted range encodes losslessly, with no dead entries.
+    ///
+    /// Range policy: with `lo`/`hi` the smallest/largest quantized coefficient of the corpus and
+    /// `margin = max(1, ceil((hi - lo) / 10))`, `min_token = lo - margin` and the guaranteed range
+    /// is `[min_token, hi + margin]` (`R = hi - lo + 2 * margin`). Values outside it follow the
+    /// encoder's overflow policy: an [`Error::Encode`] by default, saturation to the nearest
+    /// representable value with [`Overflow::Clip`].
+    #[default]
+    Lossless,
+}
+
+/// Which statistics a [`crate::Normalizer`] uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NormalizerKind {
+    /// 1st/99th percentile to -1/+1, clipped to `[-1, 1]` (FAST's recommendation).
+    Quantile,
+    /// `(x - mean) / std`, population std; not clipped.
+    MeanStd,
+    /// Min/max to -1/+1, clipped to `[-1, 1]` (values outside the fitted range saturate).
+    MinMax,
+    /// No change (useful to record that actions are already normalized).
+    Identity,
+}
+
+/// How to treat chunks that would run past the end of an episode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChunkPad {
+    /// Every start `t < T_i` is used; steps past the end repeat the episode's last action (the
+    /// LeRobot / openpi convention: the robot holds its final command).
+    #[default]
+    RepeatLast,
+    /// Only chunks that lie fully inside the episode (`t <= T_i - H`); an episode shorter than `H`
+    /// contributes no chunk.
+    Drop,
+}
+
+/// Normalization mode, with scipy's names and meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Norm {
+    /// No scaling on the forward transform (scipy's `None` / `"backward"`).
+    #[default]
+    Backward,
+    /// Orthonormal scaling (`"ortho"`).
+    Ortho,
+    /// Scaling by `1/(2N)` on the forward transform (`"forward"`).
+    Forward,
 }
 
 /// Implements [`Choice`] from a table, plus `FromStr` and `Display` through it.
@@ -116,20 +201,6 @@ choice!(Norm, "norm", [
     "forward" => Norm::Forward,
 ]);
 
-/// The DCT types actok implements, by their scipy number (`type=2`).
-impl DctType {
-    /// The type numbered `number` in scipy's `type=` argument, or [`Error::InvalidArgument`].
-    pub fn from_number(number: i64) -> Result<Self> {
-        match number {
-            2 => Ok(Self::Two),
-            3 => Ok(Self::Three),
-            other => Err(Error::InvalidArgument(format!(
-                "type must be 2 or 3, got {other} (types 1 and 4 are not implemented)"
-            ))),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,15 +240,5 @@ mod tests {
             err.to_string().ends_with(r#"got "with \"quotes\"""#),
             "{err}"
         );
-    }
-
-    #[test]
-    fn dct_types_by_number() {
-        assert_eq!(DctType::from_number(2).unwrap(), DctType::Two);
-        assert_eq!(DctType::from_number(3).unwrap(), DctType::Three);
-        for bad in [0, 1, 4, -2] {
-            let message = DctType::from_number(bad).unwrap_err().to_string();
-            assert!(message.starts_with("type must be 2 or 3"), "{message}");
-        }
     }
 }

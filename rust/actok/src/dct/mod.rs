@@ -14,6 +14,8 @@
 
 use std::sync::Arc;
 
+pub use crate::options::Norm;
+
 mod axis;
 mod cache;
 pub(crate) mod forward;
@@ -37,16 +39,18 @@ pub enum DctType {
     Three,
 }
 
-/// Normalization mode, with scipy's names and meaning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Norm {
-    /// No scaling on the forward transform (scipy's `None` / `"backward"`).
-    #[default]
-    Backward,
-    /// Orthonormal scaling (`"ortho"`).
-    Ortho,
-    /// Scaling by `1/(2N)` on the forward transform (`"forward"`).
-    Forward,
+/// The DCT types actok implements, by their scipy number (`type=2`).
+impl DctType {
+    /// The type numbered `number` in scipy's `type=` argument, or [`Error::InvalidArgument`].
+    pub fn from_number(number: i64) -> Result<Self> {
+        match number {
+            2 => Ok(Self::Two),
+            3 => Ok(Self::Three),
+            other => Err(Error::InvalidArgument(format!(
+                "type must be 2 or 3, got {other} (types 1 and 4 are not implemented)"
+            ))),
+        }
+    }
 }
 
 impl Norm {
@@ -341,6 +345,16 @@ mod tests {
             }
         }
         specs
+    }
+
+    #[test]
+    fn dct_types_by_number() {
+        assert_eq!(DctType::from_number(2).unwrap(), DctType::Two);
+        assert_eq!(DctType::from_number(3).unwrap(), DctType::Three);
+        for bad in [0, 1, 4, -2] {
+            let message = DctType::from_number(bad).unwrap_err().to_string();
+            assert!(message.starts_with("type must be 2 or 3"), "{message}");
+        }
     }
 
     #[test]

@@ -5,18 +5,7 @@
 //! the start of the next would teach the tokenizer (and the policy) a jump that never happens.
 
 use crate::error::{Error, Result};
-
-/// How to treat chunks that would run past the end of an episode.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ChunkPad {
-    /// Every start `t < T_i` is used; steps past the end repeat the episode's last action (the
-    /// LeRobot / openpi convention: the robot holds its final command).
-    #[default]
-    RepeatLast,
-    /// Only chunks that lie fully inside the episode (`t <= T_i - H`); an episode shorter than `H`
-    /// contributes no chunk.
-    Drop,
-}
+use crate::options::ChunkPad;
 
 /// Start times of the chunks of an episode of `len` steps.
 fn starts(

@@ -19,6 +19,7 @@ use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::tokenizer::FastTokenizer;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
+use crate::options::FitAlphabet;
 use crate::parallel;
 use crate::sample::Sample;
 
@@ -27,28 +28,6 @@ const MAX_RANGE: i64 = 0xD7FF;
 
 /// Chunks quantized per parallel batch (bounds the memory of pieces in flight).
 const BATCH: usize = 1 << 14;
-
-/// Which characters start out in the vocabulary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FitAlphabet {
-    /// The reference recipe, exactly: `chr(0..=max_token - min_token)` with `min_token` and
-    /// `max_token` the corpus's extremes, and the reference's error when
-    /// `max_token - min_token > vocab_size`. Byte-level symbols that the training data never
-    /// produces may be missing from the vocabulary, so some in-range coefficients cannot be
-    /// encoded (the reference drops them silently; actok raises), and `chr(0..=32)` entries are
-    /// dead (byte-level mapping never produces them).
-    Reference,
-    /// Every byte-level symbol needed to spell `chr(0..=R)` is in the vocabulary, so every
-    /// coefficient in the fitted range encodes losslessly, with no dead entries.
-    ///
-    /// Range policy: with `lo`/`hi` the smallest/largest quantized coefficient of the corpus and
-    /// `margin = max(1, ceil((hi - lo) / 10))`, `min_token = lo - margin` and the guaranteed range
-    /// is `[min_token, hi + margin]` (`R = hi - lo + 2 * margin`). Values outside it follow the
-    /// encoder's overflow policy: an [`Error::Encode`] by default, saturation to the nearest
-    /// representable value with `Overflow::Clip`.
-    #[default]
-    Lossless,
-}
 
 /// Settings of [`FastTokenizer::fit`].
 #[derive(Clone, Debug, PartialEq)]

@@ -38,24 +38,11 @@
 //! equals it exactly where nothing rounds (identity, degenerate dimensions).
 
 use crate::error::{Error, Place, Quantity, Result};
-use crate::options::Choice;
+use crate::options::{Choice, NormalizerKind};
 use crate::sample::Sample;
 
 /// The percentiles [`NormalizerKind::Quantile`] maps to -1 and +1 (FAST's recommendation).
 pub const QUANTILES: [f64; 2] = [0.01, 0.99];
-
-/// Which statistics a [`Normalizer`] uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NormalizerKind {
-    /// 1st/99th percentile to -1/+1, clipped to `[-1, 1]` (FAST's recommendation).
-    Quantile,
-    /// `(x - mean) / std`, population std; not clipped.
-    MeanStd,
-    /// Min/max to -1/+1, clipped to `[-1, 1]` (values outside the fitted range saturate).
-    MinMax,
-    /// No change (useful to record that actions are already normalized).
-    Identity,
-}
 
 impl NormalizerKind {
     fn clips(self) -> bool {

@@ -10,33 +10,10 @@ use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::token_values::TokenValues;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
+use crate::options::{OnDecodeError, Overflow};
 use crate::parallel;
 use crate::sample::Sample;
 use crate::token_id::{unknown_id, InputId, TokenId};
-
-/// What to do with a coefficient the tokenizer cannot represent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Overflow {
-    /// Fail with [`Error::Encode`] naming the chunk and index (the default).
-    #[default]
-    Raise,
-    /// Saturate to the nearest representable value.
-    Clip,
-}
-
-/// What to do with a token sequence that does not decode to a valid chunk.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OnDecodeError {
-    /// Fail with [`Error::Decode`] naming the chunk and reason (the default).
-    #[default]
-    Raise,
-    /// Keep the decodable prefix of coefficients and zero-fill the rest (the missing high
-    /// frequencies); extra coefficients beyond `H×D` are ignored.
-    Pad,
-    /// Return an all-zero chunk, as the reference does (literal zeros, also when a normalizer is
-    /// attached: the normalizer's inverse is not applied to a chunk that did not decode).
-    Zeros,
-}
 
 /// Decoded actions and which chunks decoded cleanly.
 #[derive(Clone, Debug, PartialEq)]

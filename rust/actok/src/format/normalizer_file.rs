@@ -6,8 +6,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fast::normalizer::{Normalizer, NormalizerKind, Statistics};
+use crate::fast::normalizer::{Normalizer, Statistics};
 use crate::format::read::{check_len, read_capped};
+use crate::options::NormalizerKind;
 
 /// File name of a normalizer inside a tokenizer directory (beside the Hugging Face files, which
 /// stay unchanged so the reference processor can still load the directory).
