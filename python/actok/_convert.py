@@ -45,9 +45,8 @@ def optional_shape(value: object, name: str) -> int | None:
 
 
 def max_length(value: object) -> int | None:
-    """``encode_batch``'s width: None or an int in [0, 2**31). The core refuses wider ones itself
-    (its lengths are int32); this repeats its message for the Python ints (2**64 and beyond,
-    negative ones) that could not even reach it as a ``usize``."""
+    """``encode_batch``'s width: None or an int in [0, 2**31) (the lengths it returns are int32,
+    so no sequence can need more; larger ints would overflow the bindings' integer types)."""
     if value is None:
         return None
     if not is_int(value) or not 0 <= value < 2**31:  # type: ignore[operator]

@@ -290,20 +290,3 @@ fn oversized_files_are_refused_before_reading() {
     assert!(msg.contains("1048577 bytes"), "{msg}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
-
-#[test]
-fn encode_padded_refuses_a_max_length_lengths_cannot_hold() {
-    let t = tok();
-    let x = vec![0.0f64; 2 * 2];
-    let err = t
-        .encode_padded(&x, [1, 2, 2], Overflow::Raise, Some(1 << 31), 0)
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "max_length must be an int in [0, 2**31) or None, got 2147483648"
-    );
-    let padded = t
-        .encode_padded(&x, [1, 2, 2], Overflow::Raise, Some(40), -1)
-        .unwrap();
-    assert_eq!(padded.width, 40);
-}

@@ -179,12 +179,6 @@ impl FastTokenizer {
         max_length: Option<usize>,
         pad_id: i32,
     ) -> Result<Padded> {
-        // Lengths are `i32` (what data loaders and the C ABI take), so no row can be wider.
-        if let Some(max) = max_length.filter(|&m| m > i32::MAX as usize) {
-            return Err(Error::InvalidArgument(format!(
-                "max_length must be an int in [0, 2**31) or None, got {max}"
-            )));
-        }
         let sequences = self.encode(actions, shape, overflow)?;
         let longest = sequences.iter().map(Vec::len).max().unwrap_or(0);
         let width = match max_length {
