@@ -224,20 +224,15 @@ impl Normalizer {
                 data.len()
             )));
         }
-        if let Some(at) = data.iter().position(|v| !v.to_f64().is_finite()) {
+        // One pooled part, its non-finite values named by chunk and step (one scan, in `fit`'s).
+        Self::fit_parts(kind, &[data], dim, |_, at| {
             let within = at % chunk_len;
-            return Err(Error::NotFinite {
-                context: "cannot fit normalizer",
-                quantity: Quantity::Value,
-                place: Place::Chunk {
-                    chunk: at / chunk_len,
-                    step: within / dim,
-                    dimension: within % dim,
-                },
-                value: data[at].to_f64(),
-            });
-        }
-        Self::fit(kind, &[data], dim)
+            Place::Chunk {
+                chunk: at / chunk_len,
+                step: within / dim,
+                dimension: within % dim,
+            }
+        })
     }
 
     /// Fits a normalizer to the rows of `parts` pooled together.
@@ -247,6 +242,22 @@ impl Normalizer {
     /// `"linear"` method, bit for bit); mean and std with two passes in `f64` (population std).
     /// A NaN or infinite value fails with [`Error::NotFinite`] naming the part, row and dimension.
     pub fn fit<T: Sample>(kind: NormalizerKind, parts: &[&[T]], dim: usize) -> Result<Self> {
+        let several = parts.len() > 1;
+        Self::fit_parts(kind, parts, dim, |p, at| Place::Row {
+            part: several.then_some(p),
+            row: at / dim,
+            dimension: at % dim,
+        })
+    }
+
+    /// [`Normalizer::fit`], a non-finite value at flattened index `at` of part `p` reported at
+    /// `place_of(p, at)` (in the terms the caller's input had).
+    fn fit_parts<T: Sample>(
+        kind: NormalizerKind,
+        parts: &[&[T]],
+        dim: usize,
+        place_of: impl Fn(usize, usize) -> Place,
+    ) -> Result<Self> {
         if dim == 0 {
             return Err(Error::InvalidArgument(
                 "cannot fit a normalizer to actions with 0 dimensions".into(),
@@ -264,11 +275,7 @@ impl Normalizer {
                 return Err(Error::NotFinite {
                     context: "cannot fit normalizer",
                     quantity: Quantity::Value,
-                    place: Place::Row {
-                        part: (parts.len() > 1).then_some(p),
-                        row: at / dim,
-                        dimension: at % dim,
-                    },
+                    place: place_of(p, at),
                     value: part[at].to_f64(),
                 });
             }
