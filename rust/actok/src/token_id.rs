@@ -18,66 +18,23 @@ pub trait InputId: Copy + Send + Sync + 'static {
     fn value(self) -> i128;
 }
 
-impl InputId for u32 {
-    #[inline]
-    fn token_id(self) -> Option<TokenId> {
-        Some(self)
-    }
-    fn value(self) -> i128 {
-        i128::from(self)
-    }
+/// Every integer type that holds ids: a value is an id when it converts to [`TokenId`]. `i128`
+/// carries Python ints wider than 64 bits (the bindings' slow path).
+macro_rules! input_ids {
+    ($($t:ty),+) => {$(
+        impl InputId for $t {
+            #[inline]
+            fn token_id(self) -> Option<TokenId> {
+                TokenId::try_from(self).ok()
+            }
+            fn value(self) -> i128 {
+                i128::from(self)
+            }
+        }
+    )+};
 }
 
-impl InputId for u16 {
-    #[inline]
-    fn token_id(self) -> Option<TokenId> {
-        Some(TokenId::from(self))
-    }
-    fn value(self) -> i128 {
-        i128::from(self)
-    }
-}
-
-impl InputId for i32 {
-    #[inline]
-    fn token_id(self) -> Option<TokenId> {
-        TokenId::try_from(self).ok()
-    }
-    fn value(self) -> i128 {
-        i128::from(self)
-    }
-}
-
-impl InputId for i64 {
-    #[inline]
-    fn token_id(self) -> Option<TokenId> {
-        TokenId::try_from(self).ok()
-    }
-    fn value(self) -> i128 {
-        i128::from(self)
-    }
-}
-
-impl InputId for u64 {
-    #[inline]
-    fn token_id(self) -> Option<TokenId> {
-        TokenId::try_from(self).ok()
-    }
-    fn value(self) -> i128 {
-        i128::from(self)
-    }
-}
-
-/// Python ints wider than 64 bits reach decoding as `i128` (the bindings' slow path).
-impl InputId for i128 {
-    #[inline]
-    fn token_id(self) -> Option<TokenId> {
-        TokenId::try_from(self).ok()
-    }
-    fn value(self) -> i128 {
-        self
-    }
-}
+input_ids!(u16, u32, i32, i64, u64, i128);
 
 /// The issue for an id outside the vocabulary at `position`: [`DecodeIssue::UnknownId`], or
 /// [`DecodeIssue::IdOutOfRange`] when the value does not even fit `i64`.
