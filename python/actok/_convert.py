@@ -18,17 +18,25 @@ def is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def integer(value: object, name: str) -> int:
-    """``value`` as a Python int, or an error naming ``name``."""
+def _int(value: object, name: str) -> int:
     if not is_int(value):
         raise ActokError(f"{name} must be an int, got {value!r}")
     return int(value)  # type: ignore[call-overload]
 
 
+def integer(value: object, name: str) -> int:
+    """``value`` as a Python int that fits the core's ``i64``/``isize`` (a DCT type or axis),
+    or an error naming ``name``."""
+    n = _int(value, name)
+    if not -(2**63) <= n < 2**63:
+        raise ActokError(f"{name} must be an int64, got {n}")
+    return n
+
+
 def count(value: object, name: str) -> int:
     """A non-negative int the core takes as ``usize``/``u64`` (below 2**63 on every platform
     numpy supports with 64-bit sizes)."""
-    n = integer(value, name)
+    n = _int(value, name)
     if not 0 <= n < 2**63:
         raise ActokError(f"{name} must be an int in [0, 2**63), got {n}")
     return n
