@@ -74,13 +74,15 @@ def assert_same_fit(
     return ours
 
 
-@st.composite
-def tie_heavy_corpora(draw):
-    """Chunks whose quantized coefficients come from a few values: many equal pair counts."""
-    h = draw(st.integers(1, 6))
+def _draw_corpus(draw, *, heights, magnitude, max_values, scales, build):
+    """``(N, H, D)`` chunks built by ``build(q, scale)`` from integer matrices ``q`` drawn from a
+    few values, some chunks repeated (identical pieces are counted together), and the scale."""
+    h = draw(st.integers(*heights))
     d = draw(st.integers(1, 3))
     n = draw(st.integers(2, 40))
-    values = draw(st.lists(st.integers(-70, 70), min_size=2, max_size=6, unique=True))
+    values = draw(
+        st.lists(st.integers(-magnitude, magnitude), min_size=2, max_size=max_values, unique=True)
+    )
     q = draw(
         st.lists(
             st.lists(st.sampled_from(values), min_size=h * d, max_size=h * d),
@@ -88,15 +90,27 @@ def tie_heavy_corpora(draw):
             max_size=n,
         )
     )
-    # Repeat some chunks so that identical pieces are counted together.
     repeats = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
-    scale = draw(st.sampled_from([1.0, 10.0, 4.5]))
+    scale = draw(st.sampled_from(scales))
     chunks = [
-        chunk_from_q(np.array(row, dtype=np.float64).reshape(h, d), scale)
+        build(np.array(row, dtype=np.float64).reshape(h, d), scale)
         for row, r in zip(q, repeats)
         for _ in range(r)
     ]
     return np.stack(chunks), scale
+
+
+@st.composite
+def tie_heavy_corpora(draw):
+    """Chunks whose quantized coefficients come from a few values: many equal pair counts."""
+    return _draw_corpus(
+        draw,
+        heights=(1, 6),
+        magnitude=70,
+        max_values=6,
+        scales=[1.0, 10.0, 4.5],
+        build=chunk_from_q,
+    )
 
 
 @settings(max_examples=60)
@@ -146,25 +160,14 @@ def exact_tie_corpora(draw):
     """Like :func:`tie_heavy_corpora`, but the coefficients drawn are half-integers ``k + 0.5``
     and the scale is a power of two: up to 40% of the scaled coefficients are exact ties (none for
     ``H = 1``, where scipy's batched transform is off by an ulp, so ``H`` starts at 2)."""
-    h = draw(st.integers(2, 8))
-    d = draw(st.integers(1, 3))
-    n = draw(st.integers(2, 40))
-    values = draw(st.lists(st.integers(-40, 40), min_size=2, max_size=5, unique=True))
-    q = draw(
-        st.lists(
-            st.lists(st.sampled_from(values), min_size=h * d, max_size=h * d),
-            min_size=n,
-            max_size=n,
-        )
+    return _draw_corpus(
+        draw,
+        heights=(2, 8),
+        magnitude=40,
+        max_values=5,
+        scales=[1.0, 2.0, 8.0, 16.0],
+        build=chunk_from_halves,
     )
-    repeats = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
-    scale = draw(st.sampled_from([1.0, 2.0, 8.0, 16.0]))
-    chunks = [
-        chunk_from_halves(np.array(row, dtype=np.float64).reshape(h, d), scale)
-        for row, r in zip(q, repeats)
-        for _ in range(r)
-    ]
-    return np.stack(chunks), scale
 
 
 @settings(max_examples=60)
