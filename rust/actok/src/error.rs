@@ -66,6 +66,74 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+    /// A value a [`crate::Normalizer`] refuses under its [`crate::OutOfRange`] policy: far
+    /// outside the data it was fitted on (every policy), outside that data with `"raise"`, or a
+    /// new value in a dimension that was constant in that data. Reported where the value sits
+    /// (chunk, step and dimension when encoding).
+    #[error("{context}: value {value} at {place} {issue}")]
+    OutOfRange {
+        /// What was being done (`"cannot encode"`, `"cannot apply normalizer"`, ...).
+        context: &'static str,
+        /// Where the value sits, in the terms of the caller's input.
+        place: Place,
+        /// The raw value.
+        value: f64,
+        /// Why it is refused, with the ranges involved.
+        issue: RangeIssue,
+    },
+}
+
+/// Why a normalizer refuses a value, for [`Error::OutOfRange`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum RangeIssue {
+    /// Beyond the fitting data's range by more than its span (refused under every policy).
+    Far {
+        /// The fitting data's `(min, max)` in this dimension.
+        seen: (f64, f64),
+        /// The limits beyond which values are refused.
+        limits: (f64, f64),
+    },
+    /// Outside the fitting data's range, with `out_of_range="raise"`.
+    Unseen {
+        /// The fitting data's `(min, max)` in this dimension.
+        seen: (f64, f64),
+    },
+    /// The dimension held one value in the fitting data, so the normalizer has no scale for
+    /// any other.
+    Constant {
+        /// That value.
+        constant: f64,
+    },
+}
+
+impl fmt::Display for RangeIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Far { seen, limits } => write!(
+                f,
+                "is far outside the data the normalizer was fitted on (that data spans \
+                 [{}, {}] here; beyond [{}, {}] values are refused under every out_of_range \
+                 policy): are the actions in other units than the fitting data (degrees vs \
+                 radians, millimetres vs metres), or is this another robot's or dataset's \
+                 normalizer?",
+                seen.0, seen.1, limits.0, limits.1
+            ),
+            Self::Unseen { seen } => write!(
+                f,
+                "is outside the data the normalizer was fitted on (that data spans [{}, {}] \
+                 here) and out_of_range is \"raise\": use out_of_range=\"keep\" to map it \
+                 beyond ±1, or refit the normalizer on data that includes it",
+                seen.0, seen.1
+            ),
+            Self::Constant { constant } => write!(
+                f,
+                "differs from {constant}, the only value this dimension had in the data the \
+                 normalizer was fitted on, so the normalizer has no scale for it: refit on data \
+                 where this dimension varies"
+            ),
+        }
+    }
 }
 
 /// What was not finite, for [`Error::NotFinite`].

@@ -35,19 +35,21 @@ mod sample;
 mod token_id;
 
 pub use bpe::{Bpe, BpeScratch};
-pub use error::{DecodeIssue, EncodeIssue, Error, Place, Quantity, Result};
+pub use error::{DecodeIssue, EncodeIssue, Error, Place, Quantity, RangeIssue, Result};
 pub use fast::chunking::{chunk_count, chunk_episodes};
 pub use fast::episodes::episodes_dim;
 pub use fast::fit::{FitOptions, FitProgress, FitStage, ProgressFn};
-pub use fast::normalizer::{Normalizer, Statistics, QUANTILES};
-pub use fast::tokenizer::{Decoded, FastTokenizer, Padded};
+pub use fast::normalizer::{Normalizer, Statistics, MEANSTD_SEEN_STDS, QUANTILES};
+pub use fast::tokenizer::{Decoded, EncodeOptions, Encoded, FastTokenizer, Padded};
 pub use format::directory::{CONFIG_FILE, TOKENIZER_FILE};
 pub use format::normalizer_file::{MAX_NORMALIZER_FILE_BYTES, NORMALIZER_FILE};
 pub use format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 pub use format::tokenizer_json::{
     TokenizerSections, MAX_MERGES, MAX_TOKENIZER_FILE_BYTES, MAX_TOKEN_CHARS, MAX_VOCAB_SIZE,
 };
-pub use options::{Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, Overflow};
+pub use options::{
+    Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, OutOfRange, Overflow,
+};
 pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;
 pub use token_id::{InputId, TokenId};

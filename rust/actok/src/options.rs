@@ -109,14 +109,34 @@ pub enum FitAlphabet {
 /// Which statistics a [`crate::Normalizer`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NormalizerKind {
-    /// 1st/99th percentile to -1/+1, clipped to `[-1, 1]` (FAST's recommendation).
+    /// 1st/99th percentile to -1/+1 (FAST's recommendation).
     Quantile,
-    /// `(x - mean) / std`, population std; not clipped.
+    /// `(x - mean) / std`, population std.
     MeanStd,
-    /// Min/max to -1/+1, clipped to `[-1, 1]` (values outside the fitted range saturate).
+    /// Min/max to -1/+1.
     MinMax,
     /// No change (useful to record that actions are already normalized).
     Identity,
+}
+
+/// What a [`crate::Normalizer`] does with a value outside the range it was fitted to
+/// (`docs/semantics.md#out-of-range`).
+///
+/// Whatever the policy, a value *far* outside the data the normalizer was fitted on (beyond its
+/// observed min/max by more than the observed span) is refused: it is almost always a unit or
+/// normalizer mix-up (degrees into a radians fit), not a tail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OutOfRange {
+    /// Map every value with the same affine map, beyond -1/+1 for the tails; nothing is lost
+    /// (the default). A tokenizer fitted through the normalizer sized its alphabet from these
+    /// unclipped values.
+    #[default]
+    Keep,
+    /// Saturate values outside the fitted range to its ends (FAST's recipe for quantile
+    /// normalization), counting them: lossy, so only when asked for.
+    Clip,
+    /// Refuse any value outside what the fit saw (its observed min/max).
+    Raise,
 }
 
 /// How to treat chunks that would run past the end of an episode.
@@ -190,6 +210,12 @@ choice!(NormalizerKind, "normalizer kind", [
     "identity" => NormalizerKind::Identity,
 ]);
 
+choice!(OutOfRange, "out_of_range", [
+    "keep" => OutOfRange::Keep,
+    "clip" => OutOfRange::Clip,
+    "raise" => OutOfRange::Raise,
+]);
+
 choice!(ChunkPad, "pad", [
     "repeat_last" => ChunkPad::RepeatLast,
     "drop" => ChunkPad::Drop,
@@ -229,6 +255,7 @@ mod tests {
         check::<NormalizerKind>(
             r#"normalizer kind must be "quantile", "meanstd", "minmax" or "identity", got "bogus""#,
         );
+        check::<OutOfRange>(r#"out_of_range must be "keep", "clip" or "raise", got "bogus""#);
         check::<ChunkPad>(r#"pad must be "repeat_last" or "drop", got "bogus""#);
         check::<Norm>(r#"norm must be "backward", "ortho" or "forward", got "bogus""#);
     }

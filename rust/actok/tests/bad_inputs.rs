@@ -2,14 +2,19 @@
 //! a panic (these tests run with overflow checks on, so an arithmetic overflow would panic too),
 //! or, where the input is usable, the right answer. The Python matrix is `tests/test_bad_inputs.py`.
 
-use actok::{DecodeIssue, EncodeIssue, Error, FastTokenizer, OnDecodeError, Overflow};
+use actok::{
+    DecodeIssue, EncodeIssue, EncodeOptions, Error, FastTokenizer, OnDecodeError, Overflow,
+};
 
 const TOKENIZER: &str = include_str!("../../../python/actok/data/robosuite_fast/tokenizer.json");
 const CONFIG: &str =
     include_str!("../../../python/actok/data/robosuite_fast/processor_config.json");
 
+/// The bundled tokenizer as a universal one (no recorded `time_horizon`): the cases below feed
+/// small chunks of many shapes, and are about other faults than the shape check, which
+/// `shape_check_names_both_shapes_unless_turned_off` covers with the recorded horizon.
 fn tok() -> FastTokenizer {
-    FastTokenizer::from_json(TOKENIZER, CONFIG).unwrap()
+    FastTokenizer::from_json(TOKENIZER, &config_with("time_horizon", "null")).unwrap()
 }
 
 fn config_with(key: &str, value: &str) -> String {
@@ -289,4 +294,27 @@ fn oversized_files_are_refused_before_reading() {
     );
     assert!(msg.contains("1048577 bytes"), "{msg}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shape_check_names_both_shapes_unless_turned_off() {
+    let recorded = FastTokenizer::from_json(TOKENIZER, CONFIG).unwrap();
+    assert_eq!(recorded.config().time_horizon, Some(20));
+    let x = vec![0.1f64; 2 * 10 * 7];
+    let err = recorded
+        .encode(&x, [2, 10, 7], Overflow::Raise)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    for words in ["(10, 7)", "(20, any)", "horizon 20", "check_shape=False"] {
+        assert!(msg.contains(words), "{words:?} not in {msg}");
+    }
+    let any_shape = EncodeOptions {
+        overflow: Overflow::Raise,
+        check_shape: false,
+    };
+    let ids = recorded.encode(&x, [2, 10, 7], any_shape).unwrap();
+    assert_eq!(ids, tok().encode(&x, [2, 10, 7], Overflow::Raise).unwrap());
+    let x = vec![0.1f64; 2 * 20 * 7];
+    assert!(recorded.encode(&x, [2, 20, 7], Overflow::Raise).is_ok());
 }

@@ -12,10 +12,10 @@
 use crate::bpe::bytelevel::{push_utf8, BYTE_TO_CHAR};
 use crate::bpe::trainer::{self, piece_hash, TrainConfig, WordSet};
 use crate::bpe::Bpe;
-use crate::error::{EncodeIssue, Error, Place, Quantity, Result};
+use crate::error::{Error, Place, Quantity, Result};
 use crate::fast::code::CoefficientCode;
 use crate::fast::normalizer::Normalizer;
-use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
+use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline, ValueFault};
 use crate::fast::tokenizer::FastTokenizer;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
@@ -420,11 +420,23 @@ fn quantize<T: Sample>(
         },
         value,
     };
-    if let Err((at, reason)) = pipeline.quantize(chunk, buf) {
-        let EncodeIssue::NotFinite { value } = reason else {
-            unreachable!("quantizing only fails on a non-finite value")
-        };
-        return Err(not_finite(at, Quantity::Value, value));
+    match pipeline.quantize(chunk, buf) {
+        Ok(()) => {}
+        Err(ValueFault::NotFinite { at, value }) => {
+            return Err(not_finite(at, Quantity::Value, value))
+        }
+        Err(ValueFault::OutOfRange { at, value, issue }) => {
+            return Err(Error::OutOfRange {
+                context: "cannot fit tokenizer",
+                place: Place::Chunk {
+                    chunk: index,
+                    step: at / dim,
+                    dimension: at % dim,
+                },
+                value,
+                issue,
+            })
+        }
     }
     if let Some(at) = buf.coefficients.iter().position(|q| !q.is_finite()) {
         return Err(not_finite(at, Quantity::Coefficient, buf.coefficients[at]));

@@ -11,21 +11,33 @@
 //! Every kind is a per-dimension affine map `y = (x - a) / s + b`, inverted as `x = (y - b) * s + a`,
 //! computed in `f64` (also for `f32` data, which is widened exactly and narrowed once at the end):
 //!
-//! | kind | `a` | `s` | `b` | clipped to `[-1, 1]` |
+//! | kind | `a` | `s` | `b` | fitted range |
 //! |---|---|---|---|---|
-//! | `Quantile` | 1st percentile `low` | `(high - low) / 2`, `high` = 99th percentile | `-1` | yes |
-//! | `MinMax` | `low = min` | `(high - low) / 2`, `high = max` | `-1` | yes |
-//! | `MeanStd` | `mean` | `std` (population, like `np.std`) | `0` | no |
-//! | `Identity` | `0` | `1` | `0` | no |
+//! | `Quantile` | 1st percentile `low` | `(high - low) / 2`, `high` = 99th percentile | `-1` | `[low, high]` |
+//! | `MinMax` | `low = min` | `(high - low) / 2`, `high = max` | `-1` | `[low, high]` |
+//! | `MeanStd` | `mean` | `std` (population, like `np.std`) | `0` | `[min, max]` seen |
+//! | `Identity` | `0` | `1` | `0` | none |
 //!
 //! With this form `low` maps to exactly `-1.0` and `high` to exactly `+1.0`.
+//!
+//! # Values outside the fitted range (`docs/semantics.md#out-of-range`)
+//!
+//! A fit also records the data's min and max per dimension (`seen`). The [`OutOfRange`] policy
+//! says what happens to a value outside the fitted range: `Keep` maps it like any other (beyond
+//! ±1), `Clip` saturates it to the fitted range (FAST's recipe; the count is reported), `Raise`
+//! refuses it when it is outside `seen`. Under every policy a value beyond `seen` by more than
+//! the seen span (`x < min - (max - min)` or `x > max + (max - min)`) is refused with
+//! [`Error::OutOfRange`]: that is a unit or normalizer mix-up, not a tail. A normalizer built from
+//! statistics without `min`/`max` takes `seen` to be `[low, high]` (quantile, minmax) or
+//! `mean ± 3 std` (meanstd). The identity has no range and accepts every finite value.
 //!
 //! # Degenerate dimensions
 //!
 //! A dimension with zero spread (`high == low`, or `std == 0`: constant data) has no meaningful
-//! scale. Instead of dividing by zero, `apply` maps every value of that dimension to the centre of
-//! the output range (`0.0`), and `inverse` maps every value back to the constant (`low`, or
-//! `mean`), which is exactly the fitted data. For `Quantile`, a dimension whose 1st and 99th
+//! scale. Instead of dividing by zero, `apply` maps the constant to the centre of the output range
+//! (`0.0`), and `inverse` maps every value back to the constant (`low`, or `mean`), which is
+//! exactly the fitted data. Any other value cannot be represented: it is refused (clipped to the
+//! constant, and counted, only under `Clip` when `seen` is wider than the constant). For `Quantile`, a dimension whose 1st and 99th
 //! percentiles coincide but whose data is not constant (a gripper that is closed 99% of the time)
 //! falls back to that dimension's min/max, so rare values are not flattened to zero silently.
 //!
@@ -37,16 +49,81 @@
 //! `|x| + |a| + s` (the tests check `4 · eps · (|x| + |a| + s)`, `eps` of the data's type), and
 //! equals it exactly where nothing rounds (identity, degenerate dimensions).
 
-use crate::error::{Error, Place, Quantity, Result};
-use crate::options::{Choice, NormalizerKind};
+use crate::error::{Error, Place, Quantity, RangeIssue, Result};
+use crate::options::{Choice, NormalizerKind, OutOfRange};
 use crate::sample::Sample;
 
 /// The percentiles [`NormalizerKind::Quantile`] maps to -1 and +1 (FAST's recommendation).
 pub const QUANTILES: [f64; 2] = [0.01, 0.99];
 
-impl NormalizerKind {
-    fn clips(self) -> bool {
-        matches!(self, Self::Quantile | Self::MinMax)
+/// How many standard deviations either side of the mean a meanstd normalizer built without
+/// `min`/`max` takes as the data it was fitted on (99.7% of a normal distribution).
+pub const MEANSTD_SEEN_STDS: f64 = 3.0;
+
+/// One dimension's map and ranges, precomputed from the parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct DimMap {
+    /// `(a, s, b)` of `y = (x - a) / s + b`; `s == 0` marks a degenerate dimension.
+    a: f64,
+    s: f64,
+    b: f64,
+    /// The raw range `Clip` saturates to (the fitted range).
+    clip: (f64, f64),
+    /// The data the normalizer was fitted on (`Raise` refuses values outside it).
+    seen: (f64, f64),
+    /// Values outside are refused under every policy: `seen` widened by its span on each side.
+    far: (f64, f64),
+}
+
+impl DimMap {
+    /// The normalized value of `x` under `policy` and whether it was clipped, or why `x` is refused.
+    #[inline]
+    fn apply(&self, x: f64, policy: OutOfRange) -> std::result::Result<(f64, bool), RangeIssue> {
+        if self.s == 0.0 && x == self.a {
+            return Ok((0.0, false));
+        }
+        if x < self.far.0 || x > self.far.1 {
+            return Err(self.refusal(true));
+        }
+        if self.s == 0.0 {
+            // A constant dimension has no scale for any other value.
+            return match policy {
+                OutOfRange::Clip => Ok((0.0, true)),
+                _ => Err(RangeIssue::Constant { constant: self.a }),
+            };
+        }
+        let (x, clipped) = match policy {
+            OutOfRange::Raise if x < self.seen.0 || x > self.seen.1 => {
+                return Err(self.refusal(false))
+            }
+            OutOfRange::Clip if self.is_outside(x) => (x.clamp(self.clip.0, self.clip.1), true),
+            _ => (x, false),
+        };
+        Ok(((x - self.a) / self.s + self.b, clipped))
+    }
+
+    fn refusal(&self, far: bool) -> RangeIssue {
+        if self.seen.0 == self.seen.1 {
+            RangeIssue::Constant {
+                constant: self.seen.0,
+            }
+        } else if far {
+            RangeIssue::Far {
+                seen: self.seen,
+                limits: self.far,
+            }
+        } else {
+            RangeIssue::Unseen { seen: self.seen }
+        }
+    }
+
+    /// Whether `x` lies outside the range `Clip` saturates to.
+    fn is_outside(&self, x: f64) -> bool {
+        if self.s == 0.0 {
+            x != self.a
+        } else {
+            x < self.clip.0 || x > self.clip.1
+        }
     }
 }
 
@@ -60,12 +137,16 @@ pub struct Normalizer {
     /// `low`/`high` for quantile and minmax, `mean`/`std` for meanstd, empty for identity.
     first: Vec<f64>,
     second: Vec<f64>,
-    /// Per-dimension `(a, s, b)` of `y = (x - a) / s + b`; `s == 0` marks a degenerate dimension.
-    affine: Vec<(f64, f64, f64)>,
+    /// The fitting data's `min`/`max` per dimension, when known (a fit always knows them).
+    seen: Option<(Vec<f64>, Vec<f64>)>,
+    out_of_range: OutOfRange,
+    /// Each dimension's map and ranges (empty ranges for identity).
+    maps: Vec<DimMap>,
 }
 
 /// Per-dimension statistics by name, for [`Normalizer::from_statistics`]: `low` and `high`
-/// (quantile, minmax) or `mean` and `std` (meanstd); identity takes none.
+/// (quantile, minmax) or `mean` and `std` (meanstd), optionally `min` and `max` of the data
+/// (see the module documentation for what they bound); identity takes none.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Statistics {
     /// The value mapped to -1 in each dimension.
@@ -76,12 +157,18 @@ pub struct Statistics {
     pub mean: Option<Vec<f64>>,
     /// The population standard deviation of each dimension.
     pub std: Option<Vec<f64>>,
+    /// The smallest value of each dimension in the data.
+    pub min: Option<Vec<f64>>,
+    /// The largest value of each dimension in the data.
+    pub max: Option<Vec<f64>>,
 }
 
 impl Normalizer {
     /// Builds a normalizer of `kind` from named statistics (a dataset's published `q01`/`q99`,
     /// say): exactly the two the kind takes (see [`Statistics`]), each of `dim` values (`dim`
-    /// defaults to their length); identity takes no statistics and needs `dim`.
+    /// defaults to their length), optionally `min` and `max` together; identity takes no
+    /// statistics and needs `dim`. The policy is [`OutOfRange::Keep`]
+    /// ([`Normalizer::with_out_of_range`] changes it).
     pub fn from_statistics(
         kind: NormalizerKind,
         stats: Statistics,
@@ -92,12 +179,24 @@ impl Normalizer {
             high,
             mean,
             std,
+            min,
+            max,
         } = stats;
         let refuse = |names: &str| {
             Error::InvalidArgument(format!(
                 "a {:?} normalizer takes exactly {names}",
                 kind.name()
             ))
+        };
+        let seen = match (min, max) {
+            (None, None) => None,
+            (Some(_), Some(_)) if kind == NormalizerKind::Identity => {
+                return Err(Error::InvalidArgument(
+                    "an \"identity\" normalizer takes only dim".into(),
+                ))
+            }
+            (Some(min), Some(max)) => Some((min, max)),
+            _ => return Err(refuse("min and max together, or neither")),
         };
         let (first, second) = match (kind, low, high, mean, std) {
             (NormalizerKind::Identity, None, None, None, None) if dim.is_some() => {
@@ -116,16 +215,21 @@ impl Normalizer {
                 None,
             ) => (low, high),
             (NormalizerKind::Quantile | NormalizerKind::MinMax, ..) => {
-                return Err(refuse("low and high"))
+                return Err(refuse("low and high (and optionally min and max)"))
             }
             (NormalizerKind::MeanStd, None, None, Some(mean), Some(std)) => (mean, std),
-            (NormalizerKind::MeanStd, ..) => return Err(refuse("mean and std")),
+            (NormalizerKind::MeanStd, ..) => {
+                return Err(refuse("mean and std (and optionally min and max)"))
+            }
         };
-        Self::from_parameters(kind, dim.unwrap_or(first.len()), first, second)
+        let dim = dim.unwrap_or(first.len());
+        Self::build(kind, dim, first, second, seen, OutOfRange::Keep)
     }
 
     /// Builds a normalizer from its parameters: `(low, high)` for quantile/minmax, `(mean, std)`
-    /// for meanstd, two empty vectors for identity (then `dim` gives the dimension).
+    /// for meanstd, two empty vectors for identity (then `dim` gives the dimension). The data's
+    /// min/max are taken to be unknown (see the module documentation) and the policy is
+    /// [`OutOfRange::Keep`].
     ///
     /// Fails unless every parameter is finite, `low <= high`, `std >= 0`, and the lengths match.
     pub fn from_parameters(
@@ -134,25 +238,77 @@ impl Normalizer {
         first: Vec<f64>,
         second: Vec<f64>,
     ) -> Result<Self> {
+        Self::build(kind, dim, first, second, None, OutOfRange::Keep)
+    }
+
+    /// This normalizer with another [`OutOfRange`] policy. The identity has no range, so it
+    /// takes only [`OutOfRange::Keep`].
+    pub fn with_out_of_range(mut self, policy: OutOfRange) -> Result<Self> {
+        if self.kind == NormalizerKind::Identity && policy != OutOfRange::Keep {
+            return Err(Error::InvalidArgument(format!(
+                "an identity normalizer has no fitted range to clip to or check against: \
+                 out_of_range must be \"keep\", got {:?}",
+                policy.name()
+            )));
+        }
+        self.out_of_range = policy;
+        Ok(self)
+    }
+
+    /// The policy for values outside the fitted range.
+    pub fn out_of_range(&self) -> OutOfRange {
+        self.out_of_range
+    }
+
+    /// The fitting data's `min` and `max` per dimension, when known (always after a fit).
+    pub fn seen(&self) -> Option<(&[f64], &[f64])> {
+        self.seen.as_ref().map(|(lo, hi)| (&lo[..], &hi[..]))
+    }
+
+    /// The one constructor: checks every parameter and precomputes each dimension's map.
+    pub(crate) fn build(
+        kind: NormalizerKind,
+        dim: usize,
+        first: Vec<f64>,
+        second: Vec<f64>,
+        seen: Option<(Vec<f64>, Vec<f64>)>,
+        out_of_range: OutOfRange,
+    ) -> Result<Self> {
         let names = match kind {
             NormalizerKind::Quantile | NormalizerKind::MinMax => ("low", "high"),
             NormalizerKind::MeanStd => ("mean", "std"),
             NormalizerKind::Identity => {
-                if !first.is_empty() || !second.is_empty() {
+                if !first.is_empty() || !second.is_empty() || seen.is_some() {
                     return Err(Error::InvalidArgument(
                         "an identity normalizer has no parameters".into(),
                     ));
                 }
-                return Ok(Self {
+                let unbounded = (f64::NEG_INFINITY, f64::INFINITY);
+                let map = DimMap {
+                    a: 0.0,
+                    s: 1.0,
+                    b: 0.0,
+                    clip: unbounded,
+                    seen: unbounded,
+                    far: unbounded,
+                };
+                return Self {
                     kind,
                     dim,
                     first,
                     second,
-                    affine: vec![(0.0, 1.0, 0.0); dim],
-                });
+                    seen,
+                    out_of_range: OutOfRange::Keep,
+                    maps: vec![map; dim],
+                }
+                .with_out_of_range(out_of_range);
             }
         };
-        for (name, values) in [(names.0, &first), (names.1, &second)] {
+        let mut lists = vec![(names.0, &first), (names.1, &second)];
+        if let Some((min, max)) = &seen {
+            lists.extend([("min", min), ("max", max)]);
+        }
+        for (name, values) in lists {
             if values.len() != dim {
                 return Err(Error::InvalidArgument(format!(
                     "normalizer parameter {name} has {} values, expected dim = {dim}",
@@ -166,10 +322,10 @@ impl Normalizer {
                 )));
             }
         }
-        let mut affine = Vec::with_capacity(dim);
+        let mut maps = Vec::with_capacity(dim);
         for d in 0..dim {
             let (p, q) = (first[d], second[d]);
-            affine.push(match kind {
+            let (a, s, b) = match kind {
                 NormalizerKind::MeanStd => {
                     if q < 0.0 {
                         return Err(Error::InvalidArgument(format!(
@@ -192,6 +348,31 @@ impl Normalizer {
                     }
                     (p, half, -1.0)
                 }
+            };
+            let fallback = match kind {
+                NormalizerKind::MeanStd => {
+                    let reach = MEANSTD_SEEN_STDS * q;
+                    (p - reach, p + reach)
+                }
+                _ => (p, q),
+            };
+            let seen_d = match &seen {
+                Some((min, max)) => (min[d], max[d]),
+                None => fallback,
+            };
+            check_seen(kind, d, seen_d, (p, q))?;
+            let clip = match kind {
+                NormalizerKind::MeanStd => seen_d,
+                _ => (p, q),
+            };
+            let span = seen_d.1 - seen_d.0;
+            maps.push(DimMap {
+                a,
+                s,
+                b,
+                clip,
+                seen: seen_d,
+                far: (seen_d.0 - span, seen_d.1 + span),
             });
         }
         Ok(Self {
@@ -199,7 +380,9 @@ impl Normalizer {
             dim,
             first,
             second,
-            affine,
+            seen,
+            out_of_range,
+            maps,
         })
     }
 
@@ -291,11 +474,15 @@ impl Normalizer {
         }
         let mut column = Vec::with_capacity(rows);
         let (mut first, mut second) = (Vec::with_capacity(dim), Vec::with_capacity(dim));
+        let (mut min, mut max) = (Vec::with_capacity(dim), Vec::with_capacity(dim));
         for d in 0..dim {
             column.clear();
             for part in parts {
                 column.extend(part.iter().skip(d).step_by(dim).map(|v| v.to_f64()));
             }
+            let (lo, hi) = min_max(&column);
+            min.push(lo);
+            max.push(hi);
             let (p, q) = match kind {
                 NormalizerKind::MeanStd => mean_std(&column),
                 NormalizerKind::MinMax => min_max(&column),
@@ -313,7 +500,7 @@ impl Normalizer {
             first.push(p);
             second.push(q);
         }
-        Self::from_parameters(kind, dim, first, second)
+        Self::build(kind, dim, first, second, Some((min, max)), OutOfRange::Keep)
     }
 
     /// The kind of map.
@@ -337,14 +524,35 @@ impl Normalizer {
         (self.kind == NormalizerKind::MeanStd).then_some((&self.first[..], &self.second[..]))
     }
 
-    /// Normalizes row-major `(.., dim)` values into `output` (same length).
+    /// Normalizes row-major `(.., dim)` values into `output` (same length), under the
+    /// [`OutOfRange`] policy; returns how many values were clipped in each dimension (all zero
+    /// unless the policy is [`OutOfRange::Clip`]).
     ///
-    /// Fails on a length that is not a multiple of `dim`, on a NaN or infinite input, and on a
-    /// result that overflows the output type (meanstd with a tiny std), naming row and dimension.
-    pub fn apply_into<T: Sample>(&self, input: &[T], output: &mut [T]) -> Result<()> {
+    /// Fails on a length that is not a multiple of `dim`, on a NaN or infinite input, on a value
+    /// the policy refuses ([`Error::OutOfRange`]), and on a result that overflows the output type
+    /// (meanstd with a tiny std), naming row and dimension.
+    pub fn apply_into<T: Sample>(&self, input: &[T], output: &mut [T]) -> Result<Vec<u64>> {
         self.map_into(input, output, "cannot apply normalizer", |d, x| {
             self.apply_value(d, x)
         })
+    }
+
+    /// How many values of row-major `(.., dim)` `values` lie outside the fitted range, per
+    /// dimension: what [`OutOfRange::Clip`] clips, [`OutOfRange::Keep`] maps beyond ±1. A
+    /// non-finite value counts as outside. All zero for the identity.
+    pub fn count_outside<T: Sample>(&self, values: &[T]) -> Result<Vec<u64>> {
+        self.check_len(values.len())?;
+        let mut counts = vec![0u64; self.dim];
+        if self.dim == 0 || self.kind == NormalizerKind::Identity {
+            return Ok(counts);
+        }
+        for row in values.chunks_exact(self.dim) {
+            for ((count, map), x) in counts.iter_mut().zip(&self.maps).zip(row) {
+                let x = x.to_f64();
+                *count += u64::from(!x.is_finite() || map.is_outside(x));
+            }
+        }
+        Ok(counts)
     }
 
     /// Checks that an array of shape `shape` has this normalizer's dimension as its last axis
@@ -364,11 +572,13 @@ impl Normalizer {
     /// Inverts [`Normalizer::apply_into`]: normalized values back to raw actions.
     pub fn inverse_into<T: Sample>(&self, input: &[T], output: &mut [T]) -> Result<()> {
         self.map_into(input, output, "cannot invert normalizer", |d, y| {
-            self.inverse_value(d, y)
-        })
+            Ok((self.inverse_value(d, y), false))
+        })?;
+        Ok(())
     }
 
-    /// [`Normalizer::apply_into`] returning a new buffer.
+    /// [`Normalizer::apply_into`] returning a new buffer (use `apply_into` to learn how many
+    /// values were clipped).
     pub fn apply<T: Sample>(&self, input: &[T]) -> Result<Vec<T>> {
         let mut out = vec![T::from_f64(0.0); input.len()];
         self.apply_into(input, &mut out)?;
@@ -382,38 +592,35 @@ impl Normalizer {
         Ok(out)
     }
 
-    /// Normalizes one value of dimension `d` (no checks; non-finite in, non-finite out).
+    /// Normalizes one finite value of dimension `d` under the policy: the value and whether it
+    /// was clipped, or why it is refused.
     #[inline]
-    pub(crate) fn apply_value(&self, d: usize, x: f64) -> f64 {
-        let (a, s, b) = self.affine[d];
-        if s == 0.0 {
-            return 0.0;
-        }
-        let y = (x - a) / s + b;
-        if self.kind.clips() {
-            y.clamp(-1.0, 1.0)
-        } else {
-            y
-        }
+    pub(crate) fn apply_value(
+        &self,
+        d: usize,
+        x: f64,
+    ) -> std::result::Result<(f64, bool), RangeIssue> {
+        self.maps[d].apply(x, self.out_of_range)
     }
 
     /// Inverts one normalized value of dimension `d` (no checks).
     #[inline]
     pub(crate) fn inverse_value(&self, d: usize, y: f64) -> f64 {
-        let (a, s, b) = self.affine[d];
+        let DimMap { a, s, b, .. } = self.maps[d];
         if s == 0.0 {
             return a;
         }
         (y - b) * s + a
     }
 
+    /// Maps every value with `f` (finite inputs only), counting the clipped ones per dimension.
     fn map_into<T: Sample>(
         &self,
         input: &[T],
         output: &mut [T],
         context: &'static str,
-        f: impl Fn(usize, f64) -> f64,
-    ) -> Result<()> {
+        f: impl Fn(usize, f64) -> std::result::Result<(f64, bool), RangeIssue>,
+    ) -> Result<Vec<u64>> {
         self.check_len(input.len())?;
         if output.len() != input.len() {
             return Err(Error::InvalidArgument(format!(
@@ -422,17 +629,30 @@ impl Normalizer {
                 input.len()
             )));
         }
+        let mut clipped = vec![0u64; self.dim];
         if self.dim == 0 {
-            return Ok(());
+            return Ok(clipped);
         }
         let rows = input
             .chunks_exact(self.dim)
             .zip(output.chunks_exact_mut(self.dim));
         for (row, (xs, outs)) in rows.enumerate() {
             for (d, (x, out)) in xs.iter().zip(outs.iter_mut()).enumerate() {
+                let place = Place::Row {
+                    part: None,
+                    row,
+                    dimension: d,
+                };
                 let x = x.to_f64();
                 let y = if x.is_finite() {
-                    T::from_f64(f(d, x))
+                    let (y, was_clipped) = f(d, x).map_err(|issue| Error::OutOfRange {
+                        context,
+                        place,
+                        value: x,
+                        issue,
+                    })?;
+                    clipped[d] += u64::from(was_clipped);
+                    T::from_f64(y)
                 } else {
                     T::from_f64(x)
                 };
@@ -440,18 +660,14 @@ impl Normalizer {
                     return Err(Error::NotFinite {
                         context,
                         quantity: Quantity::Value,
-                        place: Place::Row {
-                            part: None,
-                            row,
-                            dimension: d,
-                        },
+                        place,
                         value: if x.is_finite() { y.to_f64() } else { x },
                     });
                 }
                 *out = y;
             }
         }
-        Ok(())
+        Ok(clipped)
     }
 
     /// Checks that `len` values form whole rows of this normalizer's dimension.
@@ -470,6 +686,26 @@ impl Normalizer {
             )))
         }
     }
+}
+
+/// Fails unless the data's range `seen` of dimension `d` is ordered and holds the parameters
+/// `(p, q)` (`low <= high` inside it, or the mean).
+fn check_seen(kind: NormalizerKind, d: usize, seen: (f64, f64), (p, q): (f64, f64)) -> Result<()> {
+    let inside = match kind {
+        NormalizerKind::MeanStd => seen.0 <= p && p <= seen.1,
+        _ => seen.0 <= p && q <= seen.1,
+    };
+    if inside && seen.0 <= seen.1 {
+        return Ok(());
+    }
+    let held = match kind {
+        NormalizerKind::MeanStd => format!("mean[{d}] = {p}"),
+        _ => format!("[low[{d}], high[{d}]] = [{p}, {q}]"),
+    };
+    Err(Error::InvalidArgument(format!(
+        "normalizer range [min[{d}], max[{d}]] = [{}, {}] must contain {held}",
+        seen.0, seen.1
+    )))
 }
 
 /// `np.quantile(values, q)` with the default `"linear"` method, bit for bit (values are finite).
@@ -580,10 +816,73 @@ mod tests {
         let norm = Normalizer::fit(NormalizerKind::Quantile, &[&data[..]], 1).unwrap();
         let (low, high) = norm.range().unwrap();
         assert_eq!((low[0], high[0]), (1.0, 99.0));
-        assert_eq!(
-            norm.apply(&[1.0, 99.0, 50.0, -7.0, 1e9]).unwrap(),
-            [-1.0, 1.0, 0.0, -1.0, 1.0]
+        assert_eq!(norm.seen().unwrap(), (&[0.0][..], &[100.0][..]));
+        assert_eq!(norm.out_of_range(), OutOfRange::Keep);
+        // Keep: the tails map beyond ±1 with the same affine map.
+        let x = [1.0, 99.0, 50.0, -7.0, 150.0];
+        let mut y = [0.0; 5];
+        assert_eq!(norm.apply_into(&x, &mut y).unwrap(), [0]);
+        assert_eq!(y, [-1.0, 1.0, 0.0, -1.0 - 8.0 / 49.0, 1.0 + 51.0 / 49.0]);
+        // Clip (FAST's recipe): the tails saturate, and are counted.
+        let clip = norm.clone().with_out_of_range(OutOfRange::Clip).unwrap();
+        assert_eq!(clip.apply_into(&x, &mut y).unwrap(), [2]);
+        assert_eq!(y, [-1.0, 1.0, 0.0, -1.0, 1.0]);
+        assert_eq!(norm.count_outside(&x).unwrap(), [2]);
+        // Raise: refuses what the fit did not see (outside [0, 100]), not the tails it saw.
+        let raise = norm.clone().with_out_of_range(OutOfRange::Raise).unwrap();
+        assert!(raise.apply(&[0.0, 100.0, 0.5]).is_ok());
+        let err = raise.apply(&[50.0, 100.5]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::OutOfRange {
+                issue: RangeIssue::Unseen { seen: (0.0, 100.0) },
+                ..
+            }
+        ));
+        assert!(
+            err.to_string()
+                .contains("value 100.5 at row 1, dimension 0"),
+            "{err}"
         );
+    }
+
+    #[test]
+    fn far_outside_the_fitted_data_is_refused_under_every_policy() {
+        let data: Vec<f64> = (0..101).map(f64::from).collect();
+        for policy in [OutOfRange::Keep, OutOfRange::Clip, OutOfRange::Raise] {
+            for kind in [
+                NormalizerKind::Quantile,
+                NormalizerKind::MinMax,
+                NormalizerKind::MeanStd,
+            ] {
+                let norm = Normalizer::fit(kind, &[&data[..]], 1)
+                    .unwrap()
+                    .with_out_of_range(policy)
+                    .unwrap();
+                // Seen [0, 100], span 100: the limits are [-100, 200], inclusive.
+                let edge_ok = norm.count_outside(&[-100.0, 200.0]).is_ok()
+                    && (policy == OutOfRange::Raise || norm.apply(&[-100.0, 200.0]).is_ok());
+                assert!(edge_ok, "{kind:?} {policy:?}");
+                for x in [-100.5, 200.5, 1e9] {
+                    let err = norm.apply(&[x]).unwrap_err();
+                    let Error::OutOfRange { issue, .. } = &err else {
+                        panic!("{err:?}")
+                    };
+                    assert_eq!(
+                        *issue,
+                        RangeIssue::Far {
+                            seen: (0.0, 100.0),
+                            limits: (-100.0, 200.0)
+                        }
+                    );
+                    assert!(err.to_string().contains("other units"), "{err}");
+                }
+            }
+        }
+        assert!(Normalizer::identity(1).apply(&[1e300]).is_ok());
+        assert!(Normalizer::identity(1)
+            .with_out_of_range(OutOfRange::Clip)
+            .is_err());
     }
 
     #[test]
@@ -594,12 +893,74 @@ mod tests {
             NormalizerKind::MinMax,
             NormalizerKind::MeanStd,
         ] {
-            let norm = Normalizer::fit(kind, &[&data[..]], 2).unwrap();
-            let y = norm.apply(&[3.0f32, 6.0]).unwrap();
-            assert_eq!(y[0], 0.0, "{kind:?}");
-            assert!(y[1].is_finite());
-            assert_eq!(norm.inverse(&[0.7f32, 0.0]).unwrap()[0], 2.0);
+            for policy in [OutOfRange::Keep, OutOfRange::Clip, OutOfRange::Raise] {
+                let norm = Normalizer::fit(kind, &[&data[..]], 2)
+                    .unwrap()
+                    .with_out_of_range(policy)
+                    .unwrap();
+                let y = norm.apply(&[2.0f32, 6.0]).unwrap();
+                assert_eq!(y[0], 0.0, "{kind:?}");
+                assert!(y[1].is_finite());
+                assert_eq!(norm.inverse(&[0.7f32, 0.0]).unwrap()[0], 2.0);
+                // Another value in the constant dimension has no scale: refused, not zeroed.
+                let err = norm.apply(&[3.0f32, 6.0]).unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        Error::OutOfRange {
+                            issue: RangeIssue::Constant { constant: 2.0 },
+                            ..
+                        }
+                    ),
+                    "{err:?}"
+                );
+                assert_eq!(norm.count_outside(&[3.0f32, 6.0]).unwrap(), [1, 0]);
+            }
         }
+        // Statistics whose seen range is wider than a degenerate fitted range: clip counts.
+        let stats = Statistics {
+            low: Some(vec![2.0]),
+            high: Some(vec![2.0]),
+            min: Some(vec![1.0]),
+            max: Some(vec![3.0]),
+            ..Statistics::default()
+        };
+        let norm = Normalizer::from_statistics(NormalizerKind::MinMax, stats, None).unwrap();
+        assert!(norm.apply(&[2.5]).is_err());
+        let clip = norm.with_out_of_range(OutOfRange::Clip).unwrap();
+        let mut y = [9.0];
+        assert_eq!(clip.apply_into(&[2.5], &mut y).unwrap(), [1]);
+        assert_eq!(y, [0.0]);
+    }
+
+    #[test]
+    fn statistics_without_min_max_bound_the_seen_range() {
+        let stats = Statistics {
+            mean: Some(vec![1.0]),
+            std: Some(vec![2.0]),
+            ..Statistics::default()
+        };
+        let norm = Normalizer::from_statistics(NormalizerKind::MeanStd, stats, None).unwrap();
+        assert_eq!(norm.seen(), None);
+        // Seen = mean ± 3 std = [-5, 7]; far beyond [-17, 19].
+        assert!(norm.apply(&[19.0]).is_ok());
+        assert!(norm.apply(&[19.5]).is_err());
+        let stats = Statistics {
+            low: Some(vec![0.0]),
+            high: Some(vec![1.0]),
+            min: Some(vec![0.5]),
+            max: Some(vec![2.0]),
+            ..Statistics::default()
+        };
+        let err = Normalizer::from_statistics(NormalizerKind::Quantile, stats, None).unwrap_err();
+        assert!(err.to_string().contains("must contain"), "{err}");
+        let stats = Statistics {
+            low: Some(vec![0.0]),
+            high: Some(vec![1.0]),
+            min: Some(vec![0.0]),
+            ..Statistics::default()
+        };
+        assert!(Normalizer::from_statistics(NormalizerKind::Quantile, stats, None).is_err());
     }
 
     #[test]
@@ -628,7 +989,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn inverse_undoes_apply_where_not_clipped(
+        fn inverse_undoes_apply_under_keep(
             rows in proptest::collection::vec(proptest::collection::vec(-1e3f64..1e3, 3), 2..40),
             kind_index in 0usize..4,
         ) {
@@ -643,8 +1004,8 @@ mod tests {
             let y = norm.apply(&flat).unwrap();
             let back = norm.inverse(&y).unwrap();
             for (at, ((&x, &yv), &xb)) in flat.iter().zip(&y).zip(&back).enumerate() {
-                let (a, s, _) = norm.affine[at % 3];
-                if s == 0.0 || yv.abs() == 1.0 && kind.clips() {
+                let DimMap { a, s, .. } = norm.maps[at % 3];
+                if s == 0.0 {
                     continue;
                 }
                 let bound = 4.0 * f64::EPSILON * (x.abs() + a.abs() + s);

@@ -2,7 +2,7 @@
 //! characters → GPT-2 pieces. Encoding then runs the BPE on each piece; fitting counts them.
 
 use crate::bpe::pretokenize::split_pieces;
-use crate::error::{EncodeIssue, Result};
+use crate::error::{RangeIssue, Result};
 use crate::fast::normalizer::Normalizer;
 use crate::fast::quantize::{QuantizeScratch, Quantizer};
 use crate::sample::Sample;
@@ -17,7 +17,30 @@ pub(crate) struct ChunkBuffers {
     /// End (in characters) of each GPT-2 piece.
     ends: Vec<usize>,
     normalized: Vec<f64>,
+    /// Values the normalizer clipped in the last chunk, per dimension (empty if none).
+    pub(crate) clipped: Vec<u64>,
     quantize: QuantizeScratch,
+}
+
+/// Why a chunk's value cannot be quantized: `at` is its flattened index in the chunk.
+#[derive(Debug)]
+pub(crate) enum ValueFault {
+    /// NaN or infinite.
+    NotFinite {
+        /// Flattened index.
+        at: usize,
+        /// The value.
+        value: f64,
+    },
+    /// Refused by the normalizer.
+    OutOfRange {
+        /// Flattened index.
+        at: usize,
+        /// The value.
+        value: f64,
+        /// Why.
+        issue: RangeIssue,
+    },
 }
 
 impl ChunkBuffers {
@@ -60,34 +83,42 @@ impl<'a> ChunkPipeline<'a> {
         })
     }
 
-    /// Quantizes `chunk` into `buf.coefficients`, or names the first non-finite input value by
-    /// its flattened index. Non-finite coefficients (inputs near `f64::MAX`) are left for the
-    /// caller to report.
+    /// Quantizes `chunk` into `buf.coefficients` (counting what the normalizer clipped in
+    /// `buf.clipped`), or names the first value that cannot be quantized. Non-finite coefficients
+    /// (inputs near `f64::MAX`) are left for the caller to report.
     pub(crate) fn quantize<T: Sample>(
         &self,
         chunk: &[T],
         buf: &mut ChunkBuffers,
-    ) -> std::result::Result<(), (usize, EncodeIssue)> {
+    ) -> std::result::Result<(), ValueFault> {
         if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
             let value = chunk[at].to_f64();
-            return Err((at, EncodeIssue::NotFinite { value }));
+            return Err(ValueFault::NotFinite { at, value });
         }
         let ChunkBuffers {
             coefficients,
             normalized,
+            clipped,
             quantize,
             ..
         } = buf;
+        clipped.clear();
         coefficients.resize(chunk.len(), 0.0);
         let (dim, scale) = (self.dim, self.scale);
         if let Some(norm) = self.normalizer {
             normalized.clear();
-            normalized.extend(
-                chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(at, v)| norm.apply_value(at % dim, v.to_f64())),
-            );
+            for (at, v) in chunk.iter().enumerate() {
+                let value = v.to_f64();
+                let (y, was_clipped) = norm
+                    .apply_value(at % dim, value)
+                    .map_err(|issue| ValueFault::OutOfRange { at, value, issue })?;
+                if was_clipped {
+                    // Allocated on the first clipped value only: most chunks clip nothing.
+                    clipped.resize(dim, 0);
+                    clipped[at % dim] += 1;
+                }
+                normalized.push(y);
+            }
             self.quantizer
                 .quantize(&normalized[..], dim, scale, coefficients, quantize);
         } else {

@@ -2,11 +2,11 @@
 
 use crate::bpe::{Bpe, BpeScratch};
 use crate::dct::inverse::{InverseDct, InverseScratch};
-use crate::error::{DecodeIssue, EncodeIssue, Error, Result};
+use crate::error::{DecodeIssue, EncodeIssue, Error, Place, Result};
 use crate::fast::code::CoefficientCode;
 use crate::fast::coefficient_range::CoefficientRange;
 use crate::fast::normalizer::Normalizer;
-use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
+use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline, ValueFault};
 use crate::fast::token_values::TokenValues;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
@@ -33,6 +33,45 @@ pub struct Padded {
     pub lengths: Vec<i32>,
     /// Row width.
     pub width: usize,
+    /// Values the normalizer clipped, per action dimension (see [`Encoded::clipped`]).
+    pub clipped: Vec<u64>,
+}
+
+/// Token ids of a batch, with what the normalizer clipped on the way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    /// One id list per chunk.
+    pub ids: Vec<Vec<TokenId>>,
+    /// How many input values the attached normalizer clipped, per action dimension: empty
+    /// when none was (always, unless its policy is [`crate::OutOfRange::Clip`]).
+    pub clipped: Vec<u64>,
+}
+
+/// How [`FastTokenizer::encode`] treats what it cannot represent. An [`Overflow`] converts
+/// into it (with the shape check on), so `encode(x, shape, Overflow::Raise)` reads as before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// What to do with a coefficient the vocabulary cannot represent.
+    pub overflow: Overflow,
+    /// Refuse chunks whose `(H, D)` differs from the `time_horizon`/`action_dim` the tokenizer
+    /// records (from its fit); `false` encodes any shape. Without recorded values (a universal
+    /// tokenizer) every shape is accepted either way.
+    pub check_shape: bool,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        Overflow::default().into()
+    }
+}
+
+impl From<Overflow> for EncodeOptions {
+    fn from(overflow: Overflow) -> Self {
+        Self {
+            overflow,
+            check_shape: true,
+        }
+    }
 }
 
 /// A FAST action tokenizer.
@@ -130,13 +169,25 @@ impl FastTokenizer {
     /// Encodes a batch of chunks given row-major as `shape = (B, H, D)`; one id list per chunk.
     ///
     /// Chunks are processed in parallel on actok's pool. On failure the error names the first
-    /// failing chunk (lowest index) and the flattened position inside it.
+    /// failing chunk (lowest index) and the position inside it. [`FastTokenizer::encode_counted`]
+    /// also returns how many values the normalizer clipped.
     pub fn encode<T: Sample>(
         &self,
         actions: &[T],
         shape: [usize; 3],
-        overflow: Overflow,
+        options: impl Into<EncodeOptions>,
     ) -> Result<Vec<Vec<TokenId>>> {
+        Ok(self.encode_counted(actions, shape, options)?.ids)
+    }
+
+    /// [`FastTokenizer::encode`], with the count of values the normalizer clipped.
+    pub fn encode_counted<T: Sample>(
+        &self,
+        actions: &[T],
+        shape: [usize; 3],
+        options: impl Into<EncodeOptions>,
+    ) -> Result<Encoded> {
+        let options = options.into();
         let [batch, horizon, dim] = shape;
         let chunk_len = check_shape(actions.len(), shape)?;
         if horizon == 0 {
@@ -145,14 +196,22 @@ impl FastTokenizer {
                  horizon H must be at least 1"
             )));
         }
+        if options.check_shape {
+            self.check_recorded_shape(horizon, dim)?;
+        }
         self.check_normalizer_dim(dim)?;
+        let mut encoded = Encoded {
+            ids: Vec::new(),
+            clipped: Vec::new(),
+        };
         if batch == 0 {
-            return Ok(Vec::new());
+            return Ok(encoded);
         }
         let pipeline =
             ChunkPipeline::new(horizon, dim, self.config.scale, self.normalizer.as_ref())?;
         if dim == 0 {
-            return Ok(vec![Vec::new(); batch]);
+            encoded.ids = vec![Vec::new(); batch];
+            return Ok(encoded);
         }
         let min_parallel = parallel::min_parallel_items(chunk_len);
         let results = parallel::map_init(
@@ -162,11 +221,41 @@ impl FastTokenizer {
             |_, b| {
                 let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
                 ENCODE_BUFFERS.with_borrow_mut(|buffers| {
-                    self.encode_chunk(chunk, b, &pipeline, overflow, buffers)
+                    self.encode_chunk(chunk, b, &pipeline, options.overflow, buffers)
                 })
             },
         )?;
-        results.into_iter().collect()
+        encoded.ids.reserve_exact(batch);
+        for result in results {
+            let (ids, clipped) = result?;
+            if !clipped.is_empty() {
+                encoded.clipped.resize(dim, 0);
+                for (total, n) in encoded.clipped.iter_mut().zip(clipped) {
+                    *total += n;
+                }
+            }
+            encoded.ids.push(ids);
+        }
+        Ok(encoded)
+    }
+
+    /// Fails when `(horizon, dim)` differs from what the config records (from the fit).
+    fn check_recorded_shape(&self, horizon: usize, dim: usize) -> Result<()> {
+        let (h0, d0) = (self.config.time_horizon, self.config.action_dim);
+        if h0.is_none_or(|h| h == horizon) && d0.is_none_or(|d| d == dim) {
+            return Ok(());
+        }
+        let recorded = |v: Option<usize>| v.map_or("any".to_string(), |v| v.to_string());
+        Err(Error::InvalidArgument(format!(
+            "chunks of shape (H, D) = ({horizon}, {dim}), but this tokenizer was fitted to \
+             ({}, {}) chunks (time_horizon and action_dim in processor_config.json): chunk the \
+             data with horizon {} (tokens of another horizon mean other DCT frequencies, and \
+             decoding them needs that shape passed explicitly), or pass check_shape=False \
+             (CLI: --any-shape) to encode other shapes on purpose",
+            recorded(h0),
+            recorded(d0),
+            recorded(h0),
+        )))
     }
 
     /// Like [`FastTokenizer::encode`], padded with `pad_id` to `max_length` (or to the longest
@@ -175,11 +264,14 @@ impl FastTokenizer {
         &self,
         actions: &[T],
         shape: [usize; 3],
-        overflow: Overflow,
+        options: impl Into<EncodeOptions>,
         max_length: Option<usize>,
         pad_id: i32,
     ) -> Result<Padded> {
-        let sequences = self.encode(actions, shape, overflow)?;
+        let Encoded {
+            ids: sequences,
+            clipped,
+        } = self.encode_counted(actions, shape, options)?;
         let longest = sequences.iter().map(Vec::len).max().unwrap_or(0);
         let width = match max_length {
             None => longest,
@@ -219,9 +311,11 @@ impl FastTokenizer {
             ids,
             lengths,
             width,
+            clipped,
         })
     }
 
+    /// One chunk's ids, and what the normalizer clipped in it per dimension (empty if nothing).
     fn encode_chunk<T: Sample>(
         &self,
         chunk: &[T],
@@ -229,14 +323,31 @@ impl FastTokenizer {
         pipeline: &ChunkPipeline<'_>,
         overflow: Overflow,
         buffers: &mut EncodeBuffers,
-    ) -> Result<Vec<TokenId>> {
+    ) -> Result<(Vec<TokenId>, Vec<u64>)> {
         let encode_error = |(at, reason): (usize, EncodeIssue)| Error::Encode {
             chunk: index,
             index: at,
             reason,
         };
         let EncodeBuffers { chunk: buf, bpe } = buffers;
-        pipeline.quantize(chunk, buf).map_err(encode_error)?;
+        pipeline.quantize(chunk, buf).map_err(|fault| match fault {
+            ValueFault::NotFinite { at, value } => {
+                encode_error((at, EncodeIssue::NotFinite { value }))
+            }
+            ValueFault::OutOfRange { at, value, issue } => {
+                let dim = self.normalizer.as_ref().map_or(1, Normalizer::dim);
+                Error::OutOfRange {
+                    context: "cannot encode",
+                    place: Place::Chunk {
+                        chunk: index,
+                        step: at / dim,
+                        dimension: at % dim,
+                    },
+                    value,
+                    issue,
+                }
+            }
+        })?;
         pipeline
             .split(buf, |at, q| match self.range.char_for(q) {
                 Ok(ch) => Ok(ch),
@@ -254,7 +365,7 @@ impl FastTokenizer {
         for piece in buf.pieces() {
             self.bpe.encode_chars(piece, bpe, &mut ids);
         }
-        Ok(ids)
+        Ok((ids, std::mem::take(&mut buf.clipped)))
     }
 
     /// The `(H, D)` to decode to: the arguments, else the config's, else an error.

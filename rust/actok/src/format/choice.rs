@@ -15,3 +15,28 @@ pub(crate) fn deserialize<'de, T: Choice, D: Deserializer<'de>>(d: D) -> Result<
     let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
     T::parse(&name).map_err(serde::de::Error::custom)
 }
+
+/// The same for an optional option (absent from the file when `None`).
+pub(crate) mod optional {
+    use serde::{Deserializer, Serializer};
+
+    use crate::options::Choice;
+
+    /// Writes `Some(value)` as its name (`None` is skipped by the field's attributes).
+    pub(crate) fn serialize<T: Choice, S: Serializer>(
+        value: &Option<T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => super::serialize(v, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads a name into `Some`.
+    pub(crate) fn deserialize<'de, T: Choice, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        super::deserialize(d).map(Some)
+    }
+}

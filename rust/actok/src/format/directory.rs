@@ -17,6 +17,10 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 /// File name of the processor settings inside a FAST directory.
 pub const CONFIG_FILE: &str = "processor_config.json";
 
+/// Key of [`CONFIG_FILE`] naming the normalizer file a tokenizer was saved with: a directory
+/// missing that file is refused rather than loaded as a tokenizer that takes normalized actions.
+const NORMALIZER_KEY: &str = "actok_normalizer";
+
 impl FastTokenizer {
     /// Loads a FAST directory (`processor_config.json` + `tokenizer.json`, the Hugging Face layout).
     pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
@@ -40,6 +44,18 @@ impl FastTokenizer {
         let normalizer_path = dir.join(NORMALIZER_FILE);
         let normalizer = if normalizer_path.exists() {
             Some(Normalizer::load(&normalizer_path)?)
+        } else if config.extra.contains_key(NORMALIZER_KEY) {
+            let missing = format!(
+                "{CONFIG_FILE} records that this tokenizer was saved with a normalizer \
+                 (\"{NORMALIZER_KEY}\"), but the file is missing: copy {NORMALIZER_FILE} from \
+                 where the tokenizer was fitted (without it encode would take normalized \
+                 actions and decode would return them), or remove the key to use the tokenizer \
+                 on normalized actions"
+            );
+            return Err(Error::Io {
+                path: normalizer_path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, missing),
+            });
         } else {
             None
         };
@@ -65,7 +81,15 @@ impl FastTokenizer {
             let path = dir.join(name);
             fs::write(&path, text).map_err(|source| Error::Io { path, source })
         };
-        write(CONFIG_FILE, self.config().to_json())?;
+        // The config records the normalizer, so that a copy without its file is refused on load.
+        let mut config = self.config().clone();
+        match self.normalizer() {
+            Some(_) => config
+                .extra
+                .insert(NORMALIZER_KEY.into(), NORMALIZER_FILE.into()),
+            None => config.extra.remove(NORMALIZER_KEY),
+        };
+        write(CONFIG_FILE, config.to_json())?;
         write(TOKENIZER_FILE, self.tokenizer_json())?;
         let normalizer_path = dir.join(NORMALIZER_FILE);
         match self.normalizer() {

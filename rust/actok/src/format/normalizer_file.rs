@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fast::normalizer::{Normalizer, Statistics};
 use crate::format::read::{check_len, read_capped};
-use crate::options::NormalizerKind;
+use crate::options::{NormalizerKind, OutOfRange};
 
 /// File name of a normalizer inside a tokenizer directory (beside the Hugging Face files, which
 /// stay unchanged so the reference processor can still load the directory).
@@ -20,8 +20,10 @@ pub const NORMALIZER_FILE: &str = "actok_normalizer.json";
 /// parsed, like the caps on the files beside it.
 pub const MAX_NORMALIZER_FILE_BYTES: usize = 4 << 20;
 
-/// Format version written to (and required in) [`NORMALIZER_FILE`].
-const FORMAT_VERSION: u32 = 1;
+/// Format version written to [`NORMALIZER_FILE`]. Version 2 added `out_of_range` (required) and
+/// the data's `min`/`max`; version 1 files are still read, with the policy they behaved by
+/// (`"clip"` for quantile and minmax, `"keep"` otherwise) and no `min`/`max`.
+const FORMAT_VERSION: u32 = 2;
 
 /// The on-disk form of [`NORMALIZER_FILE`], read and written. Unknown keys are refused: the file
 /// is actok's own, so one is a typo or a newer format.
@@ -40,6 +42,16 @@ struct NormalizerFile {
     mean: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     std: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max: Option<Vec<f64>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::format::choice::optional"
+    )]
+    out_of_range: Option<OutOfRange>,
 }
 
 impl From<&Normalizer> for NormalizerFile {
@@ -52,12 +64,18 @@ impl From<&Normalizer> for NormalizerFile {
             high: None,
             mean: None,
             std: None,
+            min: None,
+            max: None,
+            out_of_range: Some(norm.out_of_range()),
         };
         let owned = |(p, q): (&[f64], &[f64])| (Some(p.to_vec()), Some(q.to_vec()));
         if let Some(range) = norm.range() {
             (file.low, file.high) = owned(range);
         } else if let Some(mean_std) = norm.mean_std() {
             (file.mean, file.std) = owned(mean_std);
+        }
+        if let Some(seen) = norm.seen() {
+            (file.min, file.max) = owned(seen);
         }
         file
     }
@@ -68,22 +86,37 @@ impl TryFrom<NormalizerFile> for Normalizer {
     type Error = String;
 
     fn try_from(file: NormalizerFile) -> std::result::Result<Self, String> {
-        if file.actok_normalizer != FORMAT_VERSION {
-            return Err(format!(
-                "normalizer format version {} is not supported (this actok reads {FORMAT_VERSION})",
-                file.actok_normalizer
-            ));
-        }
+        let out_of_range = match (file.actok_normalizer, file.out_of_range) {
+            (FORMAT_VERSION, Some(policy)) => policy,
+            (FORMAT_VERSION, None) => {
+                return Err("out_of_range is missing (\"keep\", \"clip\" or \"raise\")".into())
+            }
+            (1, None) if file.min.is_none() && file.max.is_none() => match file.kind {
+                NormalizerKind::Quantile | NormalizerKind::MinMax => OutOfRange::Clip,
+                _ => OutOfRange::Keep,
+            },
+            (1, _) => return Err("a version 1 file has no out_of_range, min or max".into()),
+            (version, _) => {
+                return Err(format!(
+                    "normalizer format version {version} is not supported (this actok reads 1 \
+                     and {FORMAT_VERSION})"
+                ))
+            }
+        };
         let stats = Statistics {
             low: file.low,
             high: file.high,
             mean: file.mean,
             std: file.std,
+            min: file.min,
+            max: file.max,
         };
-        Self::from_statistics(file.kind, stats, Some(file.dim)).map_err(|e| match e {
-            Error::InvalidArgument(message) => message,
-            other => other.to_string(),
-        })
+        Self::from_statistics(file.kind, stats, Some(file.dim))
+            .and_then(|n| n.with_out_of_range(out_of_range))
+            .map_err(|e| match e {
+                Error::InvalidArgument(message) => message,
+                other => other.to_string(),
+            })
     }
 }
 
