@@ -242,7 +242,7 @@ impl FastTokenizer {
     /// Fails when `(horizon, dim)` differs from what the config records (from the fit).
     fn check_recorded_shape(&self, horizon: usize, dim: usize) -> Result<()> {
         let (h0, d0) = (self.config.time_horizon, self.config.action_dim);
-        if h0.is_none_or(|h| h == horizon) && d0.is_none_or(|d| d == dim) {
+        if h0.map_or(true, |h| h == horizon) && d0.map_or(true, |d| d == dim) {
             return Ok(());
         }
         let recorded = |v: Option<usize>| v.map_or("any".to_string(), |v| v.to_string());
