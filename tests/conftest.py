@@ -23,6 +23,25 @@ from hypothesis import HealthCheck, settings
 from tokenizers import Tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def bundled_universal():
+    """The bundled tokenizer without its recorded ``time_horizon`` (a universal tokenizer, as
+    the reference's ``fit`` leaves them), for tests that feed chunks of many shapes and are
+    about something other than the shape check."""
+    import tempfile
+
+    import actok
+
+    bundled = Path(actok.__file__).parent / "data" / "robosuite_fast"
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(bundled / "tokenizer.json", tmp)
+        config = json.loads((bundled / "processor_config.json").read_text())
+        config["time_horizon"] = None
+        (Path(tmp) / "processor_config.json").write_text(json.dumps(config))
+        return actok.FastTokenizer.from_pretrained(tmp)
+
+
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 settings.register_profile(

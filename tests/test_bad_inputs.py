@@ -51,10 +51,17 @@ def _raises(exc: type[BaseException], fn, *args, **kwargs) -> str:
     return str(ei.value)
 
 
+def _universal_config() -> dict:
+    """The bundled config without its ``time_horizon`` (a universal tokenizer): the cases here
+    feed ``(H, D) = (6, 5)`` chunks and are about other faults than the shape check, which
+    ``test_encode_refuses_a_shape_other_than_the_fitted_one`` covers with the recorded horizon."""
+    return {**_config_json(), "time_horizon": None}
+
+
 @pytest.fixture(scope="module")
-def tok() -> actok.FastTokenizer:
+def tok(tmp_path_factory) -> actok.FastTokenizer:
     """The bundled tokenizer: every byte-level symbol in the vocab, min_token -354, scale 10."""
-    return actok.FastTokenizer.from_pretrained(BUNDLED)
+    return actok.FastTokenizer.from_pretrained(_write_dir(tmp_path_factory.mktemp("tok") / "t"))
 
 
 @pytest.fixture(scope="module")
@@ -489,10 +496,12 @@ def test_encode_batch_bad_padding_arguments(tok, kwargs):
 def _write_dir(
     path: Path, tokenizer: object = None, config: object = None, raw: bool = False
 ) -> Path:
-    """A FAST directory: the bundled files, with ``tokenizer.json`` / ``processor_config.json``
-    replaced by ``tokenizer`` / ``config`` (a dict is dumped as JSON; str and bytes are written
-    as they are)."""
+    """A FAST directory: the bundled files (the config as :func:`_universal_config`), with
+    ``tokenizer.json`` / ``processor_config.json`` replaced by ``tokenizer`` / ``config`` (a dict
+    is dumped as JSON; str and bytes are written as they are)."""
     path.mkdir(parents=True)
+    if config is None:
+        config = _universal_config()
     for name, content in (("tokenizer.json", tokenizer), ("processor_config.json", config)):
         if content is None:
             shutil.copy(BUNDLED / name, path / name)
@@ -700,7 +709,7 @@ def test_load_gigantic_merge_list(tmp_path):
 
 
 def _config_with(**changes) -> dict:
-    cfg = _config_json()
+    cfg = _universal_config()
     for key, value in changes.items():
         if value is ...:
             del cfg[key]
@@ -820,3 +829,21 @@ def test_load_unreadable_file(tmp_path):
         assert "ermission" in msg, msg
     finally:
         (path / "processor_config.json").chmod(0o644)
+
+
+def test_encode_refuses_a_shape_other_than_the_fitted_one(tmp_path):
+    """A tokenizer recording its horizon refuses other horizons (their tokens would mean other
+    DCT frequencies, and decode would fail later with a coefficient count), naming both shapes
+    and the opt-out; ``check_shape=False`` encodes them on purpose."""
+    recorded = actok.FastTokenizer.from_pretrained(BUNDLED)
+    assert recorded.time_horizon == 20
+    x = np.zeros((2, H, D))
+    for call in (recorded.encode, recorded.encode_batch):
+        msg = _raises(actok.ActokError, call, x)
+        assert _names(msg, f"({H}, {D})", "(20, any)", "horizon 20", "check_shape=False"), msg
+    ids = recorded.encode(x, check_shape=False)
+    universal = actok.FastTokenizer.from_pretrained(_write_dir(tmp_path / "t"))
+    assert ids == universal.encode(x) and all(ids)
+    assert recorded.encode(np.zeros((2, 20, D)))
+    with pytest.raises(TypeError, match="check_shape must be True or False"):
+        recorded.encode(x, check_shape="no")

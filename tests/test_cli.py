@@ -14,6 +14,7 @@ import actok
 from actok._cli import main
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SAMPLE_NAME = "robosuite_lift_7d_20hz.npz"
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,10 @@ def test_encode_decode_files_round_trip(fitted: Path, tmp_path: Path) -> None:
 
 
 def test_encode_ready_made_chunks(fitted: Path, tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    chunks = np.clip(rng.normal(0, 0.02, size=(5, 20, 7)), -0.1, 0.1)
+    # Chunks of the data the tokenizer was fitted on: random values would be refused by its
+    # normalizer (dimensions 3 and 4 of the sample are constant).
+    episodes = actok.read_episodes(Path(actok.__file__).parent / "data" / SAMPLE_NAME)
+    chunks = actok.chunk_episodes(episodes, 20)[:5]
     src = tmp_path / "chunks.npy"
     np.save(src, chunks)
     tokens = tmp_path / "t.npz"

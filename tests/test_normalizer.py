@@ -92,11 +92,22 @@ def test_apply_matches_the_documented_formula():
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, size=(500, 4))
     norm = Normalizer.fit(x)
+    assert norm.out_of_range == "keep"
     low, high = np.quantile(x, [0.01, 0.99], axis=0)
-    expected = np.clip(2 * (x - low) / (high - low) - 1, -1, 1)
-    np.testing.assert_allclose(norm.apply(x), expected, rtol=0, atol=1e-14)
-    np.testing.assert_array_equal(norm.apply(low[None]), -np.ones((1, 4)))
-    np.testing.assert_array_equal(norm.apply(high[None]), np.ones((1, 4)))
+    linear = 2 * (x - low) / (high - low) - 1
+    # "keep" (the default) maps the tails beyond ±1; "clip" is FAST's recipe.
+    np.testing.assert_allclose(norm.apply(x), linear, rtol=0, atol=1e-14)
+    assert np.abs(norm.apply(x)).max() > 1.0
+    clip = norm.with_out_of_range("clip")
+    with pytest.warns(actok.ClippingWarning) as record:
+        clipped = clip.apply(x)
+    np.testing.assert_allclose(clipped, np.clip(linear, -1, 1), rtol=0, atol=1e-14)
+    outside = ((x < low) | (x > high)).sum(axis=0)
+    assert record[0].message.counts == outside.tolist()
+    np.testing.assert_array_equal(norm.count_outside(x), outside)
+    for n in (norm, clip):
+        np.testing.assert_array_equal(n.apply(low[None]), -np.ones((1, 4)))
+        np.testing.assert_array_equal(n.apply(high[None]), np.ones((1, 4)))
     ms = Normalizer.fit(x, "meanstd")
     np.testing.assert_allclose(ms.apply(x), (x - x.mean(0)) / x.std(0), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(Normalizer.fit(x, "identity").apply(x), x)
@@ -176,7 +187,9 @@ def test_constant_dimension_maps_to_zero_and_back_to_the_constant(kind):
         y = norm.apply(x)
     assert np.isfinite(y).all()
     np.testing.assert_array_equal(y[:, 0], 0.0)
-    np.testing.assert_array_equal(norm.apply([[100.0, 0.0]])[:, 0], 0.0)
+    # Any other value has no scale in that dimension: refused (it used to become 0 silently).
+    with pytest.raises(actok.EncodeError, match=r"row 0, dimension 0 differs from 7\.25"):
+        norm.apply([[100.0, 0.0]])
     np.testing.assert_array_equal(norm.inverse(np.full((3, 2), 0.4))[:, 0], 7.25)
 
 
@@ -348,11 +361,14 @@ def test_tokenizer_save_load_and_pickle_carry_the_normalizer(tmp_path):
         "processor_config.json",
         "tokenizer.json",
     ]
-    # The Hugging Face files are byte-identical to a save without a normalizer.
+    # tokenizer.json is byte-identical to a save without a normalizer; processor_config.json
+    # only gains the key that makes a copy without the normalizer file fail to load.
     plain_dir = tmp_path / "plain"
     actok.FastTokenizer.from_pretrained(BUNDLED).save_pretrained(plain_dir)
-    for name in ("processor_config.json", "tokenizer.json"):
-        assert (tmp_path / name).read_bytes() == (plain_dir / name).read_bytes()
+    assert (tmp_path / "tokenizer.json").read_bytes() == (plain_dir / "tokenizer.json").read_bytes()
+    config = json.loads((tmp_path / "processor_config.json").read_text())
+    assert config.pop("actok_normalizer") == "actok_normalizer.json"
+    assert config == json.loads((plain_dir / "processor_config.json").read_text())
     loaded = actok.FastTokenizer.from_pretrained(tmp_path)
     assert loaded.normalizer == norm
     assert loaded.encode(raw) == tok.encode(raw)
@@ -363,6 +379,25 @@ def test_tokenizer_save_load_and_pickle_carry_the_normalizer(tmp_path):
     (tmp_path / "actok_normalizer.json").write_text("{}")
     with pytest.raises(LoadError, match="actok_normalizer.json"):
         actok.FastTokenizer.from_pretrained(tmp_path)
+    # Saving without the normalizer removes both the file and the key.
+    tok.with_normalizer(None).save_pretrained(tmp_path)
+    assert not (tmp_path / "actok_normalizer.json").exists()
+    assert "actok_normalizer" not in json.loads((tmp_path / "processor_config.json").read_text())
+
+
+def test_a_directory_missing_its_recorded_normalizer_file_is_refused(tmp_path):
+    """The config records the normalizer: without its file the tokenizer would silently take
+    normalized actions and return them, so loading names the missing file instead."""
+    rng = np.random.default_rng(6)
+    raw = raw_chunks(rng)
+    tok = actok.FastTokenizer.from_pretrained(BUNDLED).with_normalizer(Normalizer.fit(raw))
+    tok.save_pretrained(tmp_path)
+    (tmp_path / "actok_normalizer.json").unlink()
+    with pytest.raises(LoadError) as info:
+        actok.FastTokenizer.from_pretrained(tmp_path)
+    message = str(info.value)
+    for words in (str(tmp_path / "actok_normalizer.json"), "saved with a normalizer", "copy"):
+        assert words in message, message
 
 
 def test_real_data_quantiles_match_numpy():
@@ -375,5 +410,8 @@ def test_real_data_quantiles_match_numpy():
         keep = q[0] != q[1]
         np.testing.assert_array_equal(norm.low[keep], q[0][keep], err_msg=path.name)
         np.testing.assert_array_equal(norm.high[keep], q[1][keep], err_msg=path.name)
-        y = norm.apply(x)
+        with pytest.warns(actok.ClippingWarning) as record:
+            y = norm.with_out_of_range("clip").apply(x)
         assert np.abs(y).max() <= 1.0
+        assert record[0].message.counts == norm.count_outside(x).tolist(), path.name
+        assert np.abs(norm.apply(x)).max() > 1.0, path.name  # "keep": the tails stay

@@ -24,6 +24,7 @@ MESSAGES = {
     "normalizer kind": (
         'normalizer kind must be "quantile", "meanstd", "minmax" or "identity", got "bogus"'
     ),
+    "out_of_range": 'out_of_range must be "keep", "clip" or "raise", got "bogus"',
     "pad": 'pad must be "repeat_last" or "drop", got "bogus"',
     "norm": 'norm must be "backward", "ortho" or "forward", got "bogus"',
 }
@@ -41,6 +42,7 @@ def _python_call(option: str, tok: actok.FastTokenizer):
         "on_error": lambda: tok.decode([[1, 2]], 10, 7, on_error="bogus"),
         "alphabet": lambda: actok.FastTokenizer.fit(chunks, alphabet="bogus"),
         "normalizer kind": lambda: actok.Normalizer.fit(chunks[0], kind="bogus"),
+        "out_of_range": lambda: actok.Normalizer.fit(chunks[0], out_of_range="bogus"),
         "pad": lambda: actok.chunk_episodes([chunks[0]], 3, pad="bogus"),
         "norm": lambda: actok.dct(chunks[0], norm="bogus"),
     }[option]
@@ -53,6 +55,7 @@ def _cli_args(option: str, tmp_path: Path) -> list[str] | None:
         "on_error": ["decode", str(BUNDLED), str(SAMPLE), "-o", out, "--on-error", "bogus"],
         "alphabet": ["fit", "-o", out, "--alphabet", "bogus"],
         "normalizer kind": ["fit", "-o", out, "--normalize", "bogus"],
+        "out_of_range": ["fit", "-o", out, "--out-of-range", "bogus"],
         "pad": ["fit", "-o", out, "--pad", "bogus"],
         "norm": None,  # the DCT has no command
     }[option]
@@ -93,7 +96,7 @@ def test_cli_choices_come_from_the_table(capsys):
     with pytest.raises(SystemExit):
         main(["fit", "--help"])
     help_text = capsys.readouterr().out
-    for option in ("alphabet", "pad"):
+    for option in ("alphabet", "pad", "out_of_range"):
         assert "{" + ",".join(_actok.OPTIONS[option]) + "}" in help_text
     assert "{" + ",".join([*_actok.OPTIONS["normalizer kind"], "none"]) + "}" in help_text
 

@@ -15,6 +15,7 @@ from ._actok import (
     set_num_threads,
 )
 from ._chunking import chunk_episodes
+from ._clipping import ClippingWarning
 from ._dct import dct, idct
 from ._normalizer import Normalizer
 from ._readers import Episodes, read_episodes
@@ -22,6 +23,7 @@ from ._tokenizer import FastTokenizer
 
 __all__ = [
     "ActokError",
+    "ClippingWarning",
     "DecodeError",
     "EncodeError",
     "Episodes",

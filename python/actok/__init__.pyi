@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 __all__ = [
     "ActokError",
+    "ClippingWarning",
     "DecodeError",
     "EncodeError",
     "Episodes",
@@ -30,6 +31,7 @@ _Norm: TypeAlias = Literal["backward", "ortho", "forward"]
 _OnOverflow: TypeAlias = Literal["raise", "clip"]
 _OnError: TypeAlias = Literal["raise", "pad", "zeros"]
 _NormalizerKind: TypeAlias = Literal["quantile", "meanstd", "minmax", "identity"]
+_OutOfRange: TypeAlias = Literal["keep", "clip", "raise"]
 _Pad: TypeAlias = Literal["repeat_last", "drop"]
 _Path: TypeAlias = str | PathLike[str]
 _IdsLike: TypeAlias = Sequence[Sequence[int]] | tuple[npt.ArrayLike, npt.ArrayLike]
@@ -45,6 +47,13 @@ class DecodeError(ActokError):
 
 class LoadError(ActokError):
     """A tokenizer directory or file is missing, unreadable or malformed."""
+
+class ClippingWarning(UserWarning):
+    """The normalizer clipped values to its fitted range (``out_of_range="clip"``)."""
+
+    counts: list[int]
+    total: int
+    def __init__(self, message: str, counts: Sequence[int], total: int) -> None: ...
 
 def dct(
     x: npt.ArrayLike,
@@ -78,6 +87,7 @@ class FastTokenizer:
         min_frequency: int = 2,
         max_token_length: int = 10000,
         normalizer: Normalizer | _NormalizerKind | None = None,
+        out_of_range: _OutOfRange | None = None,
         progress: bool = False,
     ) -> FastTokenizer: ...
     def save_pretrained(self, path: str | PathLike[str]) -> None: ...
@@ -95,10 +105,18 @@ class FastTokenizer:
     @property
     def action_dim(self) -> int | None: ...
     def encode(
-        self, actions: npt.ArrayLike, *, on_overflow: _OnOverflow = "raise"
+        self,
+        actions: npt.ArrayLike,
+        *,
+        on_overflow: _OnOverflow = "raise",
+        check_shape: bool = True,
     ) -> list[list[int]]: ...
     def __call__(
-        self, actions: npt.ArrayLike, *, on_overflow: _OnOverflow = "raise"
+        self,
+        actions: npt.ArrayLike,
+        *,
+        on_overflow: _OnOverflow = "raise",
+        check_shape: bool = True,
     ) -> list[list[int]]: ...
     def encode_batch(
         self,
@@ -107,6 +125,7 @@ class FastTokenizer:
         pad_id: int = 0,
         *,
         on_overflow: _OnOverflow = "raise",
+        check_shape: bool = True,
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
     @overload
     def decode(
@@ -131,7 +150,12 @@ class FastTokenizer:
 class Normalizer:
     def __init__(self, _inner: object) -> None: ...
     @classmethod
-    def fit(cls, actions: object, kind: _NormalizerKind = "quantile") -> Normalizer: ...
+    def fit(
+        cls,
+        actions: object,
+        kind: _NormalizerKind = "quantile",
+        out_of_range: _OutOfRange = "keep",
+    ) -> Normalizer: ...
     @classmethod
     def from_parameters(
         cls,
@@ -141,8 +165,18 @@ class Normalizer:
         high: npt.ArrayLike | None = None,
         mean: npt.ArrayLike | None = None,
         std: npt.ArrayLike | None = None,
+        min: npt.ArrayLike | None = None,
+        max: npt.ArrayLike | None = None,
         dim: int | None = None,
+        out_of_range: _OutOfRange = "keep",
     ) -> Normalizer: ...
+    def with_out_of_range(self, out_of_range: _OutOfRange) -> Normalizer: ...
+    @property
+    def out_of_range(self) -> _OutOfRange: ...
+    @property
+    def min(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def max(self) -> npt.NDArray[np.float64] | None: ...
     @property
     def kind(self) -> _NormalizerKind: ...
     @property
@@ -156,6 +190,7 @@ class Normalizer:
     @property
     def std(self) -> npt.NDArray[np.float64] | None: ...
     def apply(self, x: npt.ArrayLike) -> npt.NDArray[np.floating]: ...
+    def count_outside(self, x: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
     def inverse(self, y: npt.ArrayLike) -> npt.NDArray[np.floating]: ...
     def save(self, path: _Path) -> None: ...
     @classmethod

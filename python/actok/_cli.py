@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +21,7 @@ import numpy as np
 from . import _inspect
 from ._actok import OPTIONS, ActokError, __version__, check_option, set_num_threads
 from ._chunking import chunk_episodes
+from ._clipping import ClippingWarning
 from ._normalizer import Normalizer
 from ._readers import Episodes, read_episodes
 from ._tokenizer import FastTokenizer
@@ -38,10 +40,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads is not None:
             # 0 is the CLI's word for "actok's default" (ACTOK_NUM_THREADS or all cores).
             set_num_threads(args.threads or None)
-        return int(args.run(args))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ClippingWarning)
+            status = int(args.run(args))
+        _report_warnings(caught)
+        return status
     except (ActokError, OSError) as err:
         print(f"actok: error: {err}", file=sys.stderr)
         return 2
+
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Prints what the run warned about, one line each (clipping is data lost: never silent)."""
+    for w in caught:
+        print(f"actok: warning: {w.message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,7 +87,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar=_metavar([*OPTIONS["normalizer kind"], "none"]),
         default="quantile",
         help="per-dimension normalization fitted on the data (quantile: 1st/99th percentile "
-        "to [-1, 1], clipped; FAST's recommendation; none: no normalizer)",
+        "to [-1, 1], FAST's recommendation; none: no normalizer)",
+    )
+    fit.add_argument(
+        "--out-of-range",
+        type=_option("out_of_range"),
+        metavar=_metavar(OPTIONS["out_of_range"]),
+        default="keep",
+        help="the normalizer's policy for values outside its fitted range: keep (default: "
+        "mapped beyond ±1, nothing lost), clip (FAST's recipe, lossy; counted and reported) "
+        "or raise; values far outside the fitted data are refused under every policy",
     )
     fit.add_argument(
         "--alphabet",
@@ -143,6 +164,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar=_metavar(OPTIONS["on_overflow"]),
         default="raise",
         help="a coefficient outside the vocabulary: raise (default) or clip it",
+    )
+    encode.add_argument(
+        "--any-shape",
+        action="store_true",
+        help="encode chunks of another (H, D) than the tokenizer was fitted to (refused by "
+        "default: their tokens mean other DCT frequencies)",
     )
     encode.set_defaults(run=_encode)
 
@@ -259,7 +286,9 @@ def _fit(args: argparse.Namespace) -> int:
     episodes = _episodes(args)
     horizon = _horizon(args, episodes, None)
     normalizer = (
-        None if args.normalize == "none" else Normalizer.fit(episodes.episodes, kind=args.normalize)
+        None
+        if args.normalize == "none"
+        else Normalizer.fit(episodes.episodes, kind=args.normalize, out_of_range=args.out_of_range)
     )
     chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
     tokenizer = FastTokenizer.fit(
@@ -273,7 +302,8 @@ def _fit(args: argparse.Namespace) -> int:
     tokenizer.save_pretrained(args.output)
     print(
         f"fitted on {len(chunks)} chunks of {horizon}x{chunks.shape[2]} from {episodes.source} "
-        f"({len(episodes.episodes)} episodes); normalizer: {args.normalize}\n"
+        f"({len(episodes.episodes)} episodes); normalizer: {args.normalize}"
+        f"{'' if normalizer is None else f', out_of_range: {normalizer.out_of_range}'}\n"
         f"wrote {args.output}: {tokenizer!r}"
     )
     return 0
@@ -308,7 +338,9 @@ def _encode(args: argparse.Namespace) -> int:
         episodes = _episodes(args)
         horizon = _horizon(args, episodes, tokenizer)
         chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
-    ids, lengths = tokenizer.encode_batch(chunks, on_overflow=args.on_overflow)
+    ids, lengths = tokenizer.encode_batch(
+        chunks, on_overflow=args.on_overflow, check_shape=not args.any_shape
+    )
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     flat = ids[np.arange(ids.shape[1]) < lengths[:, None]] if ids.size else ids.reshape(-1)

@@ -10,6 +10,7 @@ import numpy as np
 from . import _actok, _convert
 from ._actok import ActokError
 from ._arrays import episode_list, float_array
+from ._clipping import warn_clipped
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -27,16 +28,29 @@ class Normalizer:
 
     - ``"quantile"`` (FAST's recommendation): the 1st and 99th percentiles (``low``, ``high``,
       computed exactly as ``np.quantile(x.astype(np.float64), [0.01, 0.99], axis=0)``) map to -1
-      and +1, ``y = 2 (x - low) / (high - low) - 1``, clipped to ``[-1, 1]``. A dimension whose
-      two percentiles coincide but whose data is not constant (a gripper closed 99% of the time)
-      uses its min/max instead, so rare values are not flattened.
-    - ``"minmax"``: the same with ``low``/``high`` = min/max (clipped for out-of-range data).
-    - ``"meanstd"``: ``y = (x - mean) / std`` with the population std (``np.std``); not clipped.
+      and +1, ``y = 2 (x - low) / (high - low) - 1``. A dimension whose two percentiles coincide
+      but whose data is not constant (a gripper closed 99% of the time) uses its min/max
+      instead, so rare values are not flattened.
+    - ``"minmax"``: the same with ``low``/``high`` = min/max.
+    - ``"meanstd"``: ``y = (x - mean) / std`` with the population std (``np.std``).
     - ``"identity"``: ``y = x``.
 
-    A dimension with zero spread (constant data) never divides by zero: :meth:`apply` maps it to
-    0 and :meth:`inverse` maps anything back to the constant. NaN or infinity in :meth:`fit`,
-    :meth:`apply` or :meth:`inverse` raises :class:`ActokError` naming the row and dimension.
+    A fit also records each dimension's ``min`` and ``max``. ``out_of_range`` says what happens
+    to a value outside the fitted range (``[low, high]``; ``[min, max]`` for meanstd):
+
+    - ``"keep"`` (default): mapped like any other, beyond ±1; nothing is lost.
+    - ``"clip"``: saturated to the fitted range, FAST's recipe; lossy, so every call that clips
+      warns with :class:`ClippingWarning` giving the count per dimension.
+    - ``"raise"``: a value outside ``[min, max]`` raises :class:`EncodeError`.
+
+    Whatever the policy, a value beyond ``[min, max]`` by more than ``max - min`` raises
+    :class:`EncodeError` naming where it is, the value and the fitted data's range: that is
+    actions in other units (degrees into a radians fit) or another robot's normalizer, not a
+    tail. A dimension that was constant in the fitting data accepts only that value.
+
+    A dimension with zero spread never divides by zero: :meth:`apply` maps the constant to 0 and
+    :meth:`inverse` maps anything back to it. NaN or infinity in :meth:`fit`, :meth:`apply` or
+    :meth:`inverse` raises :class:`ActokError` naming the row and dimension.
 
     All arithmetic is float64; float32 input gives float32 output. ``inverse(apply(x))`` returns
     ``x`` up to rounding (at most a few ulps of ``|x| + |low|``) wherever ``apply`` did not clip.
@@ -51,17 +65,22 @@ class Normalizer:
         self._inner = _inner
 
     @classmethod
-    def fit(cls, actions: object, kind: str = "quantile") -> Normalizer:
+    def fit(cls, actions: object, kind: str = "quantile", out_of_range: str = "keep") -> Normalizer:
         """Fits a normalizer to raw actions, all rows pooled.
 
         ``actions`` is a ``(T, D)`` array, an ``(N, H, D)`` array of chunks, a list of ``(T_i, D)``
         episodes, or an :class:`Episodes`. ``kind`` is ``"quantile"`` (default), ``"meanstd"``,
-        ``"minmax"`` or ``"identity"``.
+        ``"minmax"`` or ``"identity"``; ``out_of_range`` is ``"keep"`` (default), ``"clip"`` or
+        ``"raise"`` (see the class documentation; the identity takes only ``"keep"``).
         """
         if isinstance(actions, np.ndarray) and actions.ndim == 3:
             # One buffer instead of N views; the core names a bad value's chunk and step.
-            return cls(_actok._Normalizer.fit_chunks(float_array(actions, "actions"), kind))
-        return cls(_actok._Normalizer.fit(episode_list(actions, "actions"), kind))
+            inner = _actok._Normalizer.fit_chunks(
+                float_array(actions, "actions"), kind, out_of_range
+            )
+        else:
+            inner = _actok._Normalizer.fit(episode_list(actions, "actions"), kind, out_of_range)
+        return cls(inner)
 
     @classmethod
     def from_parameters(
@@ -72,12 +91,17 @@ class Normalizer:
         high: object = None,
         mean: object = None,
         std: object = None,
+        min: object = None,  # noqa: A002 - the statistic's name in dataset stats files
+        max: object = None,  # noqa: A002
         dim: int | None = None,
+        out_of_range: str = "keep",
     ) -> Normalizer:
         """Builds a normalizer from known statistics (e.g. a dataset's published ``q01``/``q99``).
 
         ``low`` and ``high`` for ``"quantile"``/``"minmax"``, ``mean`` and ``std`` for
-        ``"meanstd"``, only ``dim`` for ``"identity"``.
+        ``"meanstd"``, only ``dim`` for ``"identity"``; optionally the data's ``min`` and ``max``
+        (both), which bound what counts as far outside. Without them the fitted data is taken
+        to span ``[low, high]``, or ``mean ± 3 std``.
         """
 
         def vector(values: object, name: str) -> list[float] | None:
@@ -95,9 +119,31 @@ class Normalizer:
                 vector(high, "high"),
                 vector(mean, "mean"),
                 vector(std, "std"),
+                vector(min, "min"),
+                vector(max, "max"),
                 None if dim is None else _convert.count(dim, "dim"),
+                out_of_range,
             )
         )
+
+    def with_out_of_range(self, out_of_range: str) -> Normalizer:
+        """A copy with another ``out_of_range`` policy (``"keep"``, ``"clip"`` or ``"raise"``)."""
+        return Normalizer(self._inner.with_out_of_range(out_of_range))
+
+    @property
+    def out_of_range(self) -> str:
+        """The policy for values outside the fitted range: ``"keep"``, ``"clip"`` or ``"raise"``."""
+        return self._inner.out_of_range
+
+    @property
+    def min(self) -> np.ndarray | None:
+        """Per-dimension minimum of the fitting data, read-only; None if not known."""
+        return _readonly(self._inner.min)
+
+    @property
+    def max(self) -> np.ndarray | None:
+        """Per-dimension maximum of the fitting data, read-only; None if not known."""
+        return _readonly(self._inner.max)
 
     @property
     def kind(self) -> str:
@@ -130,8 +176,24 @@ class Normalizer:
         return _readonly(self._inner.std)
 
     def apply(self, x: object) -> np.ndarray:
-        """Normalizes raw actions over the last axis (any leading shape; float32 stays float32)."""
-        return self._inner.apply(float_array(x, "actions"))
+        """Normalizes raw actions over the last axis (any leading shape; float32 stays float32).
+
+        Under ``out_of_range="clip"`` values outside the fitted range are clipped and a
+        :class:`ClippingWarning` gives the count; a value the policy refuses raises
+        :class:`EncodeError` naming its row (over the array flattened to ``(-1, D)``) and dimension.
+        """
+        a = float_array(x, "actions")
+        y, clipped = self._inner.apply(a)
+        warn_clipped(clipped, a.size, "Normalizer.apply")
+        return y
+
+    def count_outside(self, x: object) -> np.ndarray:
+        """How many values of raw actions ``x`` lie outside the fitted range, per dimension.
+
+        What ``out_of_range="clip"`` would clip (``"keep"`` maps them beyond ±1); NaN and
+        infinity count as outside. Returns an int64 array of shape ``(D,)``.
+        """
+        return np.asarray(self._inner.count_outside(float_array(x, "actions")), dtype=np.int64)
 
     def inverse(self, y: object) -> np.ndarray:
         """Maps normalized actions back to raw actions (any leading shape; dtype kept)."""
@@ -170,14 +232,19 @@ class Normalizer:
         def fmt(v: np.ndarray) -> str:
             return np.array2string(v, precision=4, separator=", ", threshold=8)
 
-        params = ", ".join(
-            f"{name}={fmt(v)}"
-            for name, v in (("low", self.low), ("high", self.high), ("mean", self.mean))
-            if v is not None
+        named = (
+            ("low", self.low),
+            ("high", self.high),
+            ("mean", self.mean),
+            ("std", self.std),
+            ("min", self.min),
+            ("max", self.max),
         )
-        if self.std is not None:
-            params += f", std={fmt(self.std)}"
-        return f"Normalizer(kind={self.kind!r}, dim={self.dim}{', ' + params if params else ''})"
+        params = "".join(f", {name}={fmt(v)}" for name, v in named if v is not None)
+        return (
+            f"Normalizer(kind={self.kind!r}, dim={self.dim}{params}, "
+            f"out_of_range={self.out_of_range!r})"
+        )
 
 
 def _from_json(text: str) -> Normalizer:

@@ -11,6 +11,7 @@ import numpy as np
 from . import _actok, _convert
 from ._actok import ActokError, DecodeError
 from ._arrays import float_array
+from ._clipping import warn_clipped
 from ._normalizer import Normalizer
 from ._progress import ProgressBar
 
@@ -103,6 +104,7 @@ class FastTokenizer:
         min_frequency: int = 2,
         max_token_length: int = 10000,
         normalizer: Normalizer | str | None = None,
+        out_of_range: str | None = None,
         progress: bool = False,
     ) -> FastTokenizer:
         """Fits a FAST tokenizer to action chunks (the reference ``fit``, in Rust).
@@ -126,6 +128,11 @@ class FastTokenizer:
         rows of ``chunks``. The chunks are normalized as :meth:`encode` normalizes them (per value,
         in float64, before the DCT) and the normalizer is attached to the result (see
         :meth:`with_normalizer`); without one, ``chunks`` must already be normalized.
+        ``out_of_range`` sets the normalizer's policy for values outside its fitted range
+        (``"keep"``, the default for a kind fitted here, ``"clip"`` or ``"raise"``; see
+        :class:`Normalizer`). With ``"keep"`` the tails are tokenized unclipped, so the lossless
+        alphabet is sized from them; ``"clip"`` is FAST's recipe and warns with
+        :class:`ClippingWarning` how many training values it clipped.
 
         ``progress=True`` draws a progress bar on stderr. The GIL is released during the fit.
         The result saves with :meth:`save_pretrained` in the layout the reference loads.
@@ -134,11 +141,19 @@ class FastTokenizer:
             raise ActokError(f"scale must be a number, got {scale!r}")
         batch = _as_chunks(chunks)
         if isinstance(normalizer, str):
-            normalizer = Normalizer.fit(batch, kind=normalizer)
-        elif normalizer is not None and not isinstance(normalizer, Normalizer):
+            normalizer = Normalizer.fit(batch, kind=normalizer, out_of_range=out_of_range or "keep")
+        elif isinstance(normalizer, Normalizer):
+            if out_of_range is not None:
+                normalizer = normalizer.with_out_of_range(out_of_range)
+        elif normalizer is not None:
             raise TypeError(
                 f"normalizer must be a Normalizer, a kind or None, got {type(normalizer).__name__}"
             )
+        elif out_of_range is not None:
+            raise ActokError("out_of_range is a normalizer's policy: pass normalizer= as well")
+        if normalizer is not None and normalizer.out_of_range == "clip":
+            clipped = normalizer.count_outside(batch)
+            warn_clipped(clipped.tolist(), batch.size, "FastTokenizer.fit")
         bar = ProgressBar() if progress else None
         try:
             fitted = cls(
@@ -213,16 +228,27 @@ class FastTokenizer:
         """Default D for :meth:`decode`, if the config fixes one."""
         return self._inner.action_dim
 
-    def encode(self, actions: object, *, on_overflow: str = "raise") -> list[list[int]]:
+    def encode(
+        self, actions: object, *, on_overflow: str = "raise", check_shape: bool = True
+    ) -> list[list[int]]:
         """Tokenizes ``(H, D)`` or ``(B, H, D)`` actions into one id list per chunk.
 
         Identical to the reference ``processor(actions)``. A coefficient the vocabulary cannot
         represent raises :class:`EncodeError` naming the chunk and flattened index;
         ``on_overflow="clip"`` saturates it to the nearest representable value instead. NaN and
         infinity always raise. With a :attr:`normalizer` attached, ``actions`` are raw and are
-        normalized (per chunk, in float64) before the DCT.
+        normalized (per chunk, in float64) before the DCT, under its ``out_of_range`` policy
+        (a value far outside its fitted data raises :class:`EncodeError` naming chunk, step and
+        dimension; clipping warns with :class:`ClippingWarning`).
+
+        A tokenizer that records its ``time_horizon``/``action_dim`` (one fitted by actok does)
+        refuses chunks of another shape: their tokens would mean other DCT frequencies.
+        ``check_shape=False`` encodes any shape on purpose.
         """
-        return self._inner.encode(_as_batch(actions), on_overflow)
+        batch = _as_batch(actions)
+        ids, clipped = self._inner.encode(batch, on_overflow, _flag(check_shape, "check_shape"))
+        warn_clipped(clipped, batch.size, "encode")
+        return ids
 
     __call__ = encode
 
@@ -233,18 +259,24 @@ class FastTokenizer:
         pad_id: int = 0,
         *,
         on_overflow: str = "raise",
+        check_shape: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Tokenizes a batch into padded ``(B, L)`` int32 ids and ``(B,)`` int32 lengths.
 
         ``L`` is ``max_length`` if given (a longer sequence raises; nothing is truncated), else the
-        longest sequence. Padding positions hold ``pad_id``.
+        longest sequence. Padding positions hold ``pad_id``. Everything else is as in
+        :meth:`encode`.
         """
-        return self._inner.encode_padded(
-            _as_batch(actions),
+        batch = _as_batch(actions)
+        ids, lengths, clipped = self._inner.encode_padded(
+            batch,
             on_overflow,
+            _flag(check_shape, "check_shape"),
             _convert.max_length(max_length),
             _convert.int32(pad_id, "pad_id"),
         )
+        warn_clipped(clipped, batch.size, "encode_batch")
+        return ids, lengths
 
     def decode(
         self,
@@ -320,6 +352,13 @@ def _from_json(
     if normalizer_json is not None:
         tok = tok.with_normalizer(Normalizer.from_json(normalizer_json))
     return tok
+
+
+def _flag(value: object, name: str) -> bool:
+    """A real bool: ``check_shape="no"`` would otherwise be truthy and check silently."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _is_padded_pair(tokens: Any) -> bool:

@@ -33,7 +33,9 @@ create_exception!(
 pub(crate) fn to_py(err: actok::Error) -> PyErr {
     let message = err.to_string();
     match err {
-        actok::Error::Encode { .. } => EncodeError::new_err(message),
+        actok::Error::Encode { .. } | actok::Error::OutOfRange { .. } => {
+            EncodeError::new_err(message)
+        }
         actok::Error::Decode { .. } => DecodeError::new_err(message),
         actok::Error::Format { .. } | actok::Error::Io { .. } => LoadError::new_err(message),
         _ => ActokError::new_err(message),

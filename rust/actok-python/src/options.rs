@@ -1,7 +1,7 @@
 //! String options (`on_error="pad"`, `alphabet="reference"`, ...) converted through the core's
 //! tables ([`actok::Choice`]): the spellings and the refusal message are the core's own.
 
-use actok::{Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, Overflow};
+use actok::{Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, OutOfRange, Overflow};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -36,12 +36,13 @@ fn table<T: Choice>() -> Table {
 }
 
 /// Every string option the Python package and the CLI take.
-fn tables() -> [Table; 6] {
+fn tables() -> [Table; 7] {
     [
         table::<Overflow>(),
         table::<OnDecodeError>(),
         table::<FitAlphabet>(),
         table::<NormalizerKind>(),
+        table::<OutOfRange>(),
         table::<ChunkPad>(),
         table::<actok::dct::Norm>(),
     ]

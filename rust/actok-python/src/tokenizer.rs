@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use actok::{FastTokenizer, FitAlphabet, FitOptions, FitProgress, OnDecodeError, Overflow};
+use actok::{
+    EncodeOptions, FastTokenizer, FitAlphabet, FitOptions, FitProgress, OnDecodeError, Overflow,
+};
 use numpy::{
     PyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
@@ -209,51 +211,64 @@ impl PyFastTokenizer {
         self.inner.bpe().vocab_len()
     }
 
-    /// Encodes a `(B, H, D)` batch to one id list per chunk.
+    /// Encodes a `(B, H, D)` batch to one id list per chunk, and the values the normalizer
+    /// clipped per dimension (empty when none).
     fn encode<'py>(
         &self,
         py: Python<'py>,
         actions: FloatArray<'py>,
         on_overflow: Opt<Overflow>,
-    ) -> PyResult<Bound<'py, PyList>> {
+        check_shape: bool,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<u64>)> {
         let tok = &self.inner;
-        let sequences = dispatch!(&actions, |a| {
+        let options = EncodeOptions {
+            overflow: on_overflow.0,
+            check_shape,
+        };
+        let encoded = dispatch!(&actions, |a| {
             let shape = batch_shape(a.shape(), "actions", "(B, H, D)")?;
             let data = slice(a)?;
-            py.detach(|| tok.encode(data, shape, on_overflow.0))
+            py.detach(|| tok.encode_counted(data, shape, options))
         })
         .map_err(to_py)?;
         let ints = self.id_objects(py)?;
-        let rows = sequences
+        let rows = encoded
+            .ids
             .iter()
             // Every id the encoder emits is below vocab_len.
             .map(|seq| PyList::new(py, seq.iter().map(|&id| ints[id as usize].bind(py))))
             .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, rows)
+        Ok((PyList::new(py, rows)?, encoded.clipped))
     }
 
-    /// Encodes a `(B, H, D)` batch to padded `(B, L)` int32 ids and `(B,)` int32 lengths.
-    #[pyo3(signature = (actions, on_overflow, max_length, pad_id))]
+    /// Encodes a `(B, H, D)` batch to padded `(B, L)` int32 ids and `(B,)` int32 lengths, and
+    /// the values the normalizer clipped per dimension (empty when none).
+    #[pyo3(signature = (actions, on_overflow, check_shape, max_length, pad_id))]
     fn encode_padded<'py>(
         &self,
         py: Python<'py>,
         actions: FloatArray<'py>,
         on_overflow: Opt<Overflow>,
+        check_shape: bool,
         max_length: Option<usize>,
         pad_id: i32,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i32>>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i32>>, Vec<u64>)> {
         let tok = &self.inner;
+        let options = EncodeOptions {
+            overflow: on_overflow.0,
+            check_shape,
+        };
         let padded = dispatch!(&actions, |a| {
             let shape = batch_shape(a.shape(), "actions", "(B, H, D)")?;
             let data = slice(a)?;
-            py.detach(|| tok.encode_padded(data, shape, on_overflow.0, max_length, pad_id))
+            py.detach(|| tok.encode_padded(data, shape, options, max_length, pad_id))
         })
         .map_err(to_py)?;
         let rows = padded.lengths.len();
         let ids = PyArray::from_vec(py, padded.ids)
             .reshape([rows, padded.width])?
             .into_any();
-        Ok((ids, PyArray::from_vec(py, padded.lengths)))
+        Ok((ids, PyArray::from_vec(py, padded.lengths), padded.clipped))
     }
 
     /// Decodes id lists to `(B, H, D)` float64 actions and a `(B,)` validity mask.

@@ -27,7 +27,8 @@
 //! ±1), `Clip` saturates it to the fitted range (FAST's recipe; the count is reported), `Raise`
 //! refuses it when it is outside `seen`. Under every policy a value beyond `seen` by more than
 //! the seen span (`x < min - (max - min)` or `x > max + (max - min)`) is refused with
-//! [`Error::OutOfRange`]: that is a unit or normalizer mix-up, not a tail. A normalizer built from
+//! [`Error::OutOfRange`]: that is a unit or normalizer mix-up, not a tail (a dimension that was
+//! constant has no span: see below). A normalizer built from
 //! statistics without `min`/`max` takes `seen` to be `[low, high]` (quantile, minmax) or
 //! `mean ± 3 std` (meanstd). The identity has no range and accepts every finite value.
 //!
@@ -36,8 +37,9 @@
 //! A dimension with zero spread (`high == low`, or `std == 0`: constant data) has no meaningful
 //! scale. Instead of dividing by zero, `apply` maps the constant to the centre of the output range
 //! (`0.0`), and `inverse` maps every value back to the constant (`low`, or `mean`), which is
-//! exactly the fitted data. Any other value cannot be represented: it is refused (clipped to the
-//! constant, and counted, only under `Clip` when `seen` is wider than the constant). For `Quantile`, a dimension whose 1st and 99th
+//! exactly the fitted data. Any other value has no scale: it is refused under `Keep` and `Raise`
+//! ([`RangeIssue::Constant`]) and mapped to the constant, and counted, under `Clip`. The same
+//! holds in a dimension whose fitting data was constant (`min == max`). For `Quantile`, a dimension whose 1st and 99th
 //! percentiles coincide but whose data is not constant (a gripper that is closed 99% of the time)
 //! falls back to that dimension's min/max, so rare values are not flattened to zero silently.
 //!
@@ -76,21 +78,28 @@ struct DimMap {
 }
 
 impl DimMap {
-    /// The normalized value of `x` under `policy` and whether it was clipped, or why `x` is refused.
+    /// The normalized value of `x` under `policy` and whether it was clipped, or why `x` is
+    /// refused.
     #[inline]
     fn apply(&self, x: f64, policy: OutOfRange) -> std::result::Result<(f64, bool), RangeIssue> {
         if self.s == 0.0 && x == self.a {
             return Ok((0.0, false));
         }
+        let constant_data = self.seen.0 == self.seen.1;
+        if self.s == 0.0 || constant_data && x != self.seen.0 {
+            // No scale for another value: only clipping (asked for, and counted) maps it.
+            if !constant_data && (x < self.far.0 || x > self.far.1) {
+                return Err(self.refusal(true));
+            }
+            return match policy {
+                OutOfRange::Clip => Ok((self.map(x.clamp(self.clip.0, self.clip.1)), true)),
+                _ => Err(RangeIssue::Constant {
+                    constant: if self.s == 0.0 { self.a } else { self.seen.0 },
+                }),
+            };
+        }
         if x < self.far.0 || x > self.far.1 {
             return Err(self.refusal(true));
-        }
-        if self.s == 0.0 {
-            // A constant dimension has no scale for any other value.
-            return match policy {
-                OutOfRange::Clip => Ok((0.0, true)),
-                _ => Err(RangeIssue::Constant { constant: self.a }),
-            };
         }
         let (x, clipped) = match policy {
             OutOfRange::Raise if x < self.seen.0 || x > self.seen.1 => {
@@ -99,7 +108,17 @@ impl DimMap {
             OutOfRange::Clip if self.is_outside(x) => (x.clamp(self.clip.0, self.clip.1), true),
             _ => (x, false),
         };
-        Ok(((x - self.a) / self.s + self.b, clipped))
+        Ok((self.map(x), clipped))
+    }
+
+    /// The affine map (0 in a degenerate dimension).
+    #[inline]
+    fn map(&self, x: f64) -> f64 {
+        if self.s == 0.0 {
+            0.0
+        } else {
+            (x - self.a) / self.s + self.b
+        }
     }
 
     fn refusal(&self, far: bool) -> RangeIssue {
@@ -688,18 +707,19 @@ impl Normalizer {
     }
 }
 
-/// Fails unless the data's range `seen` of dimension `d` is ordered and holds the parameters
-/// `(p, q)` (`low <= high` inside it, or the mean).
+/// Fails unless the data's range `seen` of dimension `d` is ordered and, for quantile and
+/// minmax, holds `[low, high] = (p, q)`. (A mean is not checked: computed in floating point, the
+/// mean of constant data can differ from the constant in the last bit.)
 fn check_seen(kind: NormalizerKind, d: usize, seen: (f64, f64), (p, q): (f64, f64)) -> Result<()> {
     let inside = match kind {
-        NormalizerKind::MeanStd => seen.0 <= p && p <= seen.1,
+        NormalizerKind::MeanStd => true,
         _ => seen.0 <= p && q <= seen.1,
     };
     if inside && seen.0 <= seen.1 {
         return Ok(());
     }
     let held = match kind {
-        NormalizerKind::MeanStd => format!("mean[{d}] = {p}"),
+        NormalizerKind::MeanStd => "min <= max".to_string(),
         _ => format!("[low[{d}], high[{d}]] = [{p}, {q}]"),
     };
     Err(Error::InvalidArgument(format!(
@@ -902,6 +922,14 @@ mod tests {
                 assert_eq!(y[0], 0.0, "{kind:?}");
                 assert!(y[1].is_finite());
                 assert_eq!(norm.inverse(&[0.7f32, 0.0]).unwrap()[0], 2.0);
+                assert_eq!(norm.count_outside(&[3.0f32, 6.0]).unwrap(), [1, 0]);
+                if policy == OutOfRange::Clip {
+                    // Asked for: mapped to the constant, and counted.
+                    let mut y = [9.0f32; 2];
+                    assert_eq!(norm.apply_into(&[3e6f32, 6.0], &mut y).unwrap(), [1, 0]);
+                    assert_eq!(y[0], 0.0);
+                    continue;
+                }
                 // Another value in the constant dimension has no scale: refused, not zeroed.
                 let err = norm.apply(&[3.0f32, 6.0]).unwrap_err();
                 assert!(
@@ -914,7 +942,6 @@ mod tests {
                     ),
                     "{err:?}"
                 );
-                assert_eq!(norm.count_outside(&[3.0f32, 6.0]).unwrap(), [1, 0]);
             }
         }
         // Statistics whose seen range is wider than a degenerate fitted range: clip counts.
