@@ -130,6 +130,20 @@ def test_without_a_normalizer_the_round_trip_is_the_tokenization(
     assert lines[head + 1].split() == ["dim", "min", "max", "RMSE", "max|err|"]  # no clip column
 
 
+def test_bundled_tokenizer_on_the_bundled_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    bundled = Path(actok.__file__).parent / "data" / "robosuite_fast"  # no normalizer, no D
+    report = _json_report(capsys, str(bundled), "--sweep")
+    assert report["data_is_sample"] is True and report["normalizer"] is None
+    tok = actok.FastTokenizer.from_pretrained(bundled)
+    raw = _lift_chunks()
+    err = tok.decode(tok.encode(raw), time_horizon=20, action_dim=7) - raw
+    assert report["round_trip_raw"]["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-9)
+    assert report["round_trip_raw"]["max_abs"] == pytest.approx(np.max(np.abs(err)), rel=1e-12)
+    assert main(["inspect", str(bundled), "--sweep"]) == 0
+    out = capsys.readouterr().out
+    assert "tokenization only" in out and "(raw units: no normalizer)" in out
+
+
 def test_batches_add_up_to_the_whole(
     lift_tok: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

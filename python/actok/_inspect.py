@@ -364,10 +364,12 @@ def _per_dimension_table(r: dict[str, Any]) -> list[str]:
 
 def _tokenization_lines(r: dict[str, Any]) -> list[str]:
     t, en, oor = r["tokens"], r["error_normalized"], r["out_of_range"]
-    where = "y = normalizer.apply(x)" if r["normalizer"] else "y = x"
+    if r["normalizer"]:
+        units, where = "normalized units", "y = normalizer.apply(x)"
+    else:
+        units, where = "raw units: no normalizer", "y = x"
     lines = [
-        f"tokenization only  RMSE {en['rmse']:.5f}  max|err| {en['max_abs']:.5f}"
-        "  (normalized units)",
+        f"tokenization only  RMSE {en['rmse']:.5f}  max|err| {en['max_abs']:.5f}  ({units})",
         f"  = decode(encode(y)) vs y for {where}: the quantization alone, clipping not counted",
         f"tokens per chunk   mean {t['mean']:.1f}  p50 {t['p50']:.0f}  p99 {t['p99']:.0f}  "
         f"max {t['max']}",
