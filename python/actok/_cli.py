@@ -111,10 +111,13 @@ def _parser() -> argparse.ArgumentParser:
 
     inspect = sub.add_parser(
         "inspect",
-        help="report compression, reconstruction error and a scale sweep",
-        description="Tokens per chunk (mean, p50, p99, max), compression against naive binning "
-        "(one token per value), reconstruction error in normalized and raw units, out-of-range "
-        "counts, speed, and a small scale sweep (tokens vs error) to help choose --scale.",
+        help="report round-trip error, compression and a scale sweep",
+        description="First the round trip a user gets, decode(encode(x)) against x in raw units "
+        "(normalizer included), overall and per dimension with the values the normalizer "
+        "clipped; then the tokenization-only error in normalized units, tokens per chunk "
+        "(mean, p50, p99, max), compression against naive binning (one token per value), "
+        "out-of-range counts, speed, and a small scale sweep (tokens vs error) to help choose "
+        "--scale. Without DATA it runs on the bundled robosuite Lift sample and says so.",
     )
     inspect.add_argument("tokenizer", type=Path, help="tokenizer directory")
     _add_data_argument(inspect)
@@ -313,21 +316,48 @@ def _inspect_command(args: argparse.Namespace) -> int:
     tokenizer = FastTokenizer.from_pretrained(args.tokenizer)
     episodes = _episodes(args)
     horizon = _horizon(args, episodes, tokenizer)
+    if args.data is None:
+        _check_sample_fits(args.tokenizer, tokenizer, episodes, horizon)
     chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
+    fps, source, names = episodes.fps, episodes.source, episodes.dim_names
+    del episodes  # the chunks hold the data now: one full-size copy is enough
     if args.sweep is None:
         sweep = [tokenizer.scale * f for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
     else:
         sweep = list(args.sweep)
     report = _inspect.inspect(
-        tokenizer, chunks, fps=episodes.fps, sweep=sweep, sweep_chunks=args.sweep_chunks
+        tokenizer,
+        chunks,
+        fps=fps,
+        sweep=sweep,
+        sweep_chunks=args.sweep_chunks,
+        dim_names=names,
     )
-    report["data"] = episodes.source
+    report["data"] = source
+    report["data_is_sample"] = args.data is None
     report["tokenizer"] = os.fspath(args.tokenizer)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(_inspect.format_report(report))
     return 0
+
+
+def _check_sample_fits(
+    path: Path, tokenizer: FastTokenizer, sample: Episodes, horizon: int
+) -> None:
+    """Without DATA, inspect runs on the bundled sample: refuse, in one line, a tokenizer whose
+    chunks the sample cannot provide (other dimensions, or longer than its episodes)."""
+    normalizer = tokenizer.normalizer
+    dim = tokenizer.action_dim or (None if normalizer is None else normalizer.dim)
+    longest = max(sample.lengths)
+    if (dim is None or dim == sample.dim) and horizon <= longest:
+        return
+    raise ActokError(
+        f"no DATA given, and the bundled sample ({sample.dim}-D episodes of at most {longest} "
+        f"steps) cannot provide the {horizon}x{dim or 'D'} chunks (time steps x action dimensions) "
+        f"{path} works on: pass the data to inspect it on, `actok inspect {path} DATA`"
+    )
 
 
 def _encode(args: argparse.Namespace) -> int:
