@@ -27,8 +27,17 @@ LIFT_SWEEP = ["2.5", "5", "10", "20", "40"]
 
 @pytest.fixture(scope="module")
 def lift_tok(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tokenizer fitted by `actok fit` on the bundled sample, with the defaults."""
+    """A tokenizer fitted by `actok fit` on the bundled sample with FAST's recipe (the quantile
+    normalizer clips the tails: ``--out-of-range clip``), the case where clipping is reported."""
     out = tmp_path_factory.mktemp("inspect") / "lift"
+    assert main(["fit", "-o", str(out), "--out-of-range", "clip", "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def lift_keep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same with the defaults: the normalizer keeps the tails."""
+    out = tmp_path_factory.mktemp("inspect") / "lift_keep"
     assert main(["fit", "-o", str(out), "--quiet"]) == 0
     return out
 
@@ -52,7 +61,9 @@ def test_headline_is_the_raw_round_trip(lift_tok: Path, capsys: pytest.CaptureFi
     report = _json_report(capsys, str(lift_tok), "--sweep")
     tok = actok.FastTokenizer.from_pretrained(lift_tok)
     raw = _lift_chunks()
-    err = tok.decode(tok.encode(raw), time_horizon=20, action_dim=7) - raw.astype(np.float64)
+    with pytest.warns(actok.ClippingWarning) as record:
+        ids = tok.encode(raw)
+    err = tok.decode(ids, time_horizon=20, action_dim=7) - raw.astype(np.float64)
     rt = report["round_trip_raw"]
     assert rt["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-9)
     assert rt["max_abs"] == pytest.approx(np.max(np.abs(err)), rel=1e-12)
@@ -64,6 +75,7 @@ def test_headline_is_the_raw_round_trip(lift_tok: Path, capsys: pytest.CaptureFi
     clipped = _clipped_outside_quantiles(tok.normalizer, raw)
     assert clipped.sum() > 0
     assert report["out_of_range"]["values_clipped_by_normalizer"] == clipped.sum()
+    assert record[0].message.counts == clipped.tolist()  # encode reports the same counts
     rows = report["per_dimension"]
     assert [row["dim"] for row in rows] == list(range(7))
     assert [row["name"] for row in rows] == actok.read_episodes(SAMPLE).dim_names
@@ -98,7 +110,8 @@ def test_tokenization_only_figure_is_the_bare_tokenizer_on_normalized_data(
     report = _json_report(capsys, str(lift_tok), "--sweep")
     tok = actok.FastTokenizer.from_pretrained(lift_tok)
     assert tok.normalizer is not None
-    y = tok.normalizer.apply(_lift_chunks().astype(np.float64))
+    with pytest.warns(actok.ClippingWarning):
+        y = tok.normalizer.apply(_lift_chunks().astype(np.float64))
     bare = tok.with_normalizer(None)
     err = bare.decode(bare.encode(y), time_horizon=20, action_dim=7) - y
     assert report["error_normalized"]["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-9)
@@ -188,13 +201,41 @@ def _gpt2_class(codepoint: int) -> str:
     return "whitespace" if codepoint in WHITE_SPACE else "other"
 
 
+def test_keep_policy_round_trip_stays_within_the_quantization_bound(
+    lift_keep: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the default policy nothing is clipped: the tails are counted as kept, and the raw
+    round trip is the tokenization error scaled back (<= 0.5/scale * sqrt(H) normalized, times
+    each dimension's half range)."""
+    report = _json_report(capsys, str(lift_keep), "--sweep")
+    tok = actok.FastTokenizer.from_pretrained(lift_keep)
+    norm = tok.normalizer
+    assert norm is not None and norm.out_of_range == "keep"
+    raw = _lift_chunks()
+    outside = _clipped_outside_quantiles(norm, raw)
+    oor = report["out_of_range"]
+    assert oor["normalizer_policy"] == "keep" and oor["values_clipped_by_normalizer"] == 0
+    assert oor["values_outside_fitted_range"] == outside.sum() > 0
+    half_range = (norm.high - norm.low) / 2
+    bound = 0.5 / tok.scale * np.sqrt(20) * half_range + 1e-9
+    per_dim = np.array([row["max_abs"] for row in report["per_dimension"]])
+    assert (per_dim <= bound).all(), (per_dim, bound)
+    assert main(["inspect", str(lift_keep), "--sweep"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"{outside.sum()} of {raw.size} values" in lines[2] and "kept" in lines[2], lines[2]
+    assert "out_of_range=keep" in "\n".join(lines)
+    head = lines.index("per dimension (raw units; min/max: the data's range):")
+    assert lines[head + 1].split()[-1] == "outside"
+
+
 def test_sweep_records_zero_character_and_explains_only_true_cases(
     lift_tok: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = _json_report(capsys, str(lift_tok), "--sweep", *LIFT_SWEEP)
     tok = actok.FastTokenizer.from_pretrained(lift_tok)
     assert tok.normalizer is not None
-    sample = tok.normalizer.apply(_lift_chunks().astype(np.float64))  # 1384 chunks: all used
+    with pytest.warns(actok.ClippingWarning):  # FAST's recipe clips the tails, and says so
+        sample = tok.normalizer.apply(_lift_chunks().astype(np.float64))  # 1384 chunks: all used
     rows = report["sweep"]
     for row in rows:
         fitted = actok.FastTokenizer.fit(sample, scale=row["scale"], vocab_size=1024)

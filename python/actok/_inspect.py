@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import textwrap
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -20,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._actok import ActokError, EncodeError, _pretokenize
+from ._clipping import ClippingWarning
 from ._normalizer import Normalizer
 from ._tokenizer import FastTokenizer
 
@@ -39,7 +41,32 @@ def inspect(
     sweep_chunks: int,
     dim_names: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Measures ``tokenizer`` on raw ``(N, H, D)`` chunks; returns a JSON-ready report."""
+    """Measures ``tokenizer`` on raw ``(N, H, D)`` chunks; returns a JSON-ready report.
+
+    The report counts what the normalizer clips itself, so the :class:`ClippingWarning` of each
+    batch's calls would only repeat it: they are silenced here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClippingWarning)
+        return _measure(
+            tokenizer,
+            chunks,
+            fps=fps,
+            sweep=sweep,
+            sweep_chunks=sweep_chunks,
+            dim_names=dim_names,
+        )
+
+
+def _measure(
+    tokenizer: FastTokenizer,
+    chunks: np.ndarray,
+    *,
+    fps: float | None,
+    sweep: list[float],
+    sweep_chunks: int,
+    dim_names: list[str] | None,
+) -> dict[str, Any]:
     chunks = np.asarray(chunks)
     if chunks.ndim != 3:
         raise ActokError(f"inspect needs (N, H, D) chunks, got shape {chunks.shape}")
@@ -78,7 +105,11 @@ def inspect(
         "compression": h * d / mean_tokens if mean_tokens > 0 else None,
         "out_of_range": {
             "chunks_with_unrepresentable_coefficients": totals.overflow,
-            "values_clipped_by_normalizer": int(totals.clipped.sum()),
+            "normalizer_policy": None if normalizer is None else normalizer.out_of_range,
+            "values_outside_fitted_range": int(totals.clipped.sum()),
+            "values_clipped_by_normalizer": int(totals.clipped.sum())
+            if normalizer is not None and normalizer.out_of_range == "clip"
+            else 0,
             "values": values,
         },
         "speed_us_per_chunk": {"encode": enc * 1e6, "decode": dec * 1e6},
@@ -149,14 +180,10 @@ class _Totals:
 
 
 def _clipped_counts(normalizer: Normalizer, raw: np.ndarray) -> np.ndarray:
-    """How many values of ``raw`` (N, H, D) the normalizer clips, per dimension ((D,) int64).
-
-    The one place inspect learns about clipping; it becomes ``normalizer.count_outside(raw)`` once
-    the core offers it. Until then: the values ``inverse(apply(x))`` does not give back.
-    """
-    restored = normalizer.inverse(normalizer.apply(raw))
-    changed = ~np.isclose(restored, raw, rtol=1e-9, atol=1e-12)
-    return np.count_nonzero(changed, axis=(0, 1)).astype(np.int64)
+    """How many values of ``raw`` (N, H, D) lie outside the normalizer's fitted range, per
+    dimension ((D,) int64): clipped under ``out_of_range="clip"``, kept beyond ±1 under
+    ``"keep"`` (the core's count; the one place inspect learns about it)."""
+    return normalizer.count_outside(raw)
 
 
 def _batch_size(h: int, d: int) -> int:
@@ -320,6 +347,7 @@ def _headline(r: dict[str, Any]) -> list[str]:
     rt, oor, kind = r["round_trip_raw"], r["out_of_range"], r["normalizer"]
     h, d = r["horizon"], r["action_dim"]
     clipped, values = oor["values_clipped_by_normalizer"], oor["values"]
+    outside, policy = oor["values_outside_fitted_range"], oor["normalizer_policy"]
     lines = [
         f"round trip (raw units)  RMSE {rt['rmse']:.5g}  max|err| {rt['max_abs']:.5g}",
         "  = tokenizer.decode(tokenizer.encode(x)) vs x, "
@@ -328,15 +356,20 @@ def _headline(r: dict[str, Any]) -> list[str]:
     if clipped:
         lines.append(
             f"  {clipped} of {values} values ({100 * clipped / values:.2f}%) were clipped by the "
-            "normalizer: lost, and counted in the error above"
+            'normalizer (out_of_range="clip"): lost, and counted in the error above'
+        )
+    elif outside:
+        lines.append(
+            f"  {outside} of {values} values ({100 * outside / values:.2f}%) lie outside the "
+            f'normalizer\'s fitted range and were kept (out_of_range="{policy}"): none clipped'
         )
     elif kind:
-        lines.append("  no value was clipped by the normalizer")
+        lines.append("  no value was outside the normalizer's fitted range")
     source = r["data"] + (" (no DATA given: the bundled sample)" if r.get("data_is_sample") else "")
     lines += [
         "",
         f"tokenizer {r['tokenizer']}: scale {r['scale']:g}, vocab {r['vocab_size']}, "
-        f"normalizer {kind or 'none'}",
+        f"normalizer {kind or 'none'}" + (f" (out_of_range={policy})" if kind else ""),
         f"data {source}: {r['chunks']} chunks of {h}x{d}"
         + (f" ({h / r['fps']:g} s at {r['fps']:g} Hz)" if r["fps"] else ""),
     ]
@@ -346,13 +379,15 @@ def _headline(r: dict[str, Any]) -> list[str]:
 def _per_dimension_table(r: dict[str, Any]) -> list[str]:
     rows = r["per_dimension"]
     named = all("name" in row for row in rows)
-    clipped = r["out_of_range"]["values_clipped_by_normalizer"] > 0
+    oor = r["out_of_range"]
+    column = "clipped" if oor["values_clipped_by_normalizer"] else "outside"
+    clipped = oor["values_outside_fitted_range"] > 0
     width = max([4, *(len(row["name"]) for row in rows)]) if named else 0
     head = f"  {'dim':>3}" + (f"  {'name':<{width}}" if named else "")
     head += f" {'min':>10} {'max':>10} {'RMSE':>10} {'max|err|':>10}"
     lines = [
         "per dimension (raw units; min/max: the data's range):",
-        head + ("  clipped" if clipped else ""),
+        head + (f"  {column:>7}" if clipped else ""),
     ]
     for row in rows:
         line = f"  {row['dim']:>3}" + (f"  {row['name']:<{width}}" if named else "")
