@@ -117,14 +117,18 @@ impl fmt::Display for RangeIssue {
                  policy): are the actions in other units than the fitting data (degrees vs \
                  radians, millimetres vs metres), or is this another robot's or dataset's \
                  normalizer?",
-                seen.0, seen.1, limits.0, limits.1
+                Short(seen.0),
+                Short(seen.1),
+                Short(limits.0),
+                Short(limits.1)
             ),
             Self::Unseen { seen } => write!(
                 f,
                 "is outside the data the normalizer was fitted on (that data spans [{}, {}] \
                  here) and out_of_range is \"raise\": use out_of_range=\"keep\" to map it \
                  beyond ±1, or refit the normalizer on data that includes it",
-                seen.0, seen.1
+                Short(seen.0),
+                Short(seen.1)
             ),
             Self::Constant { constant } => write!(
                 f,
@@ -132,6 +136,32 @@ impl fmt::Display for RangeIssue {
                  normalizer was fitted on, so the normalizer has no scale for it: refit on data \
                  where this dimension varies"
             ),
+        }
+    }
+}
+
+/// A range end written with 6 significant digits (`-3.37`, not `-3.3700000000000006`): the
+/// ranges in messages are for reading; the offending value itself is written in full.
+struct Short(f64);
+
+impl fmt::Display for Short {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        if v == 0.0 || !v.is_finite() {
+            return write!(f, "{v}");
+        }
+        let magnitude = v.abs().log10().floor() as i32;
+        if (-4..15).contains(&magnitude) {
+            let decimals = (5 - magnitude).max(0) as usize;
+            let text = format!("{v:.decimals$}");
+            let text = if text.contains('.') {
+                text.trim_end_matches('0').trim_end_matches('.')
+            } else {
+                &text
+            };
+            f.write_str(text)
+        } else {
+            write!(f, "{v:.5e}")
         }
     }
 }

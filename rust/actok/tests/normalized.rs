@@ -1,6 +1,9 @@
 //! A tokenizer carrying a normalizer: raw actions in, raw actions out, saved beside the HF files.
 
-use actok::{FastTokenizer, Normalizer, NormalizerKind, OnDecodeError, Overflow, NORMALIZER_FILE};
+use actok::{
+    Error, FastTokenizer, Normalizer, NormalizerKind, OnDecodeError, OutOfRange, Overflow, Place,
+    RangeIssue, NORMALIZER_FILE,
+};
 use std::path::PathBuf;
 
 fn bundled() -> FastTokenizer {
@@ -83,6 +86,16 @@ fn save_and_load_carry_the_normalizer() {
         .unwrap()
         .normalizer()
         .is_none());
+    // A directory saved with a normalizer and copied without its file is refused, naming it.
+    tok.save_pretrained(&dir).unwrap();
+    std::fs::remove_file(dir.join(NORMALIZER_FILE)).unwrap();
+    match FastTokenizer::from_pretrained(&dir) {
+        Err(err @ Error::Io { .. }) => {
+            let msg = err.to_string();
+            assert!(msg.contains(NORMALIZER_FILE) && msg.contains("saved with a normalizer"));
+        }
+        other => panic!("expected a load error, got {other:?}"),
+    }
     // A corrupt normalizer file is a load error naming the file.
     std::fs::write(dir.join(NORMALIZER_FILE), "{").unwrap();
     let err = FastTokenizer::from_pretrained(&dir)
@@ -90,4 +103,78 @@ fn save_and_load_carry_the_normalizer() {
         .to_string();
     assert!(err.contains(NORMALIZER_FILE), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Degrees fed to a tokenizer whose normalizer was fitted on radians: refused under every
+/// policy, naming chunk, step, dimension, the value and the fitted data's range.
+#[test]
+fn far_outside_values_are_refused_where_they_sit() {
+    let data = raw();
+    for policy in [OutOfRange::Keep, OutOfRange::Clip, OutOfRange::Raise] {
+        let norm = Normalizer::fit(NormalizerKind::Quantile, &[&data[..]], 2)
+            .unwrap()
+            .with_out_of_range(policy)
+            .unwrap();
+        let tok = bundled().with_normalizer(Some(norm));
+        let mut batch = [data.clone(), data.clone()].concat();
+        batch[40 + 7 * 2 + 1] = (-3.0f64 + 0.07).to_degrees();
+        match tok.encode(&batch, [2, 20, 2], Overflow::Raise) {
+            Err(
+                err @ Error::OutOfRange {
+                    place:
+                        Place::Chunk {
+                            chunk: 1,
+                            step: 7,
+                            dimension: 1,
+                        },
+                    issue: RangeIssue::Far { .. },
+                    ..
+                },
+            ) => {
+                let msg = err.to_string();
+                assert!(msg.starts_with("cannot encode: value -167.8"), "{msg}");
+                assert!(
+                    msg.contains("[-2.99, -2.61]") && msg.contains("[-3.37, -2.23]"),
+                    "{msg}"
+                );
+                assert!(msg.contains("other units"), "{msg}");
+            }
+            other => panic!("{policy:?}: expected a far-outside refusal, got {other:?}"),
+        }
+    }
+}
+
+/// Under clip the values beyond the fitted range are saturated and counted per dimension;
+/// under keep the same data encodes unclipped and decodes back within the quantization bound.
+#[test]
+fn clip_counts_and_keep_round_trips() {
+    let data = raw();
+    let norm = Normalizer::fit(NormalizerKind::Quantile, &[&data[..]], 2).unwrap();
+    let outside = norm.count_outside(&data).unwrap();
+    assert!(outside.iter().sum::<u64>() > 0);
+    let clip = norm.clone().with_out_of_range(OutOfRange::Clip).unwrap();
+    let tok = bundled().with_normalizer(Some(clip));
+    let encoded = tok
+        .encode_counted(&data, [1, 20, 2], Overflow::Raise)
+        .unwrap();
+    assert_eq!(encoded.clipped, outside);
+    let padded = tok
+        .encode_padded(&data, [1, 20, 2], Overflow::Raise, None, 0)
+        .unwrap();
+    assert_eq!(padded.clipped, outside);
+
+    let keep = bundled().with_normalizer(Some(norm.clone()));
+    let encoded = keep
+        .encode_counted(&data, [1, 20, 2], Overflow::Raise)
+        .unwrap();
+    assert!(encoded.clipped.is_empty());
+    let decoded = keep
+        .decode(&encoded.ids, 20, 2, OnDecodeError::Raise)
+        .unwrap();
+    let (low, high) = norm.range().unwrap();
+    for (at, (a, b)) in decoded.actions.iter().zip(&data).enumerate() {
+        let half = (high[at % 2] - low[at % 2]) / 2.0;
+        let bound = 0.5 / 10.0 * 20f64.sqrt() * half + 1e-9;
+        assert!((a - b).abs() <= bound, "{at}: {a} vs {b} (bound {bound})");
+    }
 }

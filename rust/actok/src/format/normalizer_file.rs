@@ -34,6 +34,13 @@ struct NormalizerFile {
     #[serde(with = "crate::format::choice")]
     kind: NormalizerKind,
     dim: usize,
+    /// Required from version 2 on (checked in `try_from`, which names the version).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::format::choice::optional"
+    )]
+    out_of_range: Option<OutOfRange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     low: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,12 +53,6 @@ struct NormalizerFile {
     min: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max: Option<Vec<f64>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::format::choice::optional"
-    )]
-    out_of_range: Option<OutOfRange>,
 }
 
 impl From<&Normalizer> for NormalizerFile {
@@ -186,6 +187,40 @@ mod tests {
         let bad =
             r#"{"actok_normalizer": 1, "kind": "minmax", "dim": 1, "mean": [2.0], "std": [1.0]}"#;
         assert!(Normalizer::from_json(bad, Path::new("x")).is_err());
+    }
+
+    /// Version 1 files (before the policy existed) read with the policy they behaved by; version
+    /// 2 files carry the policy and the data's range, and must name the policy.
+    #[test]
+    fn reads_version_1_and_round_trips_the_policy_and_range() {
+        let v1 =
+            r#"{"actok_normalizer": 1, "kind": "quantile", "dim": 1, "low": [0.0], "high": [2.0]}"#;
+        let old = Normalizer::from_json(v1, Path::new("x")).unwrap();
+        assert_eq!(old.out_of_range(), OutOfRange::Clip);
+        assert_eq!(old.seen(), None);
+        let v1 =
+            r#"{"actok_normalizer": 1, "kind": "meanstd", "dim": 1, "mean": [0.0], "std": [2.0]}"#;
+        let old = Normalizer::from_json(v1, Path::new("x")).unwrap();
+        assert_eq!(old.out_of_range(), OutOfRange::Keep);
+        let data: Vec<f64> = (0..40).map(|i| (i as f64 * 0.37).sin()).collect();
+        let norm = Normalizer::fit(NormalizerKind::MinMax, &[&data[..]], 2)
+            .unwrap()
+            .with_out_of_range(OutOfRange::Raise)
+            .unwrap();
+        let text = norm.to_json();
+        assert!(text.contains("\"out_of_range\": \"raise\"") && text.contains("\"min\""));
+        let back = Normalizer::from_json(&text, Path::new("x")).unwrap();
+        assert_eq!(back, norm);
+        let unnamed = text.replace("  \"out_of_range\": \"raise\",\n", "");
+        assert_ne!(unnamed, text);
+        let err = Normalizer::from_json(&unnamed, Path::new("x")).unwrap_err();
+        assert!(err.to_string().contains("out_of_range is missing"), "{err}");
+        let v3 = text.replace("\"actok_normalizer\": 2", "\"actok_normalizer\": 3");
+        let err = Normalizer::from_json(&v3, Path::new("x")).unwrap_err();
+        assert!(
+            err.to_string().contains("version 3 is not supported"),
+            "{err}"
+        );
     }
 
     /// Accepted at the cap, refused one byte past it, from `from_json` and from a file's size.
