@@ -19,6 +19,9 @@ use crate::ids::{id_lists, IdLists};
 use crate::normalizer::PyNormalizer;
 use crate::options::Opt;
 
+/// `(ids (B, L) int32, lengths (B,) int32, values clipped per dimension)`.
+type PaddedArrays<'py> = (Bound<'py, PyAny>, Bound<'py, PyArray1<i32>>, Vec<u64>);
+
 /// The core FAST tokenizer (wrapped by `actok.FastTokenizer`).
 #[pyclass(frozen, module = "actok._actok", name = "_FastTokenizer")]
 pub(crate) struct PyFastTokenizer {
@@ -252,7 +255,7 @@ impl PyFastTokenizer {
         check_shape: bool,
         max_length: Option<usize>,
         pad_id: i32,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i32>>, Vec<u64>)> {
+    ) -> PyResult<PaddedArrays<'py>> {
         let tok = &self.inner;
         let options = EncodeOptions {
             overflow: on_overflow.0,

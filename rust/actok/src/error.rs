@@ -87,12 +87,11 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum RangeIssue {
-    /// Beyond the fitting data's range by more than its span (refused under every policy).
+    /// Beyond the fitting data's range `(min, max)` by more than its span `max - min` (refused
+    /// under every policy).
     Far {
         /// The fitting data's `(min, max)` in this dimension.
         seen: (f64, f64),
-        /// The limits beyond which values are refused.
-        limits: (f64, f64),
     },
     /// Outside the fitting data's range, with `out_of_range="raise"`.
     Unseen {
@@ -110,7 +109,7 @@ pub enum RangeIssue {
 impl fmt::Display for RangeIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::Far { seen, limits } => write!(
+            Self::Far { seen } => write!(
                 f,
                 "is far outside the data the normalizer was fitted on (that data spans \
                  [{}, {}] here; beyond [{}, {}] values are refused under every out_of_range \
@@ -119,8 +118,8 @@ impl fmt::Display for RangeIssue {
                  normalizer?",
                 Short(seen.0),
                 Short(seen.1),
-                Short(limits.0),
-                Short(limits.1)
+                Short(seen.0 - (seen.1 - seen.0)),
+                Short(seen.1 + (seen.1 - seen.0))
             ),
             Self::Unseen { seen } => write!(
                 f,
