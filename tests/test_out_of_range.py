@@ -151,3 +151,34 @@ def test_shared_data_degrees():
     norm = tok.normalizer
     bound = 0.5 / tok.scale * np.sqrt(H) * (norm.high - norm.low) / 2 + 1e-9
     assert (np.abs(back - chunks).max(axis=(0, 1)) <= bound).all()
+
+
+@pytest.mark.parametrize("horizon", [5, 10, 20, 40])
+def test_a_30_step_tokenizer_refuses_other_horizons(horizon):
+    """Fitted on 30-step chunks of a 26-dimension robot: other horizons used to encode without
+    a word and fail at decode ("decode to 190 coefficients, expected 570")."""
+    x = _radians(seed=3, episodes=12, steps=120, dim=26)
+    tok = actok.FastTokenizer.fit(actok.chunk_episodes([x], 30, pad="drop"), normalizer="quantile")
+    chunks = actok.chunk_episodes([x], horizon, pad="drop")
+    with pytest.raises(actok.ActokError) as info:
+        tok.encode(chunks)
+    msg = str(info.value)
+    assert f"({horizon}, 26)" in msg and "(30, 26)" in msg and "check_shape=False" in msg, msg
+    ids = tok.encode(chunks, check_shape=False)
+    assert tok.decode(ids, time_horizon=horizon, action_dim=26).shape == chunks.shape
+
+
+def test_fit_with_the_clip_policy_reports_what_it_clipped(tmp_path, capsys):
+    chunks = _chunks(_radians(episodes=10))
+    with pytest.warns(actok.ClippingWarning, match="FastTokenizer.fit: the normalizer clipped"):
+        tok = actok.FastTokenizer.fit(chunks, normalizer="quantile", out_of_range="clip")
+    assert tok.normalizer.out_of_range == "clip"
+    with pytest.raises(actok.ActokError, match="pass normalizer= as well"):
+        actok.FastTokenizer.fit(chunks, out_of_range="clip")
+    data = tmp_path / "x.npy"
+    np.save(data, _radians(episodes=10))
+    argv = ["fit", str(data), "-o", str(tmp_path / "t"), "--horizon", str(H), "--quiet"]
+    assert main([*argv, "--normalize", "none", "--out-of-range", "clip"]) == 2
+    assert "needs --normalize" in capsys.readouterr().err
+    assert main([*argv, "--out-of-range", "clip"]) == 0
+    assert "actok: warning: FastTokenizer.fit: the normalizer clipped" in capsys.readouterr().err

@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out-of-range",
         type=_option("out_of_range"),
         metavar=_metavar(OPTIONS["out_of_range"]),
-        default="keep",
+        default=None,
         help="the normalizer's policy for values outside its fitted range: keep (default: "
         "mapped beyond ±1, nothing lost), clip (FAST's recipe, lossy; counted and reported) "
         "or raise; values far outside the fitted data are refused under every policy",
@@ -288,10 +288,14 @@ def _horizon(args: argparse.Namespace, episodes: Episodes, tokenizer: FastTokeni
 def _fit(args: argparse.Namespace) -> int:
     episodes = _episodes(args)
     horizon = _horizon(args, episodes, None)
+    if args.normalize == "none" and args.out_of_range is not None:
+        raise ActokError("--out-of-range is the normalizer's policy: it needs --normalize")
     normalizer = (
         None
         if args.normalize == "none"
-        else Normalizer.fit(episodes.episodes, kind=args.normalize, out_of_range=args.out_of_range)
+        else Normalizer.fit(
+            episodes.episodes, kind=args.normalize, out_of_range=args.out_of_range or "keep"
+        )
     )
     chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
     tokenizer = FastTokenizer.fit(
