@@ -261,6 +261,39 @@ def test_encode_beyond_unicode_clips_to_the_last_scalar_value(tok):
     assert q[0, 5] == tok.min_token + 0x10FFFF
 
 
+@pytest.fixture(scope="module")
+def lossless_tok() -> actok.FastTokenizer:
+    """A lossless tokenizer fitted, without a normalizer, on normalized robosuite chunks."""
+    episodes = actok.read_episodes(BUNDLED.parent / "robosuite_lift_7d_20hz.npz").episodes
+    normalized = actok.Normalizer.fit(episodes).apply(np.concatenate(episodes))
+    return actok.FastTokenizer.fit(actok.chunk_episodes([normalized], 20), 10, 512)
+
+
+def test_encode_unnormalized_actions_name_the_likely_cause(lossless_tok):
+    """Raw actions (here the sample in degrees) given to a tokenizer fitted on normalized ones:
+    the message names the coefficient and the range the tokenizer represents, leads with the
+    likely cause and its fix, and offers clipping only as a loss of data."""
+    tok = lossless_tok
+    episodes = actok.read_episodes(BUNDLED.parent / "robosuite_lift_7d_20hz.npz").episodes
+    raw = actok.chunk_episodes(episodes, 20) * 57.3
+    msg = _raises(actok.EncodeError, tok.encode, raw)
+    for words in ("likely not normalized", "other units or scale", "Normalizer", "refit"):
+        assert words in msg, msg
+    assert 'on_overflow="clip" saturates, losing data' in msg, msg
+    assert msg.index("not normalized") < msg.index("on_overflow"), msg
+    found = re.search(r"quantized coefficient (-?\d+) is outside (-?\d+) to (-?\d+)", msg)
+    assert found, msg
+    q, lo, hi = (int(g) for g in found.groups())
+    assert lo == tok.min_token and not lo <= q <= hi, msg
+    # The range named is exact: (1, 1, 1) chunks quantize to q itself (the length-1 DCT is the
+    # identity); its ends encode, one past either end is refused naming the same range.
+    for inside in (lo, 0, hi):
+        tok.encode(np.full((1, 1, 1), inside / tok.scale))
+    for outside in (lo - 1, hi + 1):
+        msg = _raises(actok.EncodeError, tok.encode, np.full((1, 1, 1), outside / tok.scale))
+        assert f"quantized coefficient {outside} is outside {lo} to {hi}" in msg, msg
+
+
 def _byte_subset_dir(tmp_path: Path, keep) -> Path:
     """The bundled config with a merge-free vocab of the byte-level symbols of bytes ``keep``."""
     tj = json.loads((BUNDLED / "tokenizer.json").read_text())

@@ -35,7 +35,7 @@ mod sample;
 mod token_id;
 
 pub use bpe::{Bpe, BpeScratch};
-pub use error::{DecodeIssue, EncodeIssue, Error, Place, Quantity, Result};
+pub use error::{DecodeIssue, EncodeIssue, Error, Place, Quantity, Representable, Result};
 pub use fast::chunking::{chunk_count, chunk_episodes};
 pub use fast::episodes::episodes_dim;
 pub use fast::fit::{FitOptions, FitProgress, FitStage, ProgressFn};

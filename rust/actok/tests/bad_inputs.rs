@@ -2,7 +2,10 @@
 //! a panic (these tests run with overflow checks on, so an arithmetic overflow would panic too),
 //! or, where the input is usable, the right answer. The Python matrix is `tests/test_bad_inputs.py`.
 
-use actok::{DecodeIssue, EncodeIssue, Error, FastTokenizer, OnDecodeError, Overflow};
+use actok::{
+    DecodeIssue, EncodeIssue, Error, FastTokenizer, FitOptions, OnDecodeError, Overflow,
+    Representable,
+};
 
 const TOKENIZER: &str = include_str!("../../../python/actok/data/robosuite_fast/tokenizer.json");
 const CONFIG: &str =
@@ -73,7 +76,118 @@ fn huge_coefficient_prints_in_scientific_notation() {
             ..
         }
     ));
-    assert!(msg.contains("e300") && msg.len() < 300, "{msg}");
+    // Not 301 digits: no run of 30 digits anywhere, and the whole message stays short (the
+    // cap was 300 before the message named the likely cause and the representable range).
+    let longest_digits = msg
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        msg.contains("e300") && longest_digits < 30 && msg.len() < 400,
+        "{msg}"
+    );
+}
+
+/// The `representable` range carried by an out-of-range encode error.
+fn representable(issue: &EncodeIssue) -> Option<Representable> {
+    match issue {
+        EncodeIssue::BelowMinToken { representable, .. }
+        | EncodeIssue::NotACharacter { representable, .. }
+        | EncodeIssue::NotInVocab { representable, .. } => *representable,
+        other => panic!("not an out-of-range issue: {other:?}"),
+    }
+}
+
+/// Encodes the single quantized coefficient `q` (a `(1, 1, 1)` chunk: the length-1 orthonormal
+/// DCT is the identity, so `q / scale` quantizes to `q`).
+fn encode_q(t: &FastTokenizer, q: i64) -> actok::Result<Vec<Vec<u32>>> {
+    t.encode(&[q as f64 / t.config().scale], [1, 1, 1], Overflow::Raise)
+}
+
+/// A lossless tokenizer fitted on smooth normalized chunks (20 steps, 2 dimensions, in [-1, 1]).
+fn lossless() -> FastTokenizer {
+    let (n, h, d) = (64, 20, 2);
+    let chunks: Vec<f64> = (0..n * h * d)
+        .map(|i| {
+            let (c, t, k) = (i / (h * d), (i / d) % h, i % d);
+            (0.3 * c as f64 + 0.2 * t as f64 + k as f64).sin()
+        })
+        .collect();
+    let options = FitOptions {
+        vocab_size: 300,
+        ..FitOptions::default()
+    };
+    FastTokenizer::fit(&chunks, [n, h, d], &options, None).unwrap()
+}
+
+#[test]
+fn unnormalized_actions_are_named_as_the_likely_cause() {
+    // Raw actions (degrees, say) given to a tokenizer fitted on normalized ones: the message
+    // leads with that cause and the fix; clipping is offered last, as a loss of data.
+    let t = lossless();
+    let raw: Vec<f64> = (0..20 * 2).map(|i| 90.0 + i as f64).collect();
+    let e = t.encode(&raw, [1, 20, 2], Overflow::Raise).unwrap_err();
+    let Error::Encode {
+        chunk: 0, reason, ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    let Representable { lo, hi } = representable(reason).expect("a range");
+    assert_eq!(lo, t.config().min_token);
+    let msg = e.to_string();
+    for needle in [
+        "likely not normalized",
+        "other units",
+        "scale",
+        &format!("outside {lo} to {hi}"),
+        "Normalizer",
+        "refit",
+        "saturates, losing data",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} missing: {msg}");
+    }
+    assert!(
+        msg.find("not normalized") < msg.find("on_overflow"),
+        "{msg}"
+    );
+    // The range named is exact: its ends encode, one past either end does not.
+    for q in [lo, 0, hi] {
+        encode_q(&t, q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+    for q in [lo - 1, hi + 1] {
+        match encode_q(&t, q) {
+            Err(Error::Encode { reason, .. }) => {
+                assert_eq!(representable(&reason), Some(Representable { lo, hi }))
+            }
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn representable_range_stops_at_the_surrogates() {
+    // Every byte-level symbol is in the bundled vocabulary: everything from min_token up to the
+    // code point before U+D800 is representable, and the message names exactly that.
+    let t = tok();
+    let (lo, hi) = (-354, 0xD7FF - 354);
+    encode_q(&t, hi).unwrap();
+    match encode_q(&t, hi + 1) {
+        Err(e @ Error::Encode { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("outside {lo} to {hi}")), "{msg}");
+            assert!(msg.contains("not a Unicode scalar value"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match encode_q(&t, lo - 1) {
+        Err(Error::Encode {
+            reason: reason @ EncodeIssue::BelowMinToken { .. },
+            ..
+        }) => assert_eq!(representable(&reason), Some(Representable { lo, hi })),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
