@@ -495,6 +495,20 @@ def test_decode_bad_shape_argument_names_it(tok, seqs, kwargs):
     assert name in msg and repr(kwargs[name]) in msg, msg
 
 
+def test_decode_to_a_dimension_the_normalizer_is_not_for(tok, seqs):
+    """Decoding has no actions: a normalizer for other dimensions is reported in terms of the
+    shape asked for and the likely cause (ids from another tokenizer), not of "actions"."""
+    norm = actok.Normalizer.fit(np.arange(30.0).reshape(10, 3), kind="minmax")
+    with_norm = tok.with_normalizer(norm)
+    msg = _raises(actok.ActokError, with_norm.decode, seqs, H, D)
+    for words in (f"cannot decode to action_dim={D}", "3-dimensional", "another tokenizer"):
+        assert words in msg, msg
+    assert "actions have" not in msg, msg
+    # encode keeps its own words: there, the actions are what disagrees
+    msg = _raises(actok.ActokError, with_norm.encode, np.zeros((H, D)))
+    assert f"actions have {D} dimensions" in msg, msg
+
+
 def test_decode_padded_pair_with_mismatched_rows(tok):
     ids, lengths = tok.encode_batch(_chunks(tok))
     msg = _raises(actok.ActokError, tok.decode, (ids, np.append(lengths, 3)), H, D)

@@ -128,6 +128,47 @@ def test_malformed_sequences_follow_on_error(fitted: Path, tmp_path: Path) -> No
     assert np.load(out).shape == (1, 20, 7)
 
 
+def test_decode_with_another_tokenizer_names_the_token_file(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ids of a 3-D tokenizer decoded with the 7-D one: one line saying the shape came from the
+    token file, what the tokenizer's normalizer is for, and the likely cause."""
+    rng = np.random.default_rng(1)
+    data = tmp_path / "d3.npz"
+    np.savez(data, actions=np.cumsum(rng.normal(0, 0.1, (400, 3)), axis=0), fps=np.float64(20))
+    other = tmp_path / "tok3"
+    assert main(["fit", str(data), "-o", str(other), "--vocab-size", "300", "--quiet"]) == 0
+    tokens = tmp_path / "ids3.npz"
+    assert main(["encode", str(other), str(data), "-o", str(tokens)]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(fitted), str(tokens), "-o", str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("actok: error:"), err
+    for words in (
+        "chunks of 20x3, from the token file",
+        "cannot decode to action_dim=3",
+        "normalizer is for 7-dimensional actions",
+        "another tokenizer",
+    ):
+        assert words in err, err
+    assert "actions have" not in err, err
+    assert err.count("another tokenizer") == 1, err
+
+    # The other way round, without a normalizer to disagree: the ids fail to decode, and the
+    # message names the tokenizer's own chunk shape beside the file's.
+    plain = tmp_path / "tok3-plain"
+    main(["fit", str(data), "-o", str(plain), "--normalize", "none", "--vocab-size", "300"])
+    tokens7 = tmp_path / "ids7.npz"
+    assert main(["encode", str(fitted), str(_sample()), "-o", str(tokens7)]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(plain), str(tokens7), "-o", str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot decode chunk 0" in err, err
+    for words in ("chunks of 20x7, from the token file", "fitted on chunks of 20x3"):
+        assert words in err, err
+    assert "another tokenizer?" in err, err
+
+
 def test_console_script_is_installed() -> None:
     # pip puts the `actok` entry point next to the interpreter it installs into.
     script = Path(sys.executable).parent / "actok"

@@ -339,14 +339,38 @@ def _decode(args: argparse.Namespace) -> int:
     if np.any(np.diff(offsets) < 0):
         raise ActokError(f"{args.tokens}: offsets are not non-decreasing")
     sequences = [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
-    actions, valid = tokenizer.decode(
-        sequences, time_horizon=horizon, action_dim=dim, on_error=args.on_error, return_valid=True
-    )
+    try:
+        actions, valid = tokenizer.decode(
+            sequences,
+            time_horizon=horizon,
+            action_dim=dim,
+            on_error=args.on_error,
+            return_valid=True,
+        )
+    except ActokError as err:
+        # The shape came from the token file, not from the user: say so, and compare it with
+        # the tokenizer's, since ids from another tokenizer are the usual cause.
+        raise type(err)(
+            f"{args.tokens} (chunks of {horizon}x{dim}, from the token file) with tokenizer "
+            f"{args.tokenizer}: {err}{_foreign_ids_note(tokenizer, horizon, dim, str(err))}"
+        ) from None
     np.save(args.output, actions)
     bad = int(len(valid) - np.count_nonzero(valid))
     note = f"; {bad} malformed sequence(s) handled with on_error={args.on_error}" if bad else ""
     print(f"decoded {len(sequences)} chunks of {horizon}x{dim} into {args.output}{note}")
     return 0
+
+
+def _foreign_ids_note(tokenizer: FastTokenizer, horizon: int, dim: int, message: str) -> str:
+    """A note when the tokenizer records a chunk shape other than the token file's."""
+    recorded = (tokenizer.time_horizon, tokenizer.action_dim)
+    if None in recorded or recorded == (horizon, dim):
+        return ""
+    # The core's message may already ask the question; then only the shape is added.
+    question = (
+        "" if "another tokenizer" in message else ": were these ids made with another tokenizer?"
+    )
+    return f" (the tokenizer was fitted on chunks of {recorded[0]}x{recorded[1]}{question})"
 
 
 def _read_chunks(path: Path, key: str | None) -> np.ndarray:

@@ -3,8 +3,8 @@
 //! or, where the input is usable, the right answer. The Python matrix is `tests/test_bad_inputs.py`.
 
 use actok::{
-    DecodeIssue, EncodeIssue, Error, FastTokenizer, FitOptions, OnDecodeError, Overflow,
-    Representable,
+    DecodeIssue, EncodeIssue, Error, FastTokenizer, FitOptions, Normalizer, NormalizerKind,
+    OnDecodeError, Overflow, Representable,
 };
 
 const TOKENIZER: &str = include_str!("../../../python/actok/data/robosuite_fast/tokenizer.json");
@@ -248,6 +248,37 @@ fn unknown_ids_never_wrap_around() {
             other => panic!("{bad}: {other:?}"),
         }
     }
+}
+
+#[test]
+fn normalizer_dimension_mismatch_is_worded_for_encode_and_for_decode() {
+    // A normalizer for 3-dimensional actions. Encoding 2-dimensional actions names the actions;
+    // decoding to action_dim=2 has no actions to name: it names the shape asked for and the
+    // likely cause, ids from another tokenizer.
+    let rows: Vec<f64> = (0..30).map(|i| f64::from(i % 7)).collect();
+    let norm = Normalizer::fit(NormalizerKind::MinMax, &[&rows[..]], 3).unwrap();
+    let t = tok().with_normalizer(Some(norm));
+    let e = t
+        .encode(&[0.0f64; 8], [1, 4, 2], Overflow::Raise)
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument(_)) && e.to_string().contains("actions have 2"),
+        "{e}"
+    );
+    let ids = tok()
+        .encode(&[0.0f64; 8], [1, 4, 2], Overflow::Raise)
+        .unwrap();
+    let e = t.decode(&ids, 4, 2, OnDecodeError::Raise).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+    for needle in [
+        "cannot decode to action_dim=2",
+        "normalizer is for 3-dimensional actions",
+        "another tokenizer",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} missing: {msg}");
+    }
+    assert!(!msg.contains("actions have"), "{msg}");
 }
 
 #[test]

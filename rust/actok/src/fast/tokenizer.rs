@@ -112,6 +112,20 @@ impl FastTokenizer {
         }
     }
 
+    /// Fails unless the attached normalizer (if any) is for `dim`-dimensional actions, in the
+    /// terms of decoding: there are no actions yet, only ids and the shape asked for, so a
+    /// mismatch usually means ids from another tokenizer (or a wrong `action_dim`).
+    fn check_decode_dim(&self, dim: usize) -> Result<()> {
+        match &self.normalizer {
+            Some(n) if n.dim() != dim => Err(Error::InvalidArgument(format!(
+                "cannot decode to action_dim={dim}: this tokenizer's normalizer is for {}-dimensional \
+                 actions (were these ids made with another tokenizer, or is action_dim wrong?)",
+                n.dim()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The sections of `tokenizer.json` outside the model, as loaded (written back on save).
     pub(crate) fn sections(&self) -> &TokenizerSections {
         &self.sections
@@ -296,7 +310,7 @@ impl FastTokenizer {
             .ok_or_else(|| {
                 Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})"))
             })?;
-        self.check_normalizer_dim(dim)?;
+        self.check_decode_dim(dim)?;
         if sequences.is_empty() {
             // Nothing to transform: no plan for the horizon (which may be huge) is needed.
             return Ok(Decoded {
