@@ -509,6 +509,26 @@ def test_decode_to_a_dimension_the_normalizer_is_not_for(tok, seqs):
     assert f"actions have {D} dimensions" in msg, msg
 
 
+def test_decode_padded_rows_without_lengths_says_to_pass_them(tok):
+    """encode_batch's padded ids given without their lengths: the padding is read as tokens;
+    the error says to pass the lengths. A rectangle of rows that really are whole decodes."""
+    chunks = _chunks(tok, 6)
+    ids, lengths = tok.encode_batch(chunks)
+    assert (lengths < ids.shape[1]).any()
+    msg = _raises(actok.DecodeError, tok.decode, ids, H, D)
+    for words in ("padded", "encode_batch", "decode((ids, lengths))", f"6x{ids.shape[1]} array"):
+        assert words in msg, msg
+    np.testing.assert_array_equal(
+        tok.decode((ids, lengths), H, D), tok.decode(tok.encode(chunks), H, D)
+    )
+    # Rows of one length: a legitimate rectangle, decoded as such.
+    whole = ids[lengths == lengths.max()]
+    np.testing.assert_array_equal(tok.decode(whole, H, D), tok.decode(whole.tolist(), H, D))
+    # Lists of lists carry no such hint (nothing says they were padded).
+    msg = _raises(actok.DecodeError, tok.decode, ids.tolist(), H, D)
+    assert "lengths" not in msg, msg
+
+
 def test_decode_padded_pair_with_mismatched_rows(tok):
     ids, lengths = tok.encode_batch(_chunks(tok))
     msg = _raises(actok.ActokError, tok.decode, (ids, np.append(lengths, 3)), H, D)
