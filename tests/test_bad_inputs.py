@@ -710,6 +710,22 @@ def test_load_vocab_ids(tmp_path, oracle, token, value, needle):
     assert needle in msg and repr(token).strip("'") in msg, msg
 
 
+def test_id_ranges_are_stated_alike_and_inclusive(tmp_path, tok, seqs):
+    """Decoding an unknown id and loading a vocabulary with an id out of range state the same
+    inclusive range in the same words (not "0..1024" beside "0..1023")."""
+    n = tok._inner.vocab_len
+    words = f"valid ids are 0 to {n - 1}, inclusive"
+    decode_msg = _raises(actok.DecodeError, tok.decode, _with_id(seqs, 0, 0, n), H, D)
+    tj = _tokenizer_json()
+    tj["model"]["vocab"]["\u0100"] = 2 * n
+    load_msg = _load_error(_write_dir(tmp_path / "t", tj), "tokenizer.json")
+    for msg in (decode_msg, load_msg):
+        assert words in msg and ".." not in msg, msg
+    ids, lengths = tok.encode_batch(_chunks(tok))
+    msg = _raises(actok.ActokError, tok.decode, (ids, lengths + ids.shape[1]), H, D)
+    assert f"is outside 0 to {ids.shape[1]}, inclusive" in msg, msg
+
+
 def test_load_duplicated_key_takes_the_last_like_tokenizers(tmp_path, tok):
     """A token listed twice: the later id wins, as in ``tokenizers`` (serde maps); the earlier
     id is then held by the token it belongs to, so the file is consistent."""

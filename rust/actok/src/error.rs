@@ -330,7 +330,7 @@ pub enum DecodeIssue {
         position: usize,
         /// The id.
         id: i64,
-        /// The vocabulary's size (valid ids are `0..vocab_len`).
+        /// The vocabulary's size (valid ids are 0 to `vocab_len - 1`).
         vocab_len: usize,
     },
     /// A token id beyond what `i64` holds (a Python int or `u64` that large): not in the
@@ -340,7 +340,7 @@ pub enum DecodeIssue {
         position: usize,
         /// The id.
         id: i128,
-        /// The vocabulary's size (valid ids are `0..vocab_len`).
+        /// The vocabulary's size (valid ids are 0 to `vocab_len - 1`).
         vocab_len: usize,
     },
     /// The tokens' bytes are not valid UTF-8.
@@ -386,7 +386,8 @@ fn unknown_id_text(
 ) -> fmt::Result {
     write!(
         f,
-        "token id {id} at position {position} is not in the vocabulary (valid ids are 0..{vocab_len})"
+        "token id {id} at position {position} is not in the vocabulary ({})",
+        crate::token_id::valid_ids_text(vocab_len)
     )
 }
 

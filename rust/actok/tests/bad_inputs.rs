@@ -248,6 +248,21 @@ fn unknown_ids_never_wrap_around() {
             other => panic!("{bad}: {other:?}"),
         }
     }
+    // The range is stated inclusive, in the words every id-range message uses.
+    let e = t
+        .decode(&[vec![1024i64]], 2, 2, OnDecodeError::Raise)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("(valid ids are 0 to 1023, inclusive)"),
+        "{e}"
+    );
+    let grown = TOKENIZER.replacen("\"vocab\": {", "\"vocab\": {\"new\": 2048, ", 1);
+    let msg = format_error(FastTokenizer::from_json(&grown, CONFIG), "tokenizer.json");
+    assert!(
+        msg.contains("= 2048 is out of range: for 1025 tokens, valid ids are 0 to 1024, inclusive"),
+        "{msg}"
+    );
 }
 
 #[test]

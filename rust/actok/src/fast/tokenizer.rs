@@ -379,7 +379,7 @@ impl FastTokenizer {
         for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
             if len < 0 || len > width as i128 {
                 return Err(Error::InvalidArgument(format!(
-                    "lengths[{b}] = {len} is outside 0..={width} (the ids' width)"
+                    "lengths[{b}] = {len} is outside 0 to {width}, inclusive (the ids' width)"
                 )));
             }
             rows.push(&ids[b * width..b * width + len as usize]);
