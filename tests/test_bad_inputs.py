@@ -529,6 +529,15 @@ def test_decode_padded_rows_without_lengths_says_to_pass_them(tok):
     assert "lengths" not in msg, msg
 
 
+def test_decode_without_a_shape_names_what_the_config_records(tok, seqs):
+    """The bundled tokenizer's config records time_horizon 20 and no action_dim: the message
+    says so in Python's terms (it once printed Rust's ``Some(20)`` and ``None``)."""
+    msg = _raises(actok.ActokError, tok.decode, seqs)
+    assert "pass time_horizon and action_dim" in msg, msg
+    assert "records time_horizon=20 and no action_dim" in msg, msg
+    assert "Some" not in msg and "None" not in msg, msg
+
+
 def test_decode_padded_pair_with_mismatched_rows(tok):
     ids, lengths = tok.encode_batch(_chunks(tok))
     msg = _raises(actok.ActokError, tok.decode, (ids, np.append(lengths, 3)), H, D)

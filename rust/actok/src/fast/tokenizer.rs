@@ -284,11 +284,19 @@ impl FastTokenizer {
             (Some(_), Some(_)) => Err(Error::InvalidArgument(
                 "time_horizon and action_dim must both be at least 1".into(),
             )),
-            _ => Err(Error::InvalidArgument(format!(
-                "decoding needs the chunk shape: pass time_horizon and action_dim (this tokenizer's \
-                 config has time_horizon={:?}, action_dim={:?})",
-                self.config.time_horizon, self.config.action_dim
-            ))),
+            _ => {
+                // Python users read this message too: no `Some(20)` / `None`.
+                let recorded = |name: &str, v: Option<usize>| match v {
+                    Some(v) => format!("{name}={v}"),
+                    None => format!("no {name}"),
+                };
+                Err(Error::InvalidArgument(format!(
+                    "decoding needs the chunk shape: pass time_horizon and action_dim (this \
+                     tokenizer's config records {} and {})",
+                    recorded("time_horizon", self.config.time_horizon),
+                    recorded("action_dim", self.config.action_dim)
+                )))
+            }
         }
     }
 
