@@ -11,6 +11,7 @@ from conftest import SHARED_DATA, require_shared_data
 
 import actok
 from actok import ActokError, Episodes, LoadError, read_episodes
+from actok._cli import main
 
 # ---------------------------------------------------------------- .npy / .npz
 
@@ -269,5 +270,25 @@ def test_lerobot_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
     (tmp_path / "ds" / "data" / "file-000.parquet").write_bytes(b"")
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    with pytest.raises(ImportError, match=r"pip install actok\[lerobot\]"):
+    with pytest.raises(ImportError, match=r"pip install 'actok\[lerobot\]'") as err:
         read_episodes(tmp_path / "ds")
+    # One line, whole: what needed pyarrow and how to get it; no chained traceback.
+    assert str(err.value) == (
+        "reading LeRobot datasets needs pyarrow, which is not installed: "
+        "pip install 'actok[lerobot]'"
+    )
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_cli_without_pyarrow_prints_one_line(tmp_path, monkeypatch, capsys):
+    """The CLI turns the missing extra into its one-line error (exit 2), not a traceback."""
+    (tmp_path / "ds" / "data").mkdir(parents=True)
+    (tmp_path / "ds" / "data" / "file-000.parquet").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    assert main(["fit", str(tmp_path / "ds"), "-o", str(tmp_path / "tok"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "actok: error: reading LeRobot datasets needs pyarrow, which is not installed: "
+        "pip install 'actok[lerobot]'\n"
+    )

@@ -2,7 +2,8 @@
 
 ``actok fit`` and ``actok inspect`` run on the robosuite sample embedded in the package when DATA is
 omitted, so ``actok fit -o tok && actok inspect tok`` works on a fresh install with no data at hand.
-Every error actok raises is printed as one line (``actok: error: ...``) with exit status 2.
+Every error actok raises is printed as one line (``actok: error: ...``) with exit status 2, and
+so is a missing optional dependency (naming the ``pip install 'actok[EXTRA]'`` that provides it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from . import _inspect
 from ._actok import OPTIONS, ActokError, __version__, check_option, set_num_threads
 from ._chunking import chunk_episodes
+from ._extras import MissingExtra
 from ._normalizer import Normalizer
 from ._readers import Episodes, read_episodes
 from ._tokenizer import FastTokenizer
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             # 0 is the CLI's word for "actok's default" (ACTOK_NUM_THREADS or all cores).
             set_num_threads(args.threads or None)
         return int(args.run(args))
-    except (ActokError, OSError) as err:
+    except (ActokError, OSError, MissingExtra) as err:
         print(f"actok: error: {err}", file=sys.stderr)
         return 2
 
