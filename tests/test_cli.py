@@ -169,6 +169,27 @@ def test_decode_with_another_tokenizer_names_the_token_file(
     assert "another tokenizer?" in err, err
 
 
+def test_fit_refuses_a_non_empty_directory_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tok"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    args = ["fit", "-o", str(out), "--vocab-size", "300", "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists and is not empty" in err and "--force" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # nothing written
+    # --force writes the tokenizer beside the file that was there
+    assert main([*args, "--force"]) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+    assert actok.FastTokenizer.from_pretrained(out).vocab_size == 300
+    # an empty existing directory needs no --force
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["fit", "-o", str(empty), "--vocab-size", "300", "--quiet"]) == 0
+
+
 def test_console_script_is_installed() -> None:
     # pip puts the `actok` entry point next to the interpreter it installs into.
     script = Path(sys.executable).parent / "actok"

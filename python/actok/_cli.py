@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_data_argument(fit)
     fit.add_argument("-o", "--output", required=True, type=Path, help="tokenizer directory")
+    fit.add_argument(
+        "--force",
+        action="store_true",
+        help="write into OUTPUT even if it is a non-empty directory (its tokenizer files are "
+        "replaced, other files kept)",
+    )
     _add_chunking_arguments(fit)
     fit.add_argument("--scale", type=float, default=10.0, help="DCT coefficient scale (10)")
     fit.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (1024)")
@@ -258,6 +264,7 @@ def _horizon(args: argparse.Namespace, episodes: Episodes, tokenizer: FastTokeni
 
 
 def _fit(args: argparse.Namespace) -> int:
+    _check_output_dir(args.output, args.force)
     episodes = _episodes(args)
     horizon = _horizon(args, episodes, None)
     normalizer = (
@@ -279,6 +286,17 @@ def _fit(args: argparse.Namespace) -> int:
         f"wrote {args.output}: {tokenizer!r}"
     )
     return 0
+
+
+def _check_output_dir(path: Path, force: bool) -> None:
+    """Refuses, before any work, to write a tokenizer into a directory that already holds files
+    (another tokenizer, a dataset) unless ``--force`` says so."""
+    if force or not path.is_dir() or not any(path.iterdir()):
+        return
+    raise ActokError(
+        f"{path} exists and is not empty: choose a new directory for -o, or pass --force to "
+        "write the tokenizer files into it (replacing any there, keeping the others)"
+    )
 
 
 def _inspect_command(args: argparse.Namespace) -> int:
