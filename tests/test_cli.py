@@ -190,6 +190,20 @@ def test_fit_refuses_a_non_empty_directory_without_force(
     assert main(["fit", "-o", str(empty), "--vocab-size", "300", "--quiet"]) == 0
 
 
+def test_outputs_are_written_exactly_where_named(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o NAME`` without a suffix: the file is NAME (numpy would have written NAME.npy or
+    NAME.npz), and the report names the file that exists."""
+    tokens, actions = tmp_path / "ids", tmp_path / "actions"
+    assert main(["encode", str(fitted), str(_sample()), "-o", str(tokens)]) == 0
+    assert main(["decode", str(fitted), str(tokens), "-o", str(actions)]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["actions", "ids"]
+    assert f"into {tokens}\n" in out and f"into {actions}\n" in out, out
+    assert np.load(actions).shape == (len(np.load(tokens)["offsets"]) - 1, 20, 7)
+
+
 def test_console_script_is_installed() -> None:
     # pip puts the `actok` entry point next to the interpreter it installs into.
     script = Path(sys.executable).parent / "actok"

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -127,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
         "encode",
         help="tokenize an action file into an .npz of ids",
         description="Cuts DATA into chunks of the tokenizer's horizon (or reads ready-made chunks "
-        "with --chunks) and writes OUTPUT.npz with `ids` (int32, all chunks concatenated), "
+        "with --chunks) and writes OUTPUT (an .npz archive, named exactly as given) with `ids` "
+        "(int32, all chunks concatenated), "
         "`offsets` (int64, N+1; chunk i is ids[offsets[i]:offsets[i+1]]), `time_horizon` and "
         "`action_dim`.",
     )
@@ -138,7 +139,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="array in an .npz (default: actions) or column of a LeRobot dataset (action)",
     )
-    encode.add_argument("-o", "--output", required=True, type=Path, help="output .npz")
+    encode.add_argument(
+        "-o", "--output", required=True, type=Path, help="output .npz (no suffix is added)"
+    )
     _add_chunking_arguments(encode, horizon_from_tokenizer=True, with_seconds=False)
     encode.add_argument(
         "--chunks",
@@ -158,11 +161,14 @@ def _parser() -> argparse.ArgumentParser:
         "decode",
         help="turn an .npz of ids back into actions",
         description="Reads the `ids`/`offsets` of `actok encode` and writes the decoded (N, H, D) "
-        "float64 actions (raw units when the tokenizer carries a normalizer) to OUTPUT.npy.",
+        "float64 actions (raw units when the tokenizer carries a normalizer) to OUTPUT (an .npy "
+        "array, named exactly as given).",
     )
     decode.add_argument("tokenizer", type=Path, help="tokenizer directory")
     decode.add_argument("tokens", type=Path, help=".npz written by `actok encode`")
-    decode.add_argument("-o", "--output", required=True, type=Path, help="output .npy")
+    decode.add_argument(
+        "-o", "--output", required=True, type=Path, help="output .npy (no suffix is added)"
+    )
     decode.add_argument(
         "--on-error",
         type=_option("on_error"),
@@ -332,13 +338,14 @@ def _encode(args: argparse.Namespace) -> int:
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     flat = ids[np.arange(ids.shape[1]) < lengths[:, None]] if ids.size else ids.reshape(-1)
-    np.savez(
-        args.output,
-        ids=flat.astype(np.int32),
-        offsets=offsets,
-        time_horizon=np.int64(chunks.shape[1]),
-        action_dim=np.int64(chunks.shape[2]),
-    )
+    with _create(args.output) as f:
+        np.savez(
+            f,
+            ids=flat.astype(np.int32),
+            offsets=offsets,
+            time_horizon=np.int64(chunks.shape[1]),
+            action_dim=np.int64(chunks.shape[2]),
+        )
     mean = float(lengths.mean()) if len(lengths) else 0.0
     print(f"encoded {len(lengths)} chunks ({mean:.1f} tokens per chunk) into {args.output}")
     return 0
@@ -374,11 +381,18 @@ def _decode(args: argparse.Namespace) -> int:
             f"{args.tokens} (chunks of {horizon}x{dim}, from the token file) with tokenizer "
             f"{args.tokenizer}: {err}{_foreign_ids_note(tokenizer, horizon, dim, str(err))}"
         ) from None
-    np.save(args.output, actions)
+    with _create(args.output) as f:
+        np.save(f, actions)
     bad = int(len(valid) - np.count_nonzero(valid))
     note = f"; {bad} malformed sequence(s) handled with on_error={args.on_error}" if bad else ""
     print(f"decoded {len(sequences)} chunks of {horizon}x{dim} into {args.output}{note}")
     return 0
+
+
+def _create(path: Path) -> BinaryIO:
+    """``path`` opened for writing, exactly as named: ``np.save``/``np.savez`` given a name append
+    ``.npy``/``.npz`` when it lacks them, and the CLI would then report a file it did not write."""
+    return open(path, "wb")
 
 
 def _foreign_ids_note(tokenizer: FastTokenizer, horizon: int, dim: int, message: str) -> str:
