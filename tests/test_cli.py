@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -202,6 +205,34 @@ def test_outputs_are_written_exactly_where_named(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["actions", "ids"]
     assert f"into {tokens}\n" in out and f"into {actions}\n" in out, out
     assert np.load(actions).shape == (len(np.load(tokens)["offsets"]) - 1, 20, 7)
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    """``actok fit`` draws its bar when stderr is a terminal (a pseudo-terminal here) and writes
+    nothing to stderr when it is a pipe or a file."""
+    script = str(Path(sys.executable).parent / "actok")
+    args = [script, "fit", "--vocab-size", "300", "-o"]
+    piped = subprocess.run([*args, str(tmp_path / "a")], capture_output=True, text=True)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*args, str(tmp_path / "b")], stdout=subprocess.DEVNULL, stderr=secondary
+    )
+    os.close(secondary)
+    seen = b""
+    while True:  # read as it comes, so that a full terminal buffer never blocks the child
+        ready, _, _ = select.select([primary], [], [], 60)
+        try:
+            chunk = os.read(primary, 4096) if ready else b""
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert proc.wait(60) == 0
+    assert b"actok fit merges" in seen, seen[:300]
 
 
 def test_console_script_is_installed() -> None:

@@ -93,7 +93,11 @@ def _parser() -> argparse.ArgumentParser:
         help="lossless (default): every coefficient in the fitted range encodes; reference: the "
         "reference recipe's alphabet, merges identical to the tokenizers library",
     )
-    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (one is drawn only when stderr is a terminal)",
+    )
     fit.set_defaults(run=_fit)
 
     inspect = sub.add_parser(
@@ -283,7 +287,8 @@ def _fit(args: argparse.Namespace) -> int:
         vocab_size=args.vocab_size,
         alphabet=args.alphabet,
         normalizer=normalizer,
-        progress=not args.quiet,
+        # A bar redrawn with carriage returns is noise in a log file or a CI transcript.
+        progress=not args.quiet and sys.stderr.isatty(),
     )
     tokenizer.save_pretrained(args.output)
     print(
