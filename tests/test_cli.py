@@ -235,6 +235,25 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert b"actok fit merges" in seen, seen[:300]
 
 
+def test_normalize_takes_the_python_kinds_and_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--normalize`` takes Python's kind names, and ``none`` for ``normalizer=None``; a bad
+    value is refused listing every accepted name, ``none`` included."""
+    for name, kind in (("identity", "identity"), ("minmax", "minmax"), ("none", None)):
+        out = tmp_path / name
+        args = ["fit", "-o", str(out), "--normalize", name, "--vocab-size", "300", "--quiet"]
+        assert main(args) == 0
+        norm = actok.FastTokenizer.from_pretrained(out).normalizer
+        assert (norm and norm.kind) == kind
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "-o", str(tmp_path / "x"), "--normalize", "bogus"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    for name in ("quantile", "meanstd", "minmax", "identity", "none", '"bogus"'):
+        assert name in err.split("--normalize: must be one of", 1)[1], err
+
+
 def test_console_script_is_installed() -> None:
     # pip puts the `actok` entry point next to the interpreter it installs into.
     script = Path(sys.executable).parent / "actok"

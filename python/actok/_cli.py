@@ -82,8 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         type=_normalize_choice,
         metavar=_metavar([*OPTIONS["normalizer kind"], "none"]),
         default="quantile",
-        help="per-dimension normalization fitted on the data (quantile: 1st/99th percentile "
-        "to [-1, 1], clipped; FAST's recommendation; none: no normalizer)",
+        help="per-dimension normalization fitted on the data, by the names of Python's "
+        "Normalizer.fit(kind=...) (quantile, the default and FAST's recommendation: 1st/99th "
+        "percentile to [-1, 1], clipped; meanstd; minmax; identity: changes nothing but is saved "
+        "and checks D) or none: no normalizer, Python's normalizer=None (DATA must already be "
+        "normalized)",
     )
     fit.add_argument(
         "--alphabet",
@@ -199,8 +202,17 @@ def _option(option: str) -> Callable[[str], str]:
 
 
 def _normalize_choice(text: str) -> str:
-    """``--normalize``: a normalizer kind, or ``none`` (the CLI's word for no normalizer)."""
-    return "none" if text == "none" else _option("normalizer kind")(text)
+    """``--normalize``: a normalizer kind (the core's names, as in Python), or ``none`` (no
+    normalizer: Python's ``normalizer=None``). A bad value is refused listing all of them."""
+    if text == "none":
+        return text
+    try:
+        return check_option("normalizer kind", text)
+    except ActokError:
+        names = ", ".join(f'"{k}"' for k in OPTIONS["normalizer kind"])
+        raise argparse.ArgumentTypeError(
+            f'must be one of {names} or "none" (no normalizer), got "{text}"'
+        ) from None
 
 
 def _metavar(names: list[str]) -> str:
