@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -263,6 +264,25 @@ def test_lerobot_errors(tmp_path):
     (root / "meta" / "info.json").write_text("{")
     with pytest.raises(LoadError, match="info.json"):
         read_episodes(root)
+
+
+def test_key_is_keyword_only_and_refused_for_npy(tmp_path, capsys):
+    """As documented, ``read_episodes(path, *, key=None)``: ``key`` names an .npz array or a
+    LeRobot column; a .npy file holds one array, so a key there is refused, not ignored (the CLI
+    too, for DATA and for --chunks)."""
+    np.save(tmp_path / "one.npy", np.zeros((5, 2)))
+    with pytest.raises(TypeError):
+        read_episodes(tmp_path / "one.npy", "actions")  # type: ignore[misc]
+    with pytest.raises(LoadError, match=r"one\.npy is a \.npy file.*key='act'.*leave it out"):
+        read_episodes(tmp_path / "one.npy", key="act")
+    assert read_episodes(tmp_path / "one.npy", key=None).lengths == [5]
+    assert main(["fit", str(tmp_path / "one.npy"), "--key", "act", "-o", str(tmp_path / "t")]) == 2
+    assert "is a .npy file" in capsys.readouterr().err
+    np.save(tmp_path / "chunks.npy", np.zeros((2, 4, 2)))
+    bundled = str(Path(actok.__file__).parent / "data" / "robosuite_fast")
+    args = ["encode", bundled, str(tmp_path / "chunks.npy"), "--chunks", "--key", "act"]
+    assert main([*args, "-o", str(tmp_path / "ids.npz")]) == 2
+    assert "leave out --key" in capsys.readouterr().err
 
 
 def test_lerobot_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):

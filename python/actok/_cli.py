@@ -426,7 +426,7 @@ def _foreign_ids_note(tokenizer: FastTokenizer, horizon: int, dim: int, message:
 
 def _read_chunks(path: Path, key: str | None) -> np.ndarray:
     """An (N, H, D) array of ready-made chunks from an .npy or .npz file."""
-    key = key or "actions"
+    key_given, key = key, key or "actions"
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -434,6 +434,8 @@ def _read_chunks(path: Path, key: str | None) -> np.ndarray:
                     raise ActokError(f"{path} has no array {key!r} (it has {sorted(z.files)})")
                 chunks = z[key]
         else:
+            if key_given is not None:
+                raise ActokError(f"{path} is a .npy file, which holds one array: leave out --key")
             chunks = np.load(path, allow_pickle=False)
     except ValueError as err:
         raise ActokError(f"cannot read {path}: {err}") from None

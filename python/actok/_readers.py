@@ -61,7 +61,8 @@ class Episodes:
 def read_episodes(path: PathLike, *, key: str | None = None) -> Episodes:
     """Reads action episodes from a file or a LeRobot dataset directory.
 
-    - ``.npy``: a ``(T, D)`` array is one episode, an ``(N, T, D)`` array N equal-length episodes.
+    - ``.npy``: a ``(T, D)`` array is one episode, an ``(N, T, D)`` array N equal-length episodes
+      (the file holds one array: a ``key`` is refused rather than ignored).
     - ``.npz``: ``key`` (default ``"actions"``) holds ``(T, D)`` actions of all episodes
       concatenated; optional ``episode_ends`` (cumulative end index of each episode), ``fps`` and
       ``dim_names``.
@@ -81,6 +82,11 @@ def read_episodes(path: PathLike, *, key: str | None = None) -> Episodes:
         raise LoadError(f"cannot read episodes: {p} does not exist")
     suffix = p.suffix.lower()
     if suffix == ".npy":
+        if key is not None:
+            raise LoadError(
+                f"{p} is a .npy file, which holds one array: key={key!r} names an array of an "
+                ".npz archive or a column of a LeRobot dataset (leave it out for .npy)"
+            )
         return _read_npy(p)
     if suffix == ".npz":
         return _read_npz(p, key or "actions")
