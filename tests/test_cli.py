@@ -254,6 +254,19 @@ def test_normalize_takes_the_python_kinds_and_none(
         assert name in err.split("--normalize: must be one of", 1)[1], err
 
 
+def test_stdout_closed_early_is_not_an_error(tmp_path: Path) -> None:
+    """``actok ... | head``: when the reader has gone, no "actok: error: Broken pipe" line and
+    no "Exception ignored" from the exit flush."""
+    script = str(Path(sys.executable).parent / "actok")
+    args = [script, "fit", "-o", str(tmp_path / "t"), "--vocab-size", "300", "--quiet"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # no reader left before the command prints anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(120) == 1
+    assert err == "", err
+
+
 def test_console_script_is_installed() -> None:
     # pip puts the `actok` entry point next to the interpreter it installs into.
     script = Path(sys.executable).parent / "actok"

@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             # 0 is the CLI's word for "actok's default" (ACTOK_NUM_THREADS or all cores).
             set_num_threads(args.threads or None)
         return int(args.run(args))
+    except BrokenPipeError:
+        # The reader of stdout left (`actok inspect DIR | head`): nothing is wrong with the
+        # user's data, so no error line; stdout goes to devnull so the exit flush stays silent.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ActokError, OSError, MissingExtra) as err:
         print(f"actok: error: {err}", file=sys.stderr)
         return 2
