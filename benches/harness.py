@@ -31,7 +31,11 @@ from whichever side runs next.
 
 Usage::
 
-    python benches/harness.py [--json out.json] [--markdown out.md] [--quick]
+    python benches/harness.py [-o DIR [--force]] [--quick]
+
+The tables are printed; with ``-o DIR`` they are also written to ``DIR/harness.md`` and every
+measurement to ``DIR/harness.json``. Files already there are replaced only with ``--force``
+(``benches/results/`` holds the published run, tracked in git), checked before anything runs.
 """
 
 from __future__ import annotations
@@ -476,13 +480,39 @@ def targets(rows: list[dict], trip: dict, threads: int) -> dict:
     return {"rows": out}
 
 
+OUTPUT_FILES = ("harness.json", "harness.md")
+
+
+def output_files(directory: Path | None, force: bool) -> tuple[Path, Path] | None:
+    """Where ``-o DIR`` writes the results (``None``: nowhere, the tables are only printed).
+    Refuses, before minutes of measuring, to replace files already there unless ``force``."""
+    if directory is None:
+        return None
+    json_path, md_path = (directory / name for name in OUTPUT_FILES)
+    existing = [str(p) for p in (json_path, md_path) if p.exists()]
+    if existing and not force:
+        raise SystemExit(
+            f"harness: {' and '.join(existing)} already exist: choose another -o DIR, or pass "
+            "--force to replace them (benches/results/ holds the published run, tracked in git)"
+        )
+    return json_path, md_path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--json", type=Path, help="write every measurement as JSON")
-    ap.add_argument("--markdown", type=Path, help="write the tables as markdown")
+    ap.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="write harness.json (every measurement) and harness.md (the tables) into DIR, "
+        "created if missing (default: print the tables only)",
+    )
+    ap.add_argument("--force", action="store_true", help="replace those files if DIR has them")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="H=50, D=14 only (a smoke run)")
     args = ap.parse_args(argv)
+    outputs = output_files(args.output, args.force)
     started = time.perf_counter()
     machine = machine_info()
     threads = actok.get_num_threads()
@@ -507,10 +537,12 @@ def main(argv: list[str] | None = None) -> int:
     result["targets"] = targets(rows, trip, threads)
     text = markdown(result)
     print(text)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    if args.markdown:
-        args.markdown.write_text(text)
+    if outputs is not None:
+        json_path, md_path = outputs
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2) + "\n")
+        md_path.write_text(text)
+        print(f"wrote {json_path} and {md_path}", file=sys.stderr)
     return 0
 
 

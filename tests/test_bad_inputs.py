@@ -268,6 +268,40 @@ def test_encode_beyond_unicode_clips_to_the_last_scalar_value(tok):
     assert q[0, 5] == tok.min_token + 0x10FFFF
 
 
+@pytest.fixture(scope="module")
+def lossless_tok() -> actok.FastTokenizer:
+    """A lossless tokenizer fitted, without a normalizer, on normalized robosuite chunks."""
+    episodes = actok.read_episodes(BUNDLED.parent / "robosuite_lift_7d_20hz.npz").episodes
+    normalized = actok.Normalizer.fit(episodes).apply(np.concatenate(episodes))
+    return actok.FastTokenizer.fit(actok.chunk_episodes([normalized], 20), 10, 512)
+
+
+def test_encode_unnormalized_actions_name_the_likely_cause(lossless_tok):
+    """Raw actions (here the sample in degrees) given to a tokenizer fitted on normalized ones:
+    the message names the coefficient and the range the tokenizer represents, leads with the
+    likely cause and its fix, and offers clipping only as a loss of data."""
+    tok = lossless_tok
+    episodes = actok.read_episodes(BUNDLED.parent / "robosuite_lift_7d_20hz.npz").episodes
+    raw = actok.chunk_episodes(episodes, 20) * 57.3
+    msg = _raises(actok.EncodeError, tok.encode, raw)
+    for words in ("likely not normalized", "other units or scale", "Normalizer", "refit"):
+        assert words in msg, msg
+    assert 'on_overflow="clip" saturates, losing data' in msg, msg
+    assert msg.index("not normalized") < msg.index("on_overflow"), msg
+    found = re.search(r"quantized coefficient (-?\d+) is outside (-?\d+) to (-?\d+)", msg)
+    assert found, msg
+    q, lo, hi = (int(g) for g in found.groups())
+    assert lo == tok.min_token and not lo <= q <= hi, msg
+    # The range named is exact: (1, 1, 1) chunks quantize to q itself (the length-1 DCT is the
+    # identity); its ends encode, one past either end is refused naming the same range.
+    for inside in (lo, 0, hi):
+        tok.encode(np.full((1, 1, 1), inside / tok.scale), check_shape=False)
+    for outside in (lo - 1, hi + 1):
+        one = np.full((1, 1, 1), outside / tok.scale)  # a (1, 1) probe of one coefficient
+        msg = _raises(actok.EncodeError, tok.encode, one, check_shape=False)
+        assert f"quantized coefficient {outside} is outside {lo} to {hi}" in msg, msg
+
+
 def _byte_subset_dir(tmp_path: Path, keep) -> Path:
     """The bundled config with a merge-free vocab of the byte-level symbols of bytes ``keep``."""
     tj = json.loads((BUNDLED / "tokenizer.json").read_text())
@@ -469,6 +503,50 @@ def test_decode_bad_shape_argument_names_it(tok, seqs, kwargs):
     assert name in msg and repr(kwargs[name]) in msg, msg
 
 
+def test_decode_to_a_dimension_the_normalizer_is_not_for(tok, seqs):
+    """Decoding has no actions: a normalizer for other dimensions is reported in terms of the
+    shape asked for and the likely cause (ids from another tokenizer), not of "actions"."""
+    norm = actok.Normalizer.fit(np.arange(30.0).reshape(10, 3), kind="minmax")
+    with_norm = tok.with_normalizer(norm)
+    msg = _raises(actok.ActokError, with_norm.decode, seqs, H, D)
+    for words in (f"cannot decode to action_dim={D}", "3-dimensional", "another tokenizer"):
+        assert words in msg, msg
+    assert "actions have" not in msg, msg
+    # encode keeps its own words: there, the actions are what disagrees
+    msg = _raises(actok.ActokError, with_norm.encode, np.zeros((H, D)))
+    assert f"actions have {D} dimensions" in msg, msg
+
+
+def test_decode_padded_rows_without_lengths_says_to_pass_them(tok):
+    """encode_batch's padded ids given without their lengths: the padding is read as tokens;
+    the error says to pass the lengths. A rectangle of rows that really are whole decodes."""
+    chunks = _chunks(tok, 6)
+    ids, lengths = tok.encode_batch(chunks)
+    assert (lengths < ids.shape[1]).any()
+    msg = _raises(actok.DecodeError, tok.decode, ids, H, D)
+    for words in ("padded", "encode_batch", "decode((ids, lengths))", f"6x{ids.shape[1]} array"):
+        assert words in msg, msg
+    np.testing.assert_array_equal(
+        tok.decode((ids, lengths), H, D), tok.decode(tok.encode(chunks), H, D)
+    )
+    # Rows of one length: a legitimate rectangle, decoded as such.
+    whole = ids[lengths == lengths.max()]
+    np.testing.assert_array_equal(tok.decode(whole, H, D), tok.decode(whole.tolist(), H, D))
+    # Lists of lists carry no such hint (nothing says they were padded).
+    msg = _raises(actok.DecodeError, tok.decode, ids.tolist(), H, D)
+    assert "lengths" not in msg, msg
+
+
+def test_decode_without_a_shape_names_what_the_config_records(tok, seqs):
+    """The bundled tokenizer's config records time_horizon 20 and no action_dim: the message
+    says so in Python's terms (it once printed Rust's ``Some(20)`` and ``None``)."""
+    recorded = actok.FastTokenizer.from_pretrained(BUNDLED)  # ``tok`` records no horizon
+    msg = _raises(actok.ActokError, recorded.decode, seqs)
+    assert "pass time_horizon and action_dim" in msg, msg
+    assert "records time_horizon=20 and no action_dim" in msg, msg
+    assert "Some" not in msg and "None" not in msg, msg
+
+
 def test_decode_padded_pair_with_mismatched_rows(tok):
     ids, lengths = tok.encode_batch(_chunks(tok))
     msg = _raises(actok.ActokError, tok.decode, (ids, np.append(lengths, 3)), H, D)
@@ -650,6 +728,22 @@ def test_load_vocab_ids(tmp_path, oracle, token, value, needle):
         return
     msg = _load_error(path, "tokenizer.json")
     assert needle in msg and repr(token).strip("'") in msg, msg
+
+
+def test_id_ranges_are_stated_alike_and_inclusive(tmp_path, tok, seqs):
+    """Decoding an unknown id and loading a vocabulary with an id out of range state the same
+    inclusive range in the same words (not "0..1024" beside "0..1023")."""
+    n = tok._inner.vocab_len
+    words = f"valid ids are 0 to {n - 1}, inclusive"
+    decode_msg = _raises(actok.DecodeError, tok.decode, _with_id(seqs, 0, 0, n), H, D)
+    tj = _tokenizer_json()
+    tj["model"]["vocab"]["\u0100"] = 2 * n
+    load_msg = _load_error(_write_dir(tmp_path / "t", tj), "tokenizer.json")
+    for msg in (decode_msg, load_msg):
+        assert words in msg and ".." not in msg, msg
+    ids, lengths = tok.encode_batch(_chunks(tok))
+    msg = _raises(actok.ActokError, tok.decode, (ids, lengths + ids.shape[1]), H, D)
+    assert f"is outside 0 to {ids.shape[1]}, inclusive" in msg, msg
 
 
 def test_load_duplicated_key_takes_the_last_like_tokenizers(tmp_path, tok):

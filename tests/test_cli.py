@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +132,142 @@ def test_malformed_sequences_follow_on_error(fitted: Path, tmp_path: Path) -> No
     assert not out.exists()
     assert main(["decode", str(fitted), str(tokens), "-o", str(out), "--on-error", "zeros"]) == 0
     assert np.load(out).shape == (1, 20, 7)
+
+
+def test_decode_with_another_tokenizer_names_the_token_file(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ids of a 3-D tokenizer decoded with the 7-D one: one line saying the shape came from the
+    token file, what the tokenizer's normalizer is for, and the likely cause."""
+    rng = np.random.default_rng(1)
+    data = tmp_path / "d3.npz"
+    np.savez(data, actions=np.cumsum(rng.normal(0, 0.1, (400, 3)), axis=0), fps=np.float64(20))
+    other = tmp_path / "tok3"
+    assert main(["fit", str(data), "-o", str(other), "--vocab-size", "300", "--quiet"]) == 0
+    tokens = tmp_path / "ids3.npz"
+    assert main(["encode", str(other), str(data), "-o", str(tokens)]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(fitted), str(tokens), "-o", str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("actok: error:"), err
+    for words in (
+        "chunks of 20x3, from the token file",
+        "cannot decode to action_dim=3",
+        "normalizer is for 7-dimensional actions",
+        "another tokenizer",
+    ):
+        assert words in err, err
+    assert "actions have" not in err, err
+    assert err.count("another tokenizer") == 1, err
+
+    # The other way round, without a normalizer to disagree: the ids fail to decode, and the
+    # message names the tokenizer's own chunk shape beside the file's.
+    plain = tmp_path / "tok3-plain"
+    main(["fit", str(data), "-o", str(plain), "--normalize", "none", "--vocab-size", "300"])
+    tokens7 = tmp_path / "ids7.npz"
+    assert main(["encode", str(fitted), str(_sample()), "-o", str(tokens7)]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(plain), str(tokens7), "-o", str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot decode chunk 0" in err, err
+    for words in ("chunks of 20x7, from the token file", "fitted on chunks of 20x3"):
+        assert words in err, err
+    assert "another tokenizer?" in err, err
+
+
+def test_fit_refuses_a_non_empty_directory_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tok"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    args = ["fit", "-o", str(out), "--vocab-size", "300", "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists and is not empty" in err and "--force" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # nothing written
+    # --force writes the tokenizer beside the file that was there
+    assert main([*args, "--force"]) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+    assert actok.FastTokenizer.from_pretrained(out).vocab_size == 300
+    # an empty existing directory needs no --force
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["fit", "-o", str(empty), "--vocab-size", "300", "--quiet"]) == 0
+
+
+def test_outputs_are_written_exactly_where_named(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o NAME`` without a suffix: the file is NAME (numpy would have written NAME.npy or
+    NAME.npz), and the report names the file that exists."""
+    tokens, actions = tmp_path / "ids", tmp_path / "actions"
+    assert main(["encode", str(fitted), str(_sample()), "-o", str(tokens)]) == 0
+    assert main(["decode", str(fitted), str(tokens), "-o", str(actions)]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["actions", "ids"]
+    assert f"into {tokens}\n" in out and f"into {actions}\n" in out, out
+    assert np.load(actions).shape == (len(np.load(tokens)["offsets"]) - 1, 20, 7)
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    """``actok fit`` draws its bar when stderr is a terminal (a pseudo-terminal here) and writes
+    nothing to stderr when it is a pipe or a file."""
+    script = str(Path(sys.executable).parent / "actok")
+    args = [script, "fit", "--vocab-size", "300", "-o"]
+    piped = subprocess.run([*args, str(tmp_path / "a")], capture_output=True, text=True)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*args, str(tmp_path / "b")], stdout=subprocess.DEVNULL, stderr=secondary
+    )
+    os.close(secondary)
+    seen = b""
+    while True:  # read as it comes, so that a full terminal buffer never blocks the child
+        ready, _, _ = select.select([primary], [], [], 60)
+        try:
+            chunk = os.read(primary, 4096) if ready else b""
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert proc.wait(60) == 0
+    assert b"actok fit merges" in seen, seen[:300]
+
+
+def test_normalize_takes_the_python_kinds_and_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--normalize`` takes Python's kind names, and ``none`` for ``normalizer=None``; a bad
+    value is refused listing every accepted name, ``none`` included."""
+    for name, kind in (("identity", "identity"), ("minmax", "minmax"), ("none", None)):
+        out = tmp_path / name
+        args = ["fit", "-o", str(out), "--normalize", name, "--vocab-size", "300", "--quiet"]
+        assert main(args) == 0
+        norm = actok.FastTokenizer.from_pretrained(out).normalizer
+        assert (norm and norm.kind) == kind
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "-o", str(tmp_path / "x"), "--normalize", "bogus"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    for name in ("quantile", "meanstd", "minmax", "identity", "none", '"bogus"'):
+        assert name in err.split("--normalize: must be", 1)[1], err
+
+
+def test_stdout_closed_early_is_not_an_error(tmp_path: Path) -> None:
+    """``actok ... | head``: when the reader has gone, no "actok: error: Broken pipe" line and
+    no "Exception ignored" from the exit flush."""
+    script = str(Path(sys.executable).parent / "actok")
+    args = [script, "fit", "-o", str(tmp_path / "t"), "--vocab-size", "300", "--quiet"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # no reader left before the command prints anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(120) == 1
+    assert err == "", err
 
 
 def test_console_script_is_installed() -> None:

@@ -121,7 +121,7 @@ def test_unknown_ids_get_the_core_message_whatever_their_width(tok, bad):
     n = tok._inner.vocab_len
     expected = (
         f"cannot decode chunk 0: token id {bad} at position 1 is not in the vocabulary "
-        f"(valid ids are 0..{n})"
+        f"(valid ids are 0 to {n - 1}, inclusive)"
     )
     with pytest.raises(actok.DecodeError) as err:
         tok.decode([[5, bad, 6]], 10, 7)
@@ -136,5 +136,5 @@ def test_uint64_padded_ids_get_the_core_message(tok):
         tok.decode((ids, np.array([3])), 10, 7)
     assert str(err.value).endswith(
         f"token id {2**64 - 1} at position 1 is not in the vocabulary "
-        f"(valid ids are 0..{tok._inner.vocab_len})"
+        f"(valid ids are 0 to {tok._inner.vocab_len - 1}, inclusive)"
     )

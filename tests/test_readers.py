@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from conftest import SHARED_DATA, require_shared_data
 
 import actok
 from actok import ActokError, Episodes, LoadError, read_episodes
+from actok._cli import main
 
 # ---------------------------------------------------------------- .npy / .npz
 
@@ -264,10 +266,49 @@ def test_lerobot_errors(tmp_path):
         read_episodes(root)
 
 
+def test_key_is_keyword_only_and_refused_for_npy(tmp_path, capsys):
+    """As documented, ``read_episodes(path, *, key=None)``: ``key`` names an .npz array or a
+    LeRobot column; a .npy file holds one array, so a key there is refused, not ignored (the CLI
+    too, for DATA and for --chunks)."""
+    np.save(tmp_path / "one.npy", np.zeros((5, 2)))
+    with pytest.raises(TypeError):
+        read_episodes(tmp_path / "one.npy", "actions")  # type: ignore[misc]
+    with pytest.raises(LoadError, match=r"one\.npy is a \.npy file.*key='act'.*leave it out"):
+        read_episodes(tmp_path / "one.npy", key="act")
+    assert read_episodes(tmp_path / "one.npy", key=None).lengths == [5]
+    assert main(["fit", str(tmp_path / "one.npy"), "--key", "act", "-o", str(tmp_path / "t")]) == 2
+    assert "is a .npy file" in capsys.readouterr().err
+    np.save(tmp_path / "chunks.npy", np.zeros((2, 4, 2)))
+    bundled = str(Path(actok.__file__).parent / "data" / "robosuite_fast")
+    args = ["encode", bundled, str(tmp_path / "chunks.npy"), "--chunks", "--key", "act"]
+    assert main([*args, "-o", str(tmp_path / "ids.npz")]) == 2
+    assert "leave out --key" in capsys.readouterr().err
+
+
 def test_lerobot_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
     (tmp_path / "ds" / "data").mkdir(parents=True)
     (tmp_path / "ds" / "data" / "file-000.parquet").write_bytes(b"")
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    with pytest.raises(ImportError, match=r"pip install actok\[lerobot\]"):
+    with pytest.raises(ImportError, match=r"pip install 'actok\[lerobot\]'") as err:
         read_episodes(tmp_path / "ds")
+    # One line, whole: what needed pyarrow and how to get it; no chained traceback.
+    assert str(err.value) == (
+        "reading LeRobot datasets needs pyarrow, which is not installed: "
+        "pip install 'actok[lerobot]'"
+    )
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_cli_without_pyarrow_prints_one_line(tmp_path, monkeypatch, capsys):
+    """The CLI turns the missing extra into its one-line error (exit 2), not a traceback."""
+    (tmp_path / "ds" / "data").mkdir(parents=True)
+    (tmp_path / "ds" / "data" / "file-000.parquet").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    assert main(["fit", str(tmp_path / "ds"), "-o", str(tmp_path / "tok"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "actok: error: reading LeRobot datasets needs pyarrow, which is not installed: "
+        "pip install 'actok[lerobot]'\n"
+    )

@@ -2,7 +2,8 @@
 
 ``actok fit`` and ``actok inspect`` run on the robosuite sample embedded in the package when DATA is
 omitted, so ``actok fit -o tok && actok inspect tok`` works on a fresh install with no data at hand.
-Every error actok raises is printed as one line (``actok: error: ...``) with exit status 2.
+Every error actok raises is printed as one line (``actok: error: ...``) with exit status 2, and
+so is a missing optional dependency (naming the ``pip install 'actok[EXTRA]'`` that provides it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from . import _inspect
 from ._actok import OPTIONS, ActokError, __version__, check_option, set_num_threads
 from ._chunking import chunk_episodes
 from ._clipping import ClippingWarning
+from ._extras import MissingExtra
 from ._normalizer import Normalizer
 from ._readers import Episodes, read_episodes
 from ._tokenizer import FastTokenizer
@@ -45,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
             status = int(args.run(args))
         _report_warnings(caught)
         return status
-    except (ActokError, OSError) as err:
+    except BrokenPipeError:
+        # The reader of stdout left (`actok inspect DIR | head`): nothing is wrong with the
+        # user's data, so no error line; stdout goes to devnull so the exit flush stays silent.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (ActokError, OSError, MissingExtra) as err:
         print(f"actok: error: {err}", file=sys.stderr)
         return 2
 
@@ -78,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_data_argument(fit)
     fit.add_argument("-o", "--output", required=True, type=Path, help="tokenizer directory")
+    fit.add_argument(
+        "--force",
+        action="store_true",
+        help="write into OUTPUT even if it is a non-empty directory (its tokenizer files are "
+        "replaced, other files kept)",
+    )
     _add_chunking_arguments(fit)
     fit.add_argument("--scale", type=float, default=10.0, help="DCT coefficient scale (10)")
     fit.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (1024)")
@@ -86,8 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         type=_normalize_choice,
         metavar=_metavar([*OPTIONS["normalizer kind"], "none"]),
         default="quantile",
-        help="per-dimension normalization fitted on the data (quantile: 1st/99th percentile "
-        "to [-1, 1], FAST's recommendation; none: no normalizer)",
+        help="per-dimension normalization fitted on the data, by the names of Python's "
+        "Normalizer.fit(kind=...) (quantile, the default and FAST's recommendation: 1st/99th "
+        "percentile to [-1, 1]; meanstd; minmax; identity: changes nothing but is saved "
+        "and checks D) or none: no normalizer, Python's normalizer=None (DATA must already be "
+        "normalized)",
     )
     fit.add_argument(
         "--out-of-range",
@@ -106,7 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         help="lossless (default): every coefficient in the fitted range encodes; reference: the "
         "reference recipe's alphabet, merges identical to the tokenizers library",
     )
-    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (one is drawn only when stderr is a terminal)",
+    )
     fit.set_defaults(run=_fit)
 
     inspect = sub.add_parser(
@@ -143,7 +163,8 @@ def _parser() -> argparse.ArgumentParser:
         "encode",
         help="tokenize an action file into an .npz of ids",
         description="Cuts DATA into chunks of the tokenizer's horizon (or reads ready-made chunks "
-        "with --chunks) and writes OUTPUT.npz with `ids` (int32, all chunks concatenated), "
+        "with --chunks) and writes OUTPUT (an .npz archive, named exactly as given) with `ids` "
+        "(int32, all chunks concatenated), "
         "`offsets` (int64, N+1; chunk i is ids[offsets[i]:offsets[i+1]]), `time_horizon` and "
         "`action_dim`.",
     )
@@ -154,7 +175,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="array in an .npz (default: actions) or column of a LeRobot dataset (action)",
     )
-    encode.add_argument("-o", "--output", required=True, type=Path, help="output .npz")
+    encode.add_argument(
+        "-o", "--output", required=True, type=Path, help="output .npz (no suffix is added)"
+    )
     _add_chunking_arguments(encode, horizon_from_tokenizer=True, with_seconds=False)
     encode.add_argument(
         "--chunks",
@@ -180,11 +203,14 @@ def _parser() -> argparse.ArgumentParser:
         "decode",
         help="turn an .npz of ids back into actions",
         description="Reads the `ids`/`offsets` of `actok encode` and writes the decoded (N, H, D) "
-        "float64 actions (raw units when the tokenizer carries a normalizer) to OUTPUT.npy.",
+        "float64 actions (raw units when the tokenizer carries a normalizer) to OUTPUT (an .npy "
+        "array, named exactly as given).",
     )
     decode.add_argument("tokenizer", type=Path, help="tokenizer directory")
     decode.add_argument("tokens", type=Path, help=".npz written by `actok encode`")
-    decode.add_argument("-o", "--output", required=True, type=Path, help="output .npy")
+    decode.add_argument(
+        "-o", "--output", required=True, type=Path, help="output .npy (no suffix is added)"
+    )
     decode.add_argument(
         "--on-error",
         type=_option("on_error"),
@@ -211,8 +237,17 @@ def _option(option: str) -> Callable[[str], str]:
 
 
 def _normalize_choice(text: str) -> str:
-    """``--normalize``: a normalizer kind, or ``none`` (the CLI's word for no normalizer)."""
-    return "none" if text == "none" else _option("normalizer kind")(text)
+    """``--normalize``: a normalizer kind (the core's names, as in Python), or ``none`` (no
+    normalizer: Python's ``normalizer=None``). A bad value is refused naming all of them."""
+    if text == "none":
+        return text
+    try:
+        return check_option("normalizer kind", text)
+    except ActokError as err:
+        # The core's message, unchanged, after the one name only the CLI adds.
+        raise argparse.ArgumentTypeError(
+            f'must be "none" (no normalizer) or a normalizer kind: {err}'
+        ) from None
 
 
 def _metavar(names: list[str]) -> str:
@@ -286,6 +321,7 @@ def _horizon(args: argparse.Namespace, episodes: Episodes, tokenizer: FastTokeni
 
 
 def _fit(args: argparse.Namespace) -> int:
+    _check_output_dir(args.output, args.force)
     episodes = _episodes(args)
     horizon = _horizon(args, episodes, None)
     if args.normalize == "none" and args.out_of_range is not None:
@@ -304,7 +340,8 @@ def _fit(args: argparse.Namespace) -> int:
         vocab_size=args.vocab_size,
         alphabet=args.alphabet,
         normalizer=normalizer,
-        progress=not args.quiet,
+        # A bar redrawn with carriage returns is noise in a log file or a CI transcript.
+        progress=not args.quiet and sys.stderr.isatty(),
     )
     tokenizer.save_pretrained(args.output)
     print(
@@ -314,6 +351,17 @@ def _fit(args: argparse.Namespace) -> int:
         f"wrote {args.output}: {tokenizer!r}"
     )
     return 0
+
+
+def _check_output_dir(path: Path, force: bool) -> None:
+    """Refuses, before any work, to write a tokenizer into a directory that already holds files
+    (another tokenizer, a dataset) unless ``--force`` says so."""
+    if force or not path.is_dir() or not any(path.iterdir()):
+        return
+    raise ActokError(
+        f"{path} exists and is not empty: choose a new directory for -o, or pass --force to "
+        "write the tokenizer files into it (replacing any there, keeping the others)"
+    )
 
 
 def _inspect_command(args: argparse.Namespace) -> int:
@@ -378,13 +426,14 @@ def _encode(args: argparse.Namespace) -> int:
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     flat = ids[np.arange(ids.shape[1]) < lengths[:, None]] if ids.size else ids.reshape(-1)
-    np.savez(
-        args.output,
-        ids=flat.astype(np.int32),
-        offsets=offsets,
-        time_horizon=np.int64(chunks.shape[1]),
-        action_dim=np.int64(chunks.shape[2]),
-    )
+    with _create(args.output) as f:
+        np.savez(
+            f,
+            ids=flat.astype(np.int32),
+            offsets=offsets,
+            time_horizon=np.int64(chunks.shape[1]),
+            action_dim=np.int64(chunks.shape[2]),
+        )
     mean = float(lengths.mean()) if len(lengths) else 0.0
     print(f"encoded {len(lengths)} chunks ({mean:.1f} tokens per chunk) into {args.output}")
     return 0
@@ -405,19 +454,50 @@ def _decode(args: argparse.Namespace) -> int:
     if np.any(np.diff(offsets) < 0):
         raise ActokError(f"{args.tokens}: offsets are not non-decreasing")
     sequences = [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
-    actions, valid = tokenizer.decode(
-        sequences, time_horizon=horizon, action_dim=dim, on_error=args.on_error, return_valid=True
-    )
-    np.save(args.output, actions)
+    try:
+        actions, valid = tokenizer.decode(
+            sequences,
+            time_horizon=horizon,
+            action_dim=dim,
+            on_error=args.on_error,
+            return_valid=True,
+        )
+    except ActokError as err:
+        # The shape came from the token file, not from the user: say so, and compare it with
+        # the tokenizer's, since ids from another tokenizer are the usual cause.
+        raise type(err)(
+            f"{args.tokens} (chunks of {horizon}x{dim}, from the token file) with tokenizer "
+            f"{args.tokenizer}: {err}{_foreign_ids_note(tokenizer, horizon, dim, str(err))}"
+        ) from None
+    with _create(args.output) as f:
+        np.save(f, actions)
     bad = int(len(valid) - np.count_nonzero(valid))
     note = f"; {bad} malformed sequence(s) handled with on_error={args.on_error}" if bad else ""
     print(f"decoded {len(sequences)} chunks of {horizon}x{dim} into {args.output}{note}")
     return 0
 
 
+def _create(path: Path) -> BinaryIO:
+    """``path`` opened for writing, exactly as named: ``np.save``/``np.savez`` given a name append
+    ``.npy``/``.npz`` when it lacks them, and the CLI would then report a file it did not write."""
+    return open(path, "wb")
+
+
+def _foreign_ids_note(tokenizer: FastTokenizer, horizon: int, dim: int, message: str) -> str:
+    """A note when the tokenizer records a chunk shape other than the token file's."""
+    recorded = (tokenizer.time_horizon, tokenizer.action_dim)
+    if None in recorded or recorded == (horizon, dim):
+        return ""
+    # The core's message may already ask the question; then only the shape is added.
+    question = (
+        "" if "another tokenizer" in message else ": were these ids made with another tokenizer?"
+    )
+    return f" (the tokenizer was fitted on chunks of {recorded[0]}x{recorded[1]}{question})"
+
+
 def _read_chunks(path: Path, key: str | None) -> np.ndarray:
     """An (N, H, D) array of ready-made chunks from an .npy or .npz file."""
-    key = key or "actions"
+    key_given, key = key, key or "actions"
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -425,6 +505,8 @@ def _read_chunks(path: Path, key: str | None) -> np.ndarray:
                     raise ActokError(f"{path} has no array {key!r} (it has {sorted(z.files)})")
                 chunks = z[key]
         else:
+            if key_given is not None:
+                raise ActokError(f"{path} is a .npy file, which holds one array: leave out --key")
             chunks = np.load(path, allow_pickle=False)
     except ValueError as err:
         raise ActokError(f"cannot read {path}: {err}") from None

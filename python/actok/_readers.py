@@ -12,10 +12,9 @@ from typing import Any, Union
 import numpy as np
 
 from ._actok import LoadError
+from ._extras import require
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-_LEROBOT_HINT = "reading LeRobot datasets needs pyarrow: pip install actok[lerobot]"
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,14 +61,16 @@ class Episodes:
 def read_episodes(path: PathLike, *, key: str | None = None) -> Episodes:
     """Reads action episodes from a file or a LeRobot dataset directory.
 
-    - ``.npy``: a ``(T, D)`` array is one episode, an ``(N, T, D)`` array N equal-length episodes.
+    - ``.npy``: a ``(T, D)`` array is one episode, an ``(N, T, D)`` array N equal-length episodes
+      (the file holds one array: a ``key`` is refused rather than ignored).
     - ``.npz``: ``key`` (default ``"actions"``) holds ``(T, D)`` actions of all episodes
       concatenated; optional ``episode_ends`` (cumulative end index of each episode), ``fps`` and
       ``dim_names``.
     - a LeRobot dataset directory (v2.x ``data/chunk-*/episode_*.parquet`` or v3
       ``data/chunk-*/file-*.parquet``): column ``key`` (default ``"action"``) per frame, grouped by
       ``episode_index`` and ordered by ``frame_index``; ``meta/info.json`` gives ``fps`` and the
-      action names. Needs pyarrow (``pip install actok[lerobot]``).
+      action names. Needs pyarrow (``pip install 'actok[lerobot]'``); without it, raises
+      ``ImportError`` whose one-line message names that command.
 
     Never unpickles. Raises :class:`LoadError` for a missing path, a missing key, a bad shape,
     a non-numeric dtype or inconsistent episode boundaries.
@@ -81,6 +82,11 @@ def read_episodes(path: PathLike, *, key: str | None = None) -> Episodes:
         raise LoadError(f"cannot read episodes: {p} does not exist")
     suffix = p.suffix.lower()
     if suffix == ".npy":
+        if key is not None:
+            raise LoadError(
+                f"{p} is a .npy file, which holds one array: key={key!r} names an array of an "
+                ".npz archive or a column of a LeRobot dataset (leave it out for .npy)"
+            )
         return _read_npy(p)
     if suffix == ".npz":
         return _read_npz(p, key or "actions")
@@ -206,11 +212,8 @@ def _read_lerobot(root: Path, key: str) -> Episodes:
     files = sorted(data_dir.rglob("*.parquet"))
     if not files:
         raise LoadError(f"{data_dir} holds no .parquet files")
-    try:
-        import pyarrow as pa  # type: ignore[import-untyped,import-not-found,unused-ignore]
-        import pyarrow.parquet as pq  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise ImportError(_LEROBOT_HINT) from exc
+    pa = require("pyarrow", extra="lerobot", needed_for="reading LeRobot datasets")
+    pq = require("pyarrow.parquet", extra="lerobot", needed_for="reading LeRobot datasets")
 
     actions, episode_index, frame_index = [], [], []
     for f in files:

@@ -288,7 +288,9 @@ class FastTokenizer:
     ) -> Any:
         """Decodes token ids back to float64 actions of shape ``(B, H, D)``.
 
-        ``tokens`` is a list of id lists or the ``(ids, lengths)`` pair of :meth:`encode_batch`.
+        ``tokens`` is a list of id lists or the ``(ids, lengths)`` pair of :meth:`encode_batch`
+        (a 2-D id array alone is read as rows whose every position is an id: pass padded rows
+        with their lengths).
         The shape comes from the arguments, else the tokenizer's config (no hidden state).
         With a :attr:`normalizer` attached, the result is in raw action units.
         A sequence with unknown ids, invalid UTF-8 or the wrong number of coefficients raises
@@ -317,12 +319,29 @@ class FastTokenizer:
             )
         else:
             try:
-                # Fast path: the bindings accept well-formed lists of int ids directly.
-                actions, valid = self._inner.decode(tokens, h, d, on_error)
-            except (TypeError, OverflowError):
-                # Something is not an int (or is an int beyond 128 bits): find it and say where.
-                actions, valid = self._inner.decode(_id_lists(tokens), h, d, on_error)
+                actions, valid = self._decode_lists(tokens, h, d, on_error)
+            except DecodeError as err:
+                if not (isinstance(tokens, np.ndarray) and tokens.ndim == 2):
+                    raise
+                # A 2-D array is read as rows of ids, every position an id. encode_batch's rows
+                # are padded: decoded without their lengths, the padding is read as tokens.
+                raise DecodeError(
+                    f"{err} (tokens is a {tokens.shape[0]}x{tokens.shape[1]} array, every "
+                    "position read as an id: if its rows are padded, as encode_batch's are, pass "
+                    "their lengths too: decode((ids, lengths)))"
+                ) from None
         return (actions, valid) if return_valid else actions
+
+    def _decode_lists(
+        self, tokens: Any, h: int | None, d: int | None, on_error: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decodes id lists (or a 2-D id array, one row per chunk)."""
+        try:
+            # Fast path: the bindings accept well-formed lists of int ids directly.
+            return self._inner.decode(tokens, h, d, on_error)
+        except (TypeError, OverflowError):
+            # Something is not an int (or is an int beyond 128 bits): find it and say where.
+            return self._inner.decode(_id_lists(tokens), h, d, on_error)
 
     def __reduce__(self) -> tuple[Any, ...]:
         normalizer = self.normalizer

@@ -277,6 +277,8 @@ pub enum EncodeIssue {
         quantized: f64,
         /// The tokenizer's `min_token`.
         min_token: i64,
+        /// The coefficients this tokenizer represents around zero.
+        representable: Option<Representable>,
     },
     /// The quantized coefficient maps to no Unicode scalar value (too large, or a surrogate).
     NotACharacter {
@@ -284,6 +286,8 @@ pub enum EncodeIssue {
         quantized: f64,
         /// The code point it would map to.
         code_point: f64,
+        /// The coefficients this tokenizer represents around zero.
+        representable: Option<Representable>,
     },
     /// The coefficient's character needs a byte-level symbol the vocabulary lacks (the reference
     /// drops it silently).
@@ -292,7 +296,21 @@ pub enum EncodeIssue {
         quantized: i64,
         /// The byte-level symbol missing from the vocabulary.
         symbol: char,
+        /// The coefficients this tokenizer represents around zero.
+        representable: Option<Representable>,
     },
+}
+
+/// The unbroken range of quantized coefficients a tokenizer represents around zero, named in the
+/// messages of coefficients it cannot represent (for a lossless fit it holds `min_token` to the
+/// fitted maximum plus its margin, and often more). Representable values beyond a gap, such as
+/// those past the surrogates, are not included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Representable {
+    /// The smallest quantized coefficient of the range.
+    pub lo: i64,
+    /// The largest quantized coefficient of the range.
+    pub hi: i64,
 }
 
 impl fmt::Display for EncodeIssue {
@@ -307,42 +325,94 @@ impl fmt::Display for EncodeIssue {
             Self::BelowMinToken {
                 quantized,
                 min_token,
-            } => write!(
+                representable,
+            } => out_of_range(
                 f,
-                "quantized coefficient {} is below min_token {min_token} \
-                 (use on_overflow=\"clip\" to saturate)",
-                Compact(*quantized)
+                &Compact(*quantized),
+                *representable,
+                format_args!("below min_token {min_token}"),
             ),
             Self::NotACharacter {
                 quantized,
                 code_point,
-            } => write!(
+                representable,
+            } => out_of_range(
                 f,
-                "quantized coefficient {} maps to code point {}, which is not a Unicode scalar \
-                 value (are the actions normalized? use on_overflow=\"clip\" to saturate)",
-                Compact(*quantized),
-                Compact(*code_point)
+                &Compact(*quantized),
+                *representable,
+                format_args!(
+                    "code point {} is not a Unicode scalar value",
+                    Compact(*code_point)
+                ),
             ),
-            Self::NotInVocab { quantized, symbol } => write!(
+            Self::NotInVocab {
+                quantized,
+                symbol,
+                representable,
+            } => out_of_range(
                 f,
-                "quantized coefficient {quantized} needs byte-level symbol {symbol:?} (U+{:04X}), \
-                 which is not in the vocabulary (use on_overflow=\"clip\" to saturate)",
-                *symbol as u32
+                quantized,
+                *representable,
+                format_args!(
+                    "it needs byte-level symbol {symbol:?} (U+{:04X}), not in the vocabulary",
+                    *symbol as u32
+                ),
             ),
         }
     }
 }
 
+/// The one message for a coefficient the tokenizer cannot represent. It leads with the usual
+/// cause: such coefficients come from actions that are not normalized, or in other units than
+/// the fit data, far more often than from a vocabulary gap; clipping would hide that bug, so it
+/// is offered last and as what it is, a loss of data.
+fn out_of_range(
+    f: &mut fmt::Formatter<'_>,
+    quantized: &dyn fmt::Display,
+    representable: Option<Representable>,
+    detail: fmt::Arguments<'_>,
+) -> fmt::Result {
+    f.write_str(
+        "the actions are likely not normalized, or in other units or scale than this tokenizer's \
+         fit data: ",
+    )?;
+    match representable {
+        Some(Representable { lo, hi }) => write!(
+            f,
+            "quantized coefficient {quantized} is outside {lo} to {hi}, the range the tokenizer \
+             represents"
+        )?,
+        None => write!(
+            f,
+            "quantized coefficient {quantized} is not representable (the vocabulary represents \
+             no coefficient)"
+        )?,
+    }
+    write!(
+        f,
+        " ({detail}); attach or fit a Normalizer, or refit on this data (on_overflow=\"clip\" \
+         saturates, losing data)"
+    )
+}
+
 /// An integer-valued `f64` written in full up to 2^53 (where every integer is exact) and in
-/// scientific notation beyond, so that a coefficient of `1e300` does not print as 301 digits.
+/// scientific notation with four significant digits beyond, so that a coefficient of `1e300`
+/// prints as `1e300`, not as 301 digits or as `5.000000000000001e300` (its last digits carry
+/// no meaning for the user).
 struct Compact(f64);
 
 impl fmt::Display for Compact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.abs() < 9_007_199_254_740_992.0 {
-            write!(f, "{}", self.0)
-        } else {
-            write!(f, "{:e}", self.0)
+            return write!(f, "{}", self.0);
+        }
+        let text = format!("{:.3e}", self.0);
+        match text.split_once('e') {
+            Some((mantissa, exponent)) if mantissa.contains('.') => {
+                let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+                write!(f, "{mantissa}e{exponent}")
+            }
+            _ => f.write_str(&text),
         }
     }
 }
@@ -357,7 +427,7 @@ pub enum DecodeIssue {
         position: usize,
         /// The id.
         id: i64,
-        /// The vocabulary's size (valid ids are `0..vocab_len`).
+        /// The vocabulary's size (valid ids are 0 to `vocab_len - 1`).
         vocab_len: usize,
     },
     /// A token id beyond what `i64` holds (a Python int or `u64` that large): not in the
@@ -367,7 +437,7 @@ pub enum DecodeIssue {
         position: usize,
         /// The id.
         id: i128,
-        /// The vocabulary's size (valid ids are `0..vocab_len`).
+        /// The vocabulary's size (valid ids are 0 to `vocab_len - 1`).
         vocab_len: usize,
     },
     /// The tokens' bytes are not valid UTF-8.
@@ -413,7 +483,8 @@ fn unknown_id_text(
 ) -> fmt::Result {
     write!(
         f,
-        "token id {id} at position {position} is not in the vocabulary (valid ids are 0..{vocab_len})"
+        "token id {id} at position {position} is not in the vocabulary ({})",
+        crate::token_id::valid_ids_text(vocab_len)
     )
 }
 
@@ -486,6 +557,16 @@ mod tests {
             "cannot do it: scaled DCT coefficient NaN in chunk 2 of the training chunks at \
              flattened index 10 (time step 3, dimension 1) is not finite"
         );
+    }
+
+    #[test]
+    fn huge_values_print_with_four_significant_digits() {
+        let text = |v: f64| Compact(v).to_string();
+        assert_eq!(text(-354.0), "-354");
+        assert_eq!(text(9_007_199_254_740_991.0), "9007199254740991");
+        assert_eq!(text(5.000000000000001e300), "5e300");
+        assert_eq!(text(-1.23456e20), "-1.235e20");
+        assert_eq!(text(f64::INFINITY), "inf");
     }
 
     #[test]

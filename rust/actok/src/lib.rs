@@ -35,7 +35,9 @@ mod sample;
 mod token_id;
 
 pub use bpe::{Bpe, BpeScratch};
-pub use error::{DecodeIssue, EncodeIssue, Error, Place, Quantity, RangeIssue, Result};
+pub use error::{
+    DecodeIssue, EncodeIssue, Error, Place, Quantity, RangeIssue, Representable, Result,
+};
 pub use fast::chunking::{chunk_count, chunk_episodes};
 pub use fast::episodes::episodes_dim;
 pub use fast::fit::{FitOptions, FitProgress, FitStage, ProgressFn};

@@ -36,6 +36,15 @@ macro_rules! input_ids {
 
 input_ids!(u16, u32, i32, i64, u64, i128);
 
+/// The one wording of the ids of a vocabulary of `len` tokens, inclusive at both ends, for every
+/// message that states them (Rust's `0..len` reads as "up to len" to most users).
+pub(crate) fn valid_ids_text(len: usize) -> String {
+    match len.checked_sub(1) {
+        Some(last) => format!("valid ids are 0 to {last}, inclusive"),
+        None => "the vocabulary is empty, no id is valid".into(),
+    }
+}
+
 /// The issue for an id outside the vocabulary at `position`: [`DecodeIssue::UnknownId`], or
 /// [`DecodeIssue::IdOutOfRange`] when the value does not even fit `i64`.
 pub(crate) fn unknown_id(position: usize, id: i128, vocab_len: usize) -> DecodeIssue {

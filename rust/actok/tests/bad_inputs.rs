@@ -3,7 +3,8 @@
 //! or, where the input is usable, the right answer. The Python matrix is `tests/test_bad_inputs.py`.
 
 use actok::{
-    DecodeIssue, EncodeIssue, EncodeOptions, Error, FastTokenizer, OnDecodeError, Overflow,
+    DecodeIssue, EncodeIssue, EncodeOptions, Error, FastTokenizer, FitOptions, Normalizer,
+    NormalizerKind, OnDecodeError, Overflow, Representable,
 };
 
 const TOKENIZER: &str = include_str!("../../../python/actok/data/robosuite_fast/tokenizer.json");
@@ -78,7 +79,123 @@ fn huge_coefficient_prints_in_scientific_notation() {
             ..
         }
     ));
-    assert!(msg.contains("e300") && msg.len() < 300, "{msg}");
+    // Not 301 digits: no run of 30 digits anywhere, and the whole message stays short (the
+    // cap was 300 before the message named the likely cause and the representable range).
+    let longest_digits = msg
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        msg.contains("e300") && longest_digits < 30 && msg.len() < 400,
+        "{msg}"
+    );
+}
+
+/// The `representable` range carried by an out-of-range encode error.
+fn representable(issue: &EncodeIssue) -> Option<Representable> {
+    match issue {
+        EncodeIssue::BelowMinToken { representable, .. }
+        | EncodeIssue::NotACharacter { representable, .. }
+        | EncodeIssue::NotInVocab { representable, .. } => *representable,
+        other => panic!("not an out-of-range issue: {other:?}"),
+    }
+}
+
+/// Encodes the single quantized coefficient `q` (a `(1, 1, 1)` chunk: the length-1 orthonormal
+/// DCT is the identity, so `q / scale` quantizes to `q`).
+fn encode_q(t: &FastTokenizer, q: i64) -> actok::Result<Vec<Vec<u32>>> {
+    // A (1, 1) chunk is its own coefficient: the probe, not a shape the tokenizer was fitted to.
+    let any_shape = EncodeOptions {
+        overflow: Overflow::Raise,
+        check_shape: false,
+    };
+    t.encode(&[q as f64 / t.config().scale], [1, 1, 1], any_shape)
+}
+
+/// A lossless tokenizer fitted on smooth normalized chunks (20 steps, 2 dimensions, in [-1, 1]).
+fn lossless() -> FastTokenizer {
+    let (n, h, d) = (64, 20, 2);
+    let chunks: Vec<f64> = (0..n * h * d)
+        .map(|i| {
+            let (c, t, k) = (i / (h * d), (i / d) % h, i % d);
+            (0.3 * c as f64 + 0.2 * t as f64 + k as f64).sin()
+        })
+        .collect();
+    let options = FitOptions {
+        vocab_size: 300,
+        ..FitOptions::default()
+    };
+    FastTokenizer::fit(&chunks, [n, h, d], &options, None).unwrap()
+}
+
+#[test]
+fn unnormalized_actions_are_named_as_the_likely_cause() {
+    // Raw actions (degrees, say) given to a tokenizer fitted on normalized ones: the message
+    // leads with that cause and the fix; clipping is offered last, as a loss of data.
+    let t = lossless();
+    let raw: Vec<f64> = (0..20 * 2).map(|i| 90.0 + i as f64).collect();
+    let e = t.encode(&raw, [1, 20, 2], Overflow::Raise).unwrap_err();
+    let Error::Encode {
+        chunk: 0, reason, ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    let Representable { lo, hi } = representable(reason).expect("a range");
+    assert_eq!(lo, t.config().min_token);
+    let msg = e.to_string();
+    for needle in [
+        "likely not normalized",
+        "other units",
+        "scale",
+        &format!("outside {lo} to {hi}"),
+        "Normalizer",
+        "refit",
+        "saturates, losing data",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} missing: {msg}");
+    }
+    assert!(
+        msg.find("not normalized") < msg.find("on_overflow"),
+        "{msg}"
+    );
+    // The range named is exact: its ends encode, one past either end does not.
+    for q in [lo, 0, hi] {
+        encode_q(&t, q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+    for q in [lo - 1, hi + 1] {
+        match encode_q(&t, q) {
+            Err(Error::Encode { reason, .. }) => {
+                assert_eq!(representable(&reason), Some(Representable { lo, hi }))
+            }
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn representable_range_stops_at_the_surrogates() {
+    // Every byte-level symbol is in the bundled vocabulary: everything from min_token up to the
+    // code point before U+D800 is representable, and the message names exactly that.
+    let t = tok();
+    let (lo, hi) = (-354, 0xD7FF - 354);
+    encode_q(&t, hi).unwrap();
+    match encode_q(&t, hi + 1) {
+        Err(e @ Error::Encode { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("outside {lo} to {hi}")), "{msg}");
+            assert!(msg.contains("not a Unicode scalar value"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match encode_q(&t, lo - 1) {
+        Err(Error::Encode {
+            reason: reason @ EncodeIssue::BelowMinToken { .. },
+            ..
+        }) => assert_eq!(representable(&reason), Some(Representable { lo, hi })),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -139,6 +256,52 @@ fn unknown_ids_never_wrap_around() {
             other => panic!("{bad}: {other:?}"),
         }
     }
+    // The range is stated inclusive, in the words every id-range message uses.
+    let e = t
+        .decode(&[vec![1024i64]], 2, 2, OnDecodeError::Raise)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("(valid ids are 0 to 1023, inclusive)"),
+        "{e}"
+    );
+    let grown = TOKENIZER.replacen("\"vocab\": {", "\"vocab\": {\"new\": 2048, ", 1);
+    let msg = format_error(FastTokenizer::from_json(&grown, CONFIG), "tokenizer.json");
+    assert!(
+        msg.contains("= 2048 is out of range: for 1025 tokens, valid ids are 0 to 1024, inclusive"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn normalizer_dimension_mismatch_is_worded_for_encode_and_for_decode() {
+    // A normalizer for 3-dimensional actions. Encoding 2-dimensional actions names the actions;
+    // decoding to action_dim=2 has no actions to name: it names the shape asked for and the
+    // likely cause, ids from another tokenizer.
+    let rows: Vec<f64> = (0..30).map(|i| f64::from(i % 7)).collect();
+    let norm = Normalizer::fit(NormalizerKind::MinMax, &[&rows[..]], 3).unwrap();
+    let t = tok().with_normalizer(Some(norm));
+    let e = t
+        .encode(&[0.0f64; 8], [1, 4, 2], Overflow::Raise)
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument(_)) && e.to_string().contains("actions have 2"),
+        "{e}"
+    );
+    let ids = tok()
+        .encode(&[0.0f64; 8], [1, 4, 2], Overflow::Raise)
+        .unwrap();
+    let e = t.decode(&ids, 4, 2, OnDecodeError::Raise).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+    for needle in [
+        "cannot decode to action_dim=2",
+        "normalizer is for 3-dimensional actions",
+        "another tokenizer",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} missing: {msg}");
+    }
+    assert!(!msg.contains("actions have"), "{msg}");
 }
 
 #[test]

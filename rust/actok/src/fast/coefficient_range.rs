@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use crate::bpe::Bpe;
-use crate::error::EncodeIssue;
+use crate::error::{EncodeIssue, Representable};
 use crate::fast::code::CoefficientCode;
 
 /// The largest Unicode scalar value.
@@ -24,6 +24,8 @@ pub(crate) struct CoefficientRange {
     small_ok: Vec<bool>,
     /// Sorted, disjoint inclusive ranges of representable code points, built on first clip.
     ranges: OnceLock<Vec<(u32, u32)>>,
+    /// The range around zero named in errors, built on the first coefficient out of range.
+    span: OnceLock<Option<Representable>>,
 }
 
 const SMALL: u32 = 0x800;
@@ -39,6 +41,7 @@ impl CoefficientRange {
             byte_ok,
             small_ok: Vec::new(),
             ranges: OnceLock::new(),
+            span: OnceLock::new(),
         };
         alphabet.small_ok = (0..SMALL).map(|cp| alphabet.slow_ok(cp)).collect();
         alphabet
@@ -82,6 +85,7 @@ impl CoefficientRange {
             return Err(EncodeIssue::BelowMinToken {
                 quantized: q,
                 min_token: self.code.min_token(),
+                representable: self.representable(),
             });
         }
         if cp < SMALL as f64 {
@@ -100,6 +104,7 @@ impl CoefficientRange {
             return Err(EncodeIssue::NotACharacter {
                 quantized: q,
                 code_point: cp,
+                representable: self.representable(),
             });
         };
         let mut buf = [0u8; 4];
@@ -108,6 +113,7 @@ impl CoefficientRange {
                 return Err(EncodeIssue::NotInVocab {
                     quantized: q as i64,
                     symbol: crate::bpe::bytelevel::BYTE_TO_CHAR[b as usize],
+                    representable: self.representable(),
                 });
             }
         }
@@ -146,6 +152,27 @@ impl CoefficientRange {
             consider(ranges[i - 1].1);
         }
         best.and_then(char::from_u32)
+    }
+
+    /// The unbroken range of representable quantized coefficients containing zero (or, when zero
+    /// itself is not representable, the range nearest to it), for error messages: the range
+    /// users can check their data against. `None` when nothing is representable.
+    fn representable(&self) -> Option<Representable> {
+        *self.span.get_or_init(|| {
+            let ranges = self.ranges.get_or_init(|| self.build_ranges());
+            let zero = self.code.code_point(0.0);
+            let distance = |&&(lo, hi): &&(u32, u32)| {
+                let (lo, hi) = (f64::from(lo), f64::from(hi));
+                (lo - zero).max(zero - hi).max(0.0)
+            };
+            let &(lo, hi) = ranges
+                .iter()
+                .min_by(|a, b| distance(a).total_cmp(&distance(b)))?;
+            Some(Representable {
+                lo: self.code.quantized(lo),
+                hi: self.code.quantized(hi),
+            })
+        })
     }
 
     fn build_ranges(&self) -> Vec<(u32, u32)> {

@@ -151,6 +151,20 @@ impl FastTokenizer {
         }
     }
 
+    /// Fails unless the attached normalizer (if any) is for `dim`-dimensional actions, in the
+    /// terms of decoding: there are no actions yet, only ids and the shape asked for, so a
+    /// mismatch usually means ids from another tokenizer (or a wrong `action_dim`).
+    fn check_decode_dim(&self, dim: usize) -> Result<()> {
+        match &self.normalizer {
+            Some(n) if n.dim() != dim => Err(Error::InvalidArgument(format!(
+                "cannot decode to action_dim={dim}: this tokenizer's normalizer is for {}-dimensional \
+                 actions (were these ids made with another tokenizer, or is action_dim wrong?)",
+                n.dim()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The sections of `tokenizer.json` outside the model, as loaded (written back on save).
     pub(crate) fn sections(&self) -> &TokenizerSections {
         &self.sections
@@ -381,11 +395,19 @@ impl FastTokenizer {
             (Some(_), Some(_)) => Err(Error::InvalidArgument(
                 "time_horizon and action_dim must both be at least 1".into(),
             )),
-            _ => Err(Error::InvalidArgument(format!(
-                "decoding needs the chunk shape: pass time_horizon and action_dim (this tokenizer's \
-                 config has time_horizon={:?}, action_dim={:?})",
-                self.config.time_horizon, self.config.action_dim
-            ))),
+            _ => {
+                // Python users read this message too: no `Some(20)` / `None`.
+                let recorded = |name: &str, v: Option<usize>| match v {
+                    Some(v) => format!("{name}={v}"),
+                    None => format!("no {name}"),
+                };
+                Err(Error::InvalidArgument(format!(
+                    "decoding needs the chunk shape: pass time_horizon and action_dim (this \
+                     tokenizer's config records {} and {})",
+                    recorded("time_horizon", self.config.time_horizon),
+                    recorded("action_dim", self.config.action_dim)
+                )))
+            }
         }
     }
 
@@ -407,7 +429,7 @@ impl FastTokenizer {
             .ok_or_else(|| {
                 Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})"))
             })?;
-        self.check_normalizer_dim(dim)?;
+        self.check_decode_dim(dim)?;
         if sequences.is_empty() {
             // Nothing to transform: no plan for the horizon (which may be huge) is needed.
             return Ok(Decoded {
@@ -476,7 +498,7 @@ impl FastTokenizer {
         for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
             if len < 0 || len > width as i128 {
                 return Err(Error::InvalidArgument(format!(
-                    "lengths[{b}] = {len} is outside 0..={width} (the ids' width)"
+                    "lengths[{b}] = {len} is outside 0 to {width}, inclusive (the ids' width)"
                 )));
             }
             rows.push(&ids[b * width..b * width + len as usize]);

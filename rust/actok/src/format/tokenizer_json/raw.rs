@@ -284,7 +284,9 @@ fn vocab_tokens(vocab: Vec<(String, Value)>, limits: Limits) -> Result<Vec<Strin
             .and_then(|i| tokens.get_mut(i))
             .ok_or_else(|| {
                 format!(
-                    "model.vocab[{token:?}] = {id} is out of range: ids must be 0..{len} without gaps"
+                    "model.vocab[{token:?}] = {id} is out of range: for {len} tokens, {}, one \
+                     per token",
+                    crate::token_id::valid_ids_text(len)
                 )
             })?;
         if let Some(previous) = slot {
