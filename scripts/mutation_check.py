@@ -104,6 +104,27 @@ MUTATIONS = [
         "Some(&(first, _, class)) if first < cp => class,",
         ("pytest", ("test_pretokenize.py", "-k", "boundary")),
     ),
+    Mutation(
+        "far-rule-off",
+        "no value is ever 'far' from the normalizer's fitting data (degrees pass as radians)",
+        "far: (seen_d.0 - span, seen_d.1 + span),",
+        "far: (f64::NEG_INFINITY, f64::INFINITY),",
+        ("pytest", ("test_out_of_range.py", "-k", "degrees")),
+    ),
+    Mutation(
+        "encode-clip-count",
+        "encode clips under out_of_range='clip' without counting",
+        "clipped[at % dim] += 1;",
+        "clipped[at % dim] += 0;",
+        ("pytest", ("test_out_of_range.py", "-k", "clip")),
+    ),
+    Mutation(
+        "apply-clip-count",
+        "Normalizer.apply clips without counting",
+        "clipped[d] += u64::from(was_clipped);",
+        "clipped[d] += 0;",
+        ("pytest", ("test_normalizer.py", "-k", "documented_formula")),
+    ),
 ]
 
 
