@@ -114,8 +114,8 @@ MUTATIONS = [
     Mutation(
         "encode-clip-count",
         "encode clips under out_of_range='clip' without counting",
-        "clipped[at % dim] += 1;",
-        "clipped[at % dim] += 0;",
+        "clipped[d] += 1;",
+        "clipped[d] += 0;",
         ("pytest", ("test_out_of_range.py", "-k", "clip")),
     ),
     Mutation(

@@ -75,13 +75,30 @@ struct DimMap {
     seen: (f64, f64),
     /// Values outside are refused under every policy: `seen` widened by its span on each side.
     far: (f64, f64),
+    /// Where no policy does anything but the affine map (inside both `clip` and `seen`, in a
+    /// dimension with a scale): the fast path. Empty (`(1, 0)`) when there is no such range.
+    plain: (f64, f64),
 }
 
 impl DimMap {
     /// The normalized value of `x` under `policy` and whether it was clipped, or why `x` is
     /// refused.
-    #[inline]
+    #[inline(always)]
     fn apply(&self, x: f64, policy: OutOfRange) -> std::result::Result<(f64, bool), RangeIssue> {
+        if x >= self.plain.0 && x <= self.plain.1 {
+            return Ok(((x - self.a) / self.s + self.b, false));
+        }
+        self.apply_outside(x, policy)
+    }
+
+    /// [`DimMap::apply`] for a value outside the plain range (a tail, a refusal, a constant).
+    #[cold]
+    #[inline(never)]
+    fn apply_outside(
+        &self,
+        x: f64,
+        policy: OutOfRange,
+    ) -> std::result::Result<(f64, bool), RangeIssue> {
         if self.s == 0.0 && x == self.a {
             return Ok((0.0, false));
         }
@@ -307,6 +324,7 @@ impl Normalizer {
                     clip: unbounded,
                     seen: unbounded,
                     far: unbounded,
+                    plain: unbounded,
                 };
                 return Self {
                     kind,
@@ -382,6 +400,11 @@ impl Normalizer {
                 _ => (p, q),
             };
             let span = seen_d.1 - seen_d.0;
+            let plain = if s == 0.0 || span == 0.0 {
+                (1.0, 0.0)
+            } else {
+                (clip.0.max(seen_d.0), clip.1.min(seen_d.1))
+            };
             maps.push(DimMap {
                 a,
                 s,
@@ -389,6 +412,7 @@ impl Normalizer {
                 clip,
                 seen: seen_d,
                 far: (seen_d.0 - span, seen_d.1 + span),
+                plain,
             });
         }
         Ok(Self {
@@ -654,7 +678,7 @@ impl Normalizer {
             .zip(output.chunks_exact_mut(self.dim));
         for (row, (xs, outs)) in rows.enumerate() {
             for (d, (x, out)) in xs.iter().zip(outs.iter_mut()).enumerate() {
-                let place = Place::Row {
+                let place = || Place::Row {
                     part: None,
                     row,
                     dimension: d,
@@ -663,7 +687,7 @@ impl Normalizer {
                 let y = if x.is_finite() {
                     let (y, was_clipped) = f(d, x).map_err(|issue| Error::OutOfRange {
                         context,
-                        place,
+                        place: place(),
                         value: x,
                         issue,
                     })?;
@@ -676,7 +700,7 @@ impl Normalizer {
                     return Err(Error::NotFinite {
                         context,
                         quantity: Quantity::Value,
-                        place,
+                        place: place(),
                         value: if x.is_finite() { y.to_f64() } else { x },
                     });
                 }
@@ -1005,7 +1029,70 @@ mod tests {
         assert!(norm.apply(&[0.0, 1.0, 2.0]).is_err());
     }
 
+    /// The documented rules, written plainly (docs/semantics.md#out-of-range), for comparison
+    /// with the fast path and its cold half.
+    fn documented(n: &Normalizer, d: usize, x: f64) -> std::result::Result<(f64, bool), ()> {
+        let DimMap {
+            a,
+            s,
+            b,
+            clip,
+            seen,
+            ..
+        } = n.maps[d];
+        let span = seen.1 - seen.0;
+        let constant = span == 0.0;
+        let no_scale = s == 0.0 || constant;
+        let same = if s == 0.0 { x == a } else { x == seen.0 };
+        if no_scale && same {
+            return Ok((if s == 0.0 { 0.0 } else { (x - a) / s + b }, false));
+        }
+        let far = x < seen.0 - span || x > seen.1 + span;
+        if far && !constant {
+            return Err(());
+        }
+        let policy = n.out_of_range;
+        if no_scale {
+            return match policy {
+                OutOfRange::Clip if s == 0.0 => Ok((0.0, true)),
+                OutOfRange::Clip => Ok(((x.clamp(clip.0, clip.1) - a) / s + b, true)),
+                _ => Err(()),
+            };
+        }
+        let outside_clip = x < clip.0 || x > clip.1;
+        match policy {
+            OutOfRange::Raise if x < seen.0 || x > seen.1 => Err(()),
+            OutOfRange::Clip if outside_clip => Ok(((x.clamp(clip.0, clip.1) - a) / s + b, true)),
+            _ => Ok(((x - a) / s + b, false)),
+        }
+    }
+
     proptest! {
+        #[test]
+        fn apply_follows_the_documented_rules(
+            column in proptest::collection::vec(-50.0f64..50.0, 1..60),
+            constant in proptest::bool::ANY,
+            probes in proptest::collection::vec(-300.0f64..300.0, 1..40),
+            kind_index in 0usize..3,
+            policy_index in 0usize..3,
+        ) {
+            let kind = [NormalizerKind::Quantile, NormalizerKind::MinMax, NormalizerKind::MeanStd]
+                [kind_index];
+            let policy = [OutOfRange::Keep, OutOfRange::Clip, OutOfRange::Raise][policy_index];
+            let column = if constant { vec![column[0]; column.len()] } else { column };
+            let norm = Normalizer::fit(kind, &[&column[..]], 1)
+                .unwrap()
+                .with_out_of_range(policy)
+                .unwrap();
+            // The probes, the fitting data itself and its edges.
+            let edges = norm.maps[0].seen;
+            let xs = probes.iter().chain(&column).chain([&edges.0, &edges.1]);
+            for &x in xs {
+                let got = norm.apply_value(0, x).map_err(|_| ());
+                prop_assert_eq!(got, documented(&norm, 0, x), "x = {}", x);
+            }
+        }
+
         #[test]
         fn inverse_undoes_apply_under_keep(
             rows in proptest::collection::vec(proptest::collection::vec(-1e3f64..1e3, 3), 2..40),

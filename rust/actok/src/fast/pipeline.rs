@@ -107,17 +107,20 @@ impl<'a> ChunkPipeline<'a> {
         let (dim, scale) = (self.dim, self.scale);
         if let Some(norm) = self.normalizer {
             normalized.clear();
-            for (at, v) in chunk.iter().enumerate() {
-                let value = v.to_f64();
-                let (y, was_clipped) = norm
-                    .apply_value(at % dim, value)
-                    .map_err(|issue| ValueFault::OutOfRange { at, value, issue })?;
-                if was_clipped {
-                    // Allocated on the first clipped value only: most chunks clip nothing.
-                    clipped.resize(dim, 0);
-                    clipped[at % dim] += 1;
+            for (row, values) in chunk.chunks_exact(dim).enumerate() {
+                for (d, v) in values.iter().enumerate() {
+                    let value = v.to_f64();
+                    let (y, was_clipped) = norm.apply_value(d, value).map_err(|issue| {
+                        let at = row * dim + d;
+                        ValueFault::OutOfRange { at, value, issue }
+                    })?;
+                    if was_clipped {
+                        // Allocated on the first clipped value only: most chunks clip nothing.
+                        clipped.resize(dim, 0);
+                        clipped[d] += 1;
+                    }
+                    normalized.push(y);
                 }
-                normalized.push(y);
             }
             self.quantizer
                 .quantize(&normalized[..], dim, scale, coefficients, quantize);
