@@ -16,9 +16,21 @@ pub const TOKENIZER_JSON: &str =
 pub const CONFIG_JSON: &str =
     include_str!("../../python/actok/data/robosuite_fast/processor_config.json");
 
+/// [`CONFIG_JSON`] without its recorded `time_horizon` (a universal tokenizer): the targets
+/// encode chunks of every small shape, and the shape check is not what they fuzz.
+pub static UNIVERSAL_CONFIG_JSON: LazyLock<String> = LazyLock::new(|| {
+    let text = CONFIG_JSON.replace("\"time_horizon\": 20", "\"time_horizon\": null");
+    assert_ne!(
+        text, CONFIG_JSON,
+        "the bundled config no longer records time_horizon 20"
+    );
+    text
+});
+
 /// The bundled tokenizer, parsed once per process (parsing costs far more than one input).
 pub static TOKENIZER: LazyLock<FastTokenizer> = LazyLock::new(|| {
-    FastTokenizer::from_json(TOKENIZER_JSON, CONFIG_JSON).expect("the bundled tokenizer loads")
+    FastTokenizer::from_json(TOKENIZER_JSON, &UNIVERSAL_CONFIG_JSON)
+        .expect("the bundled tokenizer loads")
 });
 
 /// Largest distance, per action dimension (one column of the chunk), between a chunk and the
