@@ -1,4 +1,4 @@
-"""``ActionConstraintLogitsProcessor``: ``transformers`` generation that only yields decodable chunks.
+"""``ActionConstraintLogitsProcessor``: `transformers` generation that yields only decodable chunks.
 
 A Hugging Face ``LogitsProcessor`` around :meth:`actok.FastTokenizer.constraint_batch`: at every
 generation step it advances each row's constraint with the token generated since the last step
@@ -16,7 +16,7 @@ actok`` and ``import actok.integrations`` import neither.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -68,12 +68,12 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         self,
         tokenizer: Any,
         *,
-        time_horizon: Optional[int] = None,
-        action_dim: Optional[int] = None,
-        vocab_map: Optional[Any] = None,
-        model_vocab_size: Optional[int] = None,
-        end_id: Optional[int] = None,
-        prompt_length: Optional[int] = None,
+        time_horizon: int | None = None,
+        action_dim: int | None = None,
+        vocab_map: Any | None = None,
+        model_vocab_size: int | None = None,
+        end_id: int | None = None,
+        prompt_length: int | None = None,
     ) -> None:
         if prompt_length is not None and (
             isinstance(prompt_length, bool)
@@ -105,7 +105,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         return 4 * self.time_horizon * self.action_dim + (self.end_id is not None)
 
     @property
-    def start(self) -> Optional[int]:
+    def start(self) -> int | None:
         """Position in ``input_ids`` of the first action token of the current generation (None
         before the first call)."""
         return self._start
@@ -124,7 +124,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         """Forget the current generation: the next call starts afresh."""
         self._batch = -1
         self._prev: Any = None
-        self._start: Optional[int] = None
+        self._start: int | None = None
         self._advanced = 0
         self._mask_fresh = False
         self._detached = np.zeros(0, dtype=bool)
@@ -196,7 +196,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
     # ---------------------------------------------------------------------------------------
     # state tracking
     # ---------------------------------------------------------------------------------------
-    def _sync(self, input_ids: Any, width: Optional[int]) -> None:
+    def _sync(self, input_ids: Any, width: int | None) -> None:
         """Bring every row's constraint up to date with ``input_ids``."""
         if input_ids is self._prev:
             return
@@ -216,7 +216,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
             self._replay(input_ids)  # beams reordered: rebuild the states from the sequences
         self._prev = input_ids
 
-    def _begin(self, input_ids: Any, batch: int, length: int, width: Optional[int]) -> None:
+    def _begin(self, input_ids: Any, batch: int, length: int, width: int | None) -> None:
         if batch != self._batch or self._bc is None:
             self._bc = self.tokenizer.constraint_batch(
                 batch,
