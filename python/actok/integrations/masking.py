@@ -14,7 +14,7 @@ import numpy as np
 
 from .._actok import ActokError
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 def _library(x: object) -> str:
@@ -46,7 +46,7 @@ def _check(logits: Any, mask: Any) -> None:
         )
 
 
-def apply_mask(logits: T, mask: Any) -> T:
+def apply_mask(logits: _T, mask: Any) -> _T:
     """Set ``logits`` to ``-inf`` wherever ``mask`` is False, and return them.
 
     ``logits``: a floating array of shape ``(batch, V)`` (or ``(V,)``) from numpy, torch or JAX;

@@ -108,7 +108,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
     def start(self) -> int | None:
         """Position in ``input_ids`` of the first action token of the current generation (None
         before the first call)."""
-        return self._start
+        return self._start if self._start >= 0 else None
 
     @property
     def is_complete(self) -> np.ndarray:
@@ -124,7 +124,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         """Forget the current generation: the next call starts afresh."""
         self._batch = -1
         self._prev: Any = None
-        self._start: int | None = None
+        self._start = -1  # none yet
         self._advanced = 0
         self._mask_fresh = False
         self._detached = np.zeros(0, dtype=bool)
@@ -140,7 +140,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         ``sequences``, ``generate``'s output for this processor's last generation: from
         :attr:`start`, cut where the row completed. A row that did not complete gives its ids up
         to the first id that is not an action id; decoding it then fails, as it should."""
-        if self._start is None:
+        if self._start < 0:
             raise ActokError("action_ids needs a generation: the processor has not been called")
         seqs = np.asarray(
             sequences.detach().cpu() if isinstance(sequences, torch.Tensor) else sequences
