@@ -68,7 +68,7 @@ pub enum Error {
     },
     /// A token id a constraint refuses at this point of a sequence ([`crate::Constraint`],
     /// [`crate::ConstraintBatch`]): after it, no continuation decodes (or the row has ended).
-    #[error("cannot advance {}: token id {id} at position {position} is not allowed after {state}: {reason} (sample the next id under the mask)", RowText(*row))]
+    #[error("cannot advance {}: token id {id} at position {position} is not allowed after {state}: {reason}", RowText(*row))]
     NotAllowed {
         /// The row of a batch, `None` for a single [`crate::Constraint`].
         row: Option<usize>,
@@ -504,35 +504,42 @@ impl fmt::Display for Refusal {
                 f,
                 "it is not in the vocabulary ({})",
                 crate::token_id::valid_ids_text(*vocab_len)
-            ),
+            )?,
             Self::NotMapped { width } => write!(
                 f,
                 "it is neither the model id of an action token nor the end id (model ids are 0 \
                  to {}, inclusive)",
                 width.saturating_sub(1)
-            ),
-            Self::InvalidUtf8 => f.write_str("its bytes are not valid UTF-8 there"),
+            )?,
+            Self::InvalidUtf8 => f.write_str("its bytes are not valid UTF-8 there")?,
             Self::TooMany { chars, remaining } => write!(
                 f,
                 "it finishes {chars} coefficients, more than the {remaining} still missing"
-            ),
+            )?,
             Self::NoCompletion => f.write_str(
                 "no token sequence after it finishes exactly time_horizon * action_dim \
                  coefficients (it leaves a character or a count the vocabulary cannot complete)",
-            ),
-            Self::Complete => f.write_str(
-                "the sequence is complete: end it (in a batch, give the end id or the sentinel \
-                 -1 for this row) or reset()",
-            ),
-            Self::Finished { end_id } => write!(
-                f,
-                "the row has ended; only the end id {end_id} or the sentinel -1 may follow"
-            ),
-            Self::EndTooEarly => f.write_str("the end id is allowed only once the row is complete"),
+            )?,
+            Self::Complete => {
+                return f.write_str(
+                    "the sequence is complete: end it (in a batch, give the end id or the \
+                     sentinel -1 for this row) or reset()",
+                )
+            }
+            Self::Finished { end_id } => {
+                return write!(
+                    f,
+                    "the row has ended; only the end id {end_id} or the sentinel -1 may follow"
+                )
+            }
+            Self::EndTooEarly => {
+                f.write_str("the end id is allowed only once the row is complete")?
+            }
             Self::SentinelTooEarly => f.write_str(
                 "the sentinel -1 (no token) is only for rows that are complete; this one is not",
-            ),
+            )?,
         }
+        f.write_str(" (sample the next id where the mask is True)")
     }
 }
 

@@ -20,6 +20,7 @@ use crate::constraint::utf8::BOUNDARY;
 use crate::constraint::vocab_map::{ModelVocab, VocabMapping};
 use crate::error::{shape_text, ConstraintState, Error, Refusal, Result};
 use crate::parallel;
+use crate::token_id::InputId;
 
 /// The sentinel id for a row that takes no token this step (it must be complete).
 pub const NO_TOKEN: i64 = -1;
@@ -136,7 +137,8 @@ impl ConstraintBatch {
     /// Appends `ids[b]` to row `b` for every row: a model id (the tokenizer's id without a
     /// map), the end id, or [`NO_TOKEN`] (`-1`) for a complete row. If any row refuses its id,
     /// fails with [`Error::NotAllowed`] for the first such row and changes no row.
-    pub fn advance(&mut self, ids: &[i64]) -> Result<()> {
+    /// The ids are any [`InputId`] integers.
+    pub fn advance<I: InputId>(&mut self, ids: &[I]) -> Result<()> {
         if ids.len() != self.rows.len() {
             return Err(Error::InvalidArgument(format!(
                 "advance needs one id per row: got {} ids for {} rows",
@@ -146,7 +148,8 @@ impl ConstraintBatch {
         }
         let mut next = std::mem::take(&mut self.next);
         next.clear();
-        for (b, (row, &id)) in self.rows.iter().zip(ids).enumerate() {
+        for (b, (row, id)) in self.rows.iter().zip(ids).enumerate() {
+            let id = id.value();
             match self.step(row, id) {
                 Ok(after) => next.push(after),
                 Err(reason) => {
@@ -154,7 +157,7 @@ impl ConstraintBatch {
                     return Err(Error::NotAllowed {
                         row: Some(b),
                         position: row.position,
-                        id: i128::from(id),
+                        id,
                         state: self.state_of(row),
                         reason,
                     });
@@ -167,9 +170,9 @@ impl ConstraintBatch {
 
     /// Row `row` after `id`, or why it refuses `id`.
     #[inline]
-    fn step(&self, row: &Row, id: i64) -> Result<Row, Refusal> {
+    fn step(&self, row: &Row, id: i128) -> Result<Row, Refusal> {
         let complete = self.table.is_complete(row.state, row.count);
-        if id == NO_TOKEN {
+        if id == i128::from(NO_TOKEN) {
             return if row.finished || complete {
                 Ok(*row)
             } else {
@@ -177,7 +180,7 @@ impl ConstraintBatch {
             };
         }
         let end = self.vocab.end_id();
-        if end.is_some_and(|e| e as i64 == id) {
+        if end.is_some_and(|e| e as i128 == id) {
             return if row.finished || complete {
                 Ok(Row {
                     finished: true,
@@ -192,7 +195,7 @@ impl ConstraintBatch {
             return Err(Refusal::Finished { end_id });
         }
         let Some(action) = self.vocab.action_id(id) else {
-            return Err(if id >= 0 && (id as u64) < self.width() as u64 {
+            return Err(if id >= 0 && id < self.width() as i128 {
                 Refusal::NotMapped {
                     width: self.width(),
                 }

@@ -26,6 +26,7 @@ pub use vocab_map::{openpi_vocab_map, VocabMapping};
 
 use crate::error::{ConstraintState, Error, Result};
 use crate::fast::tokenizer::FastTokenizer;
+use crate::token_id::InputId;
 use utf8::BOUNDARY;
 
 impl FastTokenizer {
@@ -109,9 +110,11 @@ impl Constraint {
 
     /// Appends token `id`, or fails with [`Error::NotAllowed`] (naming the id, the position and
     /// the state) when the mask excludes it; the state is then unchanged.
+    /// The id is any [`InputId`] integer (`i64` from a model, `u32` from `encode`).
     #[inline]
-    pub fn advance(&mut self, id: i64) -> Result<()> {
-        match self.table.advance(self.state, self.count, i128::from(id)) {
+    pub fn advance(&mut self, id: impl InputId) -> Result<()> {
+        let id = id.value();
+        match self.table.advance(self.state, self.count, id) {
             Ok((state, count)) => {
                 self.state = state;
                 self.count = count;
@@ -121,7 +124,7 @@ impl Constraint {
             Err(reason) => Err(Error::NotAllowed {
                 row: None,
                 position: self.position,
-                id: i128::from(id),
+                id,
                 state: self.state(),
                 reason,
             }),

@@ -168,7 +168,7 @@ impl ModelVocab {
 
     /// The action id of model id `id`, if it is one.
     #[inline]
-    pub(crate) fn action_id(&self, id: i64) -> Option<u32> {
+    pub(crate) fn action_id(&self, id: i128) -> Option<u32> {
         let at = usize::try_from(id).ok()?.checked_sub(self.lo)?;
         self.inverse.get(at).copied().filter(|&a| a != u32::MAX)
     }

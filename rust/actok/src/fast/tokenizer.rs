@@ -554,23 +554,22 @@ impl FastTokenizer {
         dim: usize,
         on_error: OnDecodeError,
     ) -> Result<Decoded> {
-        if lengths.len().checked_mul(width) != Some(ids.len()) {
-            return Err(Error::InvalidArgument(format!(
-                "{} ids do not form {} rows of width {width} (one row per entry of lengths)",
-                ids.len(),
-                lengths.len()
-            )));
-        }
-        let mut rows = Vec::with_capacity(lengths.len());
-        for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
-            if len < 0 || len > width as i128 {
-                return Err(Error::InvalidArgument(format!(
-                    "lengths[{b}] = {len} is outside 0 to {width}, inclusive (the ids' width)"
-                )));
-            }
-            rows.push(&ids[b * width..b * width + len as usize]);
-        }
+        let rows = padded_rows(ids, width, lengths)?;
         self.decode(&rows, horizon, dim, on_error)
+    }
+
+    /// [`FastTokenizer::decode_prefix`] of padded rows, as [`FastTokenizer::decode_padded`]
+    /// takes them.
+    pub fn decode_prefix_padded<I: InputId, L: InputId>(
+        &self,
+        ids: &[I],
+        width: usize,
+        lengths: &[L],
+        horizon: usize,
+        dim: usize,
+    ) -> Result<Decoded> {
+        let rows = padded_rows(ids, width, lengths)?;
+        self.decode_prefix(&rows, horizon, dim)
     }
 
     /// Decodes one sequence into `out` (`H×D`, zero on entry); returns the problem, if any.
@@ -669,6 +668,31 @@ fn zeroed(n: usize) -> std::result::Result<Vec<f64>, std::collections::TryReserv
     v.try_reserve_exact(n)?;
     v.resize(n, 0.0);
     Ok(v)
+}
+
+/// The real part of each padded row: `ids` is row-major `(lengths.len(), width)`.
+fn padded_rows<'a, I: InputId, L: InputId>(
+    ids: &'a [I],
+    width: usize,
+    lengths: &[L],
+) -> Result<Vec<&'a [I]>> {
+    if lengths.len().checked_mul(width) != Some(ids.len()) {
+        return Err(Error::InvalidArgument(format!(
+            "{} ids do not form {} rows of width {width} (one row per entry of lengths)",
+            ids.len(),
+            lengths.len()
+        )));
+    }
+    let mut rows = Vec::with_capacity(lengths.len());
+    for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
+        if len < 0 || len > width as i128 {
+            return Err(Error::InvalidArgument(format!(
+                "lengths[{b}] = {len} is outside 0 to {width}, inclusive (the ids' width)"
+            )));
+        }
+        rows.push(&ids[b * width..b * width + len as usize]);
+    }
+    Ok(rows)
 }
 
 /// How [`FastTokenizer::decode_rows`] judges a sequence.
