@@ -223,15 +223,13 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
                 self.time_horizon,
                 self.action_dim,
                 vocab_map=self.vocab_map,
-                model_vocab_size=(
-                    self.model_vocab_size
-                    if self.model_vocab_size is not None or self.vocab_map is None
-                    else width
-                ),
+                model_vocab_size=self.model_vocab_size
+                if self.model_vocab_size is not None
+                else width,
                 end_id=self.end_id,
             )
             self._batch = batch
-            self._mask = np.zeros(self._bc.mask().shape, dtype=bool)
+            self._mask = np.zeros((batch, self._bc.width), dtype=bool)
         self._start = self.prompt_length if self.prompt_length is not None else length
         self._replay(input_ids)
 
