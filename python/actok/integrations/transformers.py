@@ -84,8 +84,10 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         self.tokenizer = tokenizer
         self.time_horizon = time_horizon if time_horizon is not None else tokenizer.time_horizon
         self.action_dim = action_dim if action_dim is not None else tokenizer.action_dim
-        # Checks the shape (and that the tokenizer can be constrained) now, not mid-generate.
-        tokenizer.constraint(time_horizon, action_dim)
+        if self.time_horizon is None or self.action_dim is None:
+            tokenizer.constraint(
+                time_horizon, action_dim
+            )  # the core's error, now, not mid-generate
         self.vocab_map = None if vocab_map is None else np.asarray(vocab_map, dtype=np.int64)
         self.model_vocab_size = model_vocab_size
         self.end_id = end_id
@@ -182,16 +184,16 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
                 f"scores have {scores.shape[1]} columns but the constraint's masks have {width} "
                 "(model_vocab_size, or the tokenizer's vocabulary without a vocab_map)"
             )
-        mask = self._current_mask()
-        # A row with no allowed id (complete without end_id) is left unmasked: a row of -inf
-        # would make sampling fail for the whole batch.
-        empty = ~mask.any(axis=1)
-        keep = mask
-        if empty.any():
-            keep = mask.copy()
-            keep[empty] = True
-        allowed = torch.from_numpy(keep).to(scores.device, non_blocking=True)
-        return scores.masked_fill(~allowed, float("-inf"))  # type: ignore[return-value]
+        excluded = np.logical_not(self._current_mask(), out=self._excluded)
+        if self.end_id is None:
+            # A complete row allows nothing: it is left unmasked, as a row of -inf would make
+            # sampling fail for the whole batch (with end_id, a complete row allows end_id).
+            done = self._bc.is_complete
+            if done.any():
+                excluded[done] = False
+        return scores.masked_fill(  # type: ignore[return-value]
+            self._excluded_t.to(scores.device, non_blocking=True), float("-inf")
+        )
 
     # ---------------------------------------------------------------------------------------
     # state tracking
@@ -202,18 +204,17 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
             return
         batch, length = (int(n) for n in input_ids.shape)
         prev = self._prev
-        same_call = (
-            prev is not None
-            and batch == self._batch
-            and length == prev.shape[1] + 1
-            and torch.equal(input_ids[:, :-1][:, : self._start], prev[:, : self._start])
-        )
-        if not same_call:
+        if prev is not None and batch == self._batch and length == prev.shape[1] + 1:
+            # the same generate call, one token on
+            if torch.equal(input_ids[:, :-1], prev):
+                if length > self._start:
+                    self._advance(input_ids[:, -1])
+            elif torch.equal(input_ids[:, : self._start], prev[:, : self._start]):
+                self._replay(input_ids)  # beams reordered: rebuild the states from the sequences
+            else:
+                self._begin(input_ids, batch, length, width)
+        else:
             self._begin(input_ids, batch, length, width)
-        elif length - self._start == self._advanced + 1 and torch.equal(input_ids[:, :-1], prev):
-            self._advance(input_ids[:, -1])
-        elif length > self._start:
-            self._replay(input_ids)  # beams reordered: rebuild the states from the sequences
         self._prev = input_ids
 
     def _begin(self, input_ids: Any, batch: int, length: int, width: int | None) -> None:
@@ -230,6 +231,8 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
             )
             self._batch = batch
             self._mask = np.zeros((batch, self._bc.width), dtype=bool)
+            self._excluded = np.zeros_like(self._mask)
+            self._excluded_t = torch.from_numpy(self._excluded)  # shares its memory
         self._start = self.prompt_length if self.prompt_length is not None else length
         self._replay(input_ids)
 
