@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._actok import ActokError
+from .._actok import ActokError, DecodeError
 from .._extras import require
 
 _NEEDED_FOR = "actok.integrations.transformers"
@@ -131,6 +131,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         self._mask_fresh = False
         self._detached = np.zeros(0, dtype=bool)
         self._lengths = np.zeros(0, dtype=np.int64)
+        self._ended: np.ndarray | None = None
 
     def stopping_criteria(self) -> StoppingCriteria:
         """A ``StoppingCriteria`` for ``generate`` that ends each row once its action sequence is
@@ -185,12 +186,10 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
                 "(model_vocab_size, or the tokenizer's vocabulary without a vocab_map)"
             )
         excluded = np.logical_not(self._current_mask(), out=self._excluded)
-        if self.end_id is None:
+        if self.end_id is None and self._ended is not None:
             # A complete row allows nothing: it is left unmasked, as a row of -inf would make
             # sampling fail for the whole batch (with end_id, a complete row allows end_id).
-            done = self._bc.is_complete
-            if done.any():
-                excluded[done] = False
+            excluded[self._ended] = False
         return scores.masked_fill(  # type: ignore[return-value]
             self._excluded_t.to(scores.device, non_blocking=True), float("-inf")
         )
@@ -242,6 +241,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         self._mask_fresh = False
         self._detached = np.zeros(self._batch, dtype=bool)
         self._lengths = np.full(self._batch, -1, dtype=np.int64)
+        self._ended = None  # rows that take -1 (None: no row)
         self._note_complete()
         for j in range(self._start, int(input_ids.shape[1])):
             self._advance(input_ids[:, j])
@@ -253,29 +253,43 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         return self._mask
 
     def _advance(self, tokens: Any) -> None:
-        ids = tokens.detach().cpu().numpy().astype(np.int64)
+        ids = np.array(tokens.tolist(), dtype=np.int64)
+        if self._ended is not None:
+            ids[self._ended] = -1  # finished rows (or complete ones, without end_id) take -1
+        try:
+            self._bc.advance(ids)  # checks every id; on an excluded one, no row moves
+        except DecodeError:
+            self._advance_excluded(ids)
+        self._mask_fresh = False
+        self._advanced += 1
+        self._note_complete()
+
+    def _advance_excluded(self, ids: np.ndarray) -> None:
+        """Some row was fed an id its mask excludes: a complete row fed generate's pad instead
+        of end_id, or a row generate stopped early (a stop string, another processor's forced
+        token). Such a row is fed what it allows (end_id when complete), and a row that was not
+        complete is detached: its output is incomplete, and it is no longer constrained."""
         mask = self._current_mask()
         width = mask.shape[1]
         ok = (ids >= 0) & (ids < width)
         rows = np.flatnonzero(ok)
         ok[rows] = mask[rows, ids[rows]]
-        if not ok.all():
-            # Not allowed: a finished row fed generate's pad, a complete row without end_id, or a
-            # row generate stopped early. Feed what the row allows (end_id for a complete or
-            # finished row, -1 where nothing is), and detach the rows that were not complete.
-            bad = np.flatnonzero(~ok)
-            first = mask[bad].argmax(axis=1)
-            has = mask[bad, first]
-            ids[bad] = np.where(has, first, -1)
-            self._detached[bad[self._lengths[bad] < 0]] = True
+        if self._ended is not None:
+            ok |= self._ended
+        bad = np.flatnonzero(~ok)
+        first = mask[bad].argmax(axis=1)
+        ids[bad] = np.where(mask[bad, first], first, -1)
+        self._detached[bad[self._lengths[bad] < 0]] = True
         self._bc.advance(ids)
-        self._mask_fresh = False
-        self._advanced += 1
-        self._note_complete()
 
     def _note_complete(self) -> None:
-        newly = np.asarray(self._bc.is_complete) & (self._lengths < 0) & ~self._detached
+        complete = self._bc.is_complete
+        if not complete.any():
+            return
+        newly = complete & (self._lengths < 0) & ~self._detached
         self._lengths[newly] = self._advanced
+        ended = self._bc.finished if self.end_id is not None else complete
+        self._ended = ended if ended.any() else None
 
     def _inverse_map(self) -> np.ndarray:
         """model id -> action id (-1 for other ids)."""
