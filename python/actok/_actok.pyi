@@ -170,9 +170,7 @@ class _ConstraintBatch:
     @property
     def action_dim(self) -> int: ...
 
-def openpi_vocab_map(
-    model_vocab_size: int, vocab_len: int, skip: int
-) -> npt.NDArray[np.int64]: ...
+def openpi_vocab_map(model_vocab_size: int, vocab_len: int, skip: int) -> npt.NDArray[np.int64]: ...
 
 @final
 class _Normalizer:
