@@ -570,6 +570,16 @@ fn batch_refusals_change_no_row_and_name_the_row() {
         err,
         Error::NotAllowed {
             row: Some(1),
+            reason: Refusal::NotMapped { .. },
+            ..
+        }
+    ));
+    // In the tokenizer's own ids, the same id is simply unknown.
+    let mut plain = ConstraintBatch::new(table.clone(), 1, &VocabMapping::default()).unwrap();
+    let err = plain.advance(&[v as i64]).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::NotAllowed {
             reason: Refusal::UnknownId { .. },
             ..
         }

@@ -195,13 +195,14 @@ impl ConstraintBatch {
             return Err(Refusal::Finished { end_id });
         }
         let Some(action) = self.vocab.action_id(id) else {
-            return Err(if id >= 0 && id < self.width() as i128 {
-                Refusal::NotMapped {
-                    width: self.width(),
-                }
-            } else {
+            // In the tokenizer's own ids, an unknown id; in a model's, one of no action token.
+            return Err(if self.vocab.is_plain() {
                 Refusal::UnknownId {
                     vocab_len: self.width(),
+                }
+            } else {
+                Refusal::NotMapped {
+                    width: self.width(),
                 }
             });
         };

@@ -161,6 +161,14 @@ impl ModelVocab {
         self.width
     }
 
+    /// Whether the ids are the tokenizer's own, nothing added (no map, no end id, no extra
+    /// width).
+    pub(crate) fn is_plain(&self) -> bool {
+        matches!(self.layout, Layout::Identity)
+            && self.end_id.is_none()
+            && self.width == self.inverse.len()
+    }
+
     /// The end id, if any.
     pub(crate) fn end_id(&self) -> Option<usize> {
         self.end_id
