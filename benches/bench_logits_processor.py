@@ -11,12 +11,14 @@ Beside it: one forward pass of the model for one new token per row with its KV c
 
 Tokenizer: the bundled robosuite FAST tokenizer (vocab 1024, ``min_token`` -354: zero is a
 two-byte character), chunks of 20 x 7; its ids placed openpi-style at ``V - 1 - skip - i`` in a
-vocabulary of 1024 action ids, 40 text ids and 8 skipped ids.
+vocabulary of 1024 action ids, 40 text ids and 8 skipped ids (or, with ``--model-vocab``, below
+the last 128 ids of a vocabulary that size, as openpi does in PaliGemma's).
 
 Usage::
 
     pip install '.[transformers]'
     python benches/bench_logits_processor.py [--batch 1 8 64] [--repeat 5] [--threads 1]
+                                             [--model-vocab 257152]
 
 The machine may be shared; each figure is the median over ``--repeat`` generations.
 """
@@ -30,7 +32,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 import transformers
 
@@ -102,6 +103,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 8, 64])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument(
+        "--model-vocab",
+        type=int,
+        default=None,
+        help="the model's vocabulary size, the action ids placed openpi-style below its last 128 "
+        "(e.g. 257152, PaliGemma's); default: 1024 action ids + 40 text ids + 8 skipped",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     transformers.logging.set_verbosity_error()
@@ -111,8 +119,11 @@ def main() -> None:
         Path(actok.__file__).parent / "data" / "robosuite_fast"
     )
     n_actions = tok.constraint(HORIZON, DIM).mask().shape[0]
-    vocab_size = N_TEXT + n_actions + SKIP
-    vocab_map = vocab_size - 1 - SKIP - np.arange(n_actions)
+    if args.model_vocab is None:
+        vocab_size, skip = N_TEXT + n_actions + SKIP, SKIP
+    else:
+        vocab_size, skip = args.model_vocab, 128  # openpi's placement in PaliGemma's vocabulary
+    vocab_map = actok.openpi_vocab_map(vocab_size, skip, vocab_len=n_actions)
     model = tiny_model(vocab_size)
 
     print(

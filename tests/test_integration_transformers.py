@@ -338,3 +338,43 @@ def test_missing_extra_is_one_line(missing):
         f"actok._extras.MissingExtra: actok.integrations.transformers needs {missing}, "
         "which is not installed: pip install 'actok[transformers]'"
     )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+def test_scores_of_any_float_dtype(setup, dtype):
+    """The numpy fast path (float32/64/16 on CPU) and torch's (bfloat16, other devices) mask the
+    same ids."""
+    proc = setup.processor()
+    prompt = setup.prompts(0, batch=3)
+    scores = torch.randn(3, setup.vocab_size, generator=torch.Generator().manual_seed(0))
+    scores = scores.to(getattr(torch, dtype))
+    masked = proc(prompt, scores)
+    assert masked.dtype == scores.dtype and masked is not scores
+    allowed = torch.isfinite(masked)
+    expected = torch.zeros_like(allowed)
+    expected[:, setup.vocab_map] = True  # only action ids can be allowed first
+    assert (allowed <= expected).all() and allowed.any(dim=1).all()
+    assert torch.equal(masked[allowed], scores[allowed])
+    if dtype != "float32":
+        ref = setup.processor()(prompt, scores.float())
+        assert torch.equal(torch.isfinite(ref), allowed)
+
+
+def test_generate_keeps_raw_logits_unmasked(setup):
+    """Out of place: the logits generate keeps (output_logits) are the model's, the scores it
+    keeps (output_scores) are masked."""
+    model = setup.model(1)
+    prompt = setup.prompts(1, batch=2)
+    proc = setup.processor()
+    res = _generate(
+        setup,
+        model,
+        prompt,
+        proc,
+        do_sample=False,
+        return_dict_in_generate=True,
+        output_logits=True,
+        output_scores=True,
+    )
+    assert torch.isfinite(res.logits[0]).all()
+    assert not torch.isfinite(res.scores[0]).all()

@@ -185,14 +185,13 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
                 f"scores have {scores.shape[1]} columns but the constraint's masks have {width} "
                 "(model_vocab_size, or the tokenizer's vocabulary without a vocab_map)"
             )
-        excluded = np.logical_not(self._current_mask(), out=self._excluded)
+        mask = self._current_mask()
         if self.end_id is None and self._ended is not None:
             # A complete row allows nothing: it is left unmasked, as a row of -inf would make
             # sampling fail for the whole batch (with end_id, a complete row allows end_id).
-            excluded[self._ended] = False
-        return scores.masked_fill(  # type: ignore[return-value]
-            self._excluded_t.to(scores.device, non_blocking=True), float("-inf")
-        )
+            mask[self._ended] = True
+            self._mask_fresh = False  # the buffer no longer holds the constraint's masks
+        return _masked(scores, mask, self._mask_t)  # type: ignore[return-value]
 
     # ---------------------------------------------------------------------------------------
     # state tracking
@@ -230,8 +229,7 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
             )
             self._batch = batch
             self._mask = np.zeros((batch, self._bc.width), dtype=bool)
-            self._excluded = np.zeros_like(self._mask)
-            self._excluded_t = torch.from_numpy(self._excluded)  # shares its memory
+            self._mask_t = torch.from_numpy(self._mask)  # shares its memory
         self._start = self.prompt_length if self.prompt_length is not None else length
         self._replay(input_ids)
 
@@ -299,6 +297,22 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         inverse = np.full(width, -1, dtype=np.int64)
         inverse[self.vocab_map] = np.arange(self.vocab_map.size, dtype=np.int64)
         return inverse
+
+
+_NUMPY_FLOATS = (torch.float32, torch.float64, torch.float16)
+
+
+def _masked(scores: Any, mask: np.ndarray, mask_t: Any) -> Any:
+    """A copy of ``scores`` with ``-inf`` where ``mask`` (numpy, and ``mask_t``, a tensor sharing
+    its memory) is False. Out of place, as transformers' own processors are: ``generate`` may
+    keep the scores it passed in (``output_logits``)."""
+    if scores.device.type == "cpu" and scores.dtype in _NUMPY_FLOATS:
+        # numpy's masked copy is several times faster than torch's masked_fill or where on CPU
+        # (257,152 ids: 39 us against 150-245 us a row)
+        out = torch.full_like(scores, float("-inf"))
+        np.copyto(out.numpy(), scores.detach().numpy(), where=mask)
+        return out
+    return scores.masked_fill(~mask_t.to(scores.device, non_blocking=True), float("-inf"))
 
 
 class _CompleteCriteria(StoppingCriteria):  # type: ignore[misc]
