@@ -5,10 +5,11 @@ generation step it advances each row's constraint with the token generated since
 and sets the scores of every id that cannot lead to a chunk ``decode(..., on_error="raise")``
 accepts to ``-inf``::
 
-    proc = ActionConstraintLogitsProcessor(tok, vocab_map=vmap, end_id=eos_id)
+    proc = ActionConstraintLogitsProcessor(tok, time_horizon=H, action_dim=D,
+                                           vocab_map=vmap, end_id=eos_id)
     out = model.generate(prompt, logits_processor=[proc], eos_token_id=eos_id,
                          max_new_tokens=proc.max_new_tokens)
-    actions = tok.decode(proc.action_ids(out))             # (batch, H, D)
+    actions = tok.decode(proc.action_ids(out), H, D)       # (batch, H, D)
 
 This module imports torch and transformers (``pip install 'actok[transformers]'``); ``import
 actok`` and ``import actok.integrations`` import neither.
@@ -85,9 +86,8 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         self.time_horizon = time_horizon if time_horizon is not None else tokenizer.time_horizon
         self.action_dim = action_dim if action_dim is not None else tokenizer.action_dim
         if self.time_horizon is None or self.action_dim is None:
-            tokenizer.constraint(
-                time_horizon, action_dim
-            )  # the core's error, now, not mid-generate
+            # no shape: the core's error, now rather than at the first generation step
+            tokenizer.constraint(time_horizon, action_dim)
         self.vocab_map = None if vocab_map is None else np.asarray(vocab_map, dtype=np.int64)
         self.model_vocab_size = model_vocab_size
         self.end_id = end_id
