@@ -378,3 +378,17 @@ def test_generate_keeps_raw_logits_unmasked(setup):
     )
     assert torch.isfinite(res.logits[0]).all()
     assert not torch.isfinite(res.scores[0]).all()
+
+
+def test_construction_errors():
+    bundled = actok.FastTokenizer.from_pretrained(
+        Path(actok.__file__).parent / "data" / "robosuite_fast"
+    )
+    assert bundled.action_dim is None
+    with pytest.raises(actok.ActokError, match="action_dim"):
+        ActionConstraintLogitsProcessor(bundled)  # no action_dim: the core's error, at once
+    with pytest.raises(actok.ActokError, match="prompt_length must be an int >= 0"):
+        ActionConstraintLogitsProcessor(bundled, action_dim=7, prompt_length=-1)
+    proc = ActionConstraintLogitsProcessor(bundled, action_dim=7)
+    with pytest.raises(actok.ActokError, match="has not been called"):
+        proc.action_ids(torch.zeros(1, 3, dtype=torch.long))
