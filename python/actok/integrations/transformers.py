@@ -60,9 +60,10 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
     ``generate`` has finished are fed its pad token; the processor accepts that. A row fed a
     token its mask excluded (``generate`` stopping it early, for example by a stop string or
     another processor's forced token) is *detached*: no longer constrained, its output is
-    incomplete, and :attr:`detached` reports it. A new ``generate`` call is recognised (batch
-    size changed, or the input is not the last one plus one token) and starts afresh; or call
-    :meth:`reset`. One processor serves one ``generate`` call at a time (it is stateful).
+    incomplete, and :attr:`detached` reports it. A new ``generate`` call is recognised (the batch
+    size changed, or the input is not the last call's rows plus one token each) and starts
+    afresh; or call :meth:`reset`. One processor serves one ``generate`` call at a time (it is
+    stateful). Tested with transformers 4.40 and 5.
     """
 
     def __init__(
@@ -203,12 +204,15 @@ class ActionConstraintLogitsProcessor(LogitsProcessor):  # type: ignore[misc]
         batch, length = (int(n) for n in input_ids.shape)
         prev = self._prev
         if prev is not None and batch == self._batch and length == prev.shape[1] + 1:
-            # the same generate call, one token on
-            if torch.equal(input_ids[:, :-1], prev):
+            head = input_ids[:, :-1]
+            if torch.equal(head, prev):  # the same generate call, one token on
                 if length > self._start:
                     self._advance(input_ids[:, -1])
-            elif torch.equal(input_ids[:, : self._start], prev[:, : self._start]):
-                self._replay(input_ids)  # beams reordered: rebuild the states from the sequences
+            elif (head[:, None, :] == prev[None, :, :]).all(dim=2).any(dim=1).all():
+                # Every row continues one of the last call's rows: beams reordered (or, in older
+                # transformers, a finished batch item's rows refilled from another's). The
+                # states are rebuilt from the sequences.
+                self._replay(input_ids)
             else:
                 self._begin(input_ids, batch, length, width)
         else:
