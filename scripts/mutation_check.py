@@ -125,6 +125,20 @@ MUTATIONS = [
         "clipped[d] += 0;",
         ("pytest", ("test_normalizer.py", "-k", "documented_formula")),
     ),
+    Mutation(
+        "constraint-utf8-e0",
+        "constraint: after E0 the next byte may be 80..BF (overlong forms; documented: A0..BF)",
+        "0xE0 => pending(2, 0xA0, 0xBF)",
+        "0xE0 => pending(2, 0x80, 0xBF)",
+        ("cargo", ("constraint::",)),
+    ),
+    Mutation(
+        "constraint-liveness",
+        "constraint masks allow every valid token, live or not (not maximal)",
+        "*allowed = m != u32::MAX && key[m as usize];",
+        "*allowed = m != u32::MAX;",
+        ("pytest", ("test_bad_inputs.py", "-k", "constraint")),
+    ),
 ]
 
 

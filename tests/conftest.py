@@ -165,6 +165,18 @@ def require_shared_data() -> Path:
     pytest.fail(f"real robot data missing: {names}. {where}", pytrace=False)
 
 
+def require_module(name: str) -> Any:
+    """``name``, imported; if it is not installed, fail in CI (the test extras install it, so
+    its absence is a broken setup) and skip elsewhere, naming the extra that provides it."""
+    try:
+        return __import__("importlib").import_module(name)
+    except ImportError as err:
+        message = f"{name} is not installed ({err}): pip install 'actok[test]' provides it"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message + "; skipped outside CI")
+
+
 @lru_cache(maxsize=1)
 def load_shared_data() -> dict[str, RealDataset] | None:
     """All real datasets; None only when data is missing and that is allowed (outside CI, see

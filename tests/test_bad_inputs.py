@@ -941,3 +941,203 @@ def test_encode_refuses_a_shape_other_than_the_fitted_one(tmp_path):
     assert recorded.encode(np.zeros((2, 20, D)))
     with pytest.raises(TypeError, match="check_shape must be True or False"):
         recorded.encode(x, check_shape="no")
+
+
+# ------------------------------------------------------------------------------------------------
+# Constrained decoding (tests/test_constraint.py has the semantics)
+# ------------------------------------------------------------------------------------------------
+def _complete(c: actok.Constraint) -> list[int]:
+    ids = []
+    while not c.is_complete:
+        i = int(np.flatnonzero(c.mask())[0])
+        c.advance(i)
+        ids.append(i)
+    return ids
+
+
+def test_constraint_without_a_shape_names_what_the_config_records(tok):
+    msg = _raises(actok.ActokError, tok.constraint)
+    assert "pass time_horizon and action_dim" in msg, msg
+    msg = _raises(actok.ActokError, tok.constraint_batch, 2, time_horizon=3)
+    assert "no action_dim" in msg, msg
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"time_horizon": 0, "action_dim": 2}, "time_horizon must be a positive int"),
+        ({"time_horizon": 2.0, "action_dim": 2}, "time_horizon must be a positive int"),
+        ({"time_horizon": 2**40, "action_dim": 2**20}, "out of memory"),
+    ],
+)
+def test_constraint_bad_shapes(tok, kwargs, needle):
+    assert needle in _raises(actok.ActokError, tok.constraint, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [1.5, True, "3", None, np.float64(2.0)])
+def test_constraint_advance_non_integer_id(tok, bad):
+    c = tok.constraint(H, D)
+    msg = _raises(actok.DecodeError, c.advance, bad)
+    assert "token id must be an int" in msg and repr(bad) in msg, msg
+
+
+@pytest.mark.parametrize("bad", [-1, 1024, 2**40, 2**70, -(2**200)])
+def test_constraint_advance_unknown_id_names_id_position_and_state(tok, bad):
+    c = tok.constraint(H, D)
+    c.advance(int(np.flatnonzero(c.mask())[0]))
+    msg = _raises(actok.DecodeError, c.advance, bad)
+    shown = bad if abs(bad) < 2**127 else (2**127 - 1) * (1 if bad > 0 else -1)
+    assert _names(msg, f"token id {shown} at position 1", "of 30 coefficients"), msg
+    assert "valid ids are 0 to 1023, inclusive" in msg, msg
+    assert c.position == 1
+
+
+def test_constraint_advance_after_complete(tok):
+    c = tok.constraint(2, 1)
+    _complete(c)
+    msg = _raises(actok.DecodeError, c.advance, 0)
+    assert _names(msg, "after 2 of 2 coefficients", "the sequence is complete", "reset()"), msg
+    assert not c.mask().any()
+
+
+def test_constraint_advance_invalid_byte_names_the_pending_character(tok, oracle):
+    ref, _ = oracle
+    lead = ref.token_to_id(BYTE_TO_SYMBOL[0xC5])
+    c = tok.constraint(H, D)
+    c.advance(lead)
+    msg = _raises(actok.DecodeError, c.advance, lead)
+    assert _names(
+        msg,
+        f"token id {lead} at position 1",
+        "with a character pending (1 more byte, the next in 80..BF)",
+        "not valid UTF-8",
+    ), msg
+
+
+@pytest.mark.parametrize(
+    "out, needle",
+    [
+        (np.zeros(1024, dtype=np.int8), "dtype bool"),
+        (np.zeros(2048, dtype=bool)[::2], "C-contiguous"),
+        (np.zeros((2, 512), dtype=bool), "1-D"),
+        (np.zeros(1000, dtype=bool), "out has 1000"),
+        ([False] * 1024, "numpy bool array"),
+    ],
+)
+def test_constraint_mask_bad_out(tok, out, needle):
+    msg = _raises(actok.ActokError, tok.constraint(H, D).mask, out)
+    assert needle in msg, msg
+
+
+def test_constraint_mask_read_only_out(tok):
+    out = np.zeros(1024, dtype=bool)
+    out.flags.writeable = False
+    assert "read-only" in _raises(actok.ActokError, tok.constraint(H, D).mask, out)
+
+
+@pytest.mark.parametrize(
+    "out, needle",
+    [
+        (np.zeros((3, 1024), dtype=bool), "out has shape (3, 1024), but the masks are"),
+        (np.zeros((1024, 2), dtype=bool), "(batch, width) = (2, 1024)"),
+        (np.zeros(2048, dtype=bool), "out has shape (2048,)"),
+        (np.zeros((2, 1024), dtype=np.float32), "dtype bool"),
+        (np.zeros((2, 1024), dtype=bool, order="F"), "C-contiguous"),
+    ],
+)
+def test_constraint_batch_mask_bad_out(tok, out, needle):
+    msg = _raises(actok.ActokError, tok.constraint_batch(2, H, D).mask, out)
+    assert needle in msg, msg
+
+
+@pytest.mark.parametrize(
+    "ids, exc, needle",
+    [
+        (np.array([1.0, 2.0]), actok.DecodeError, "integer array, got dtype float64"),
+        (np.array([True, False]), actok.DecodeError, "dtype bool"),
+        ([[1], [2]], actok.ActokError, "1-D array (one per row), got shape (2, 1)"),
+        ([1, 2, 3], actok.ActokError, "one id per row: got 3 ids for 2 rows"),
+        (["a", "b"], actok.DecodeError, "integer array"),
+    ],
+)
+def test_constraint_batch_advance_bad_ids(tok, ids, exc, needle):
+    msg = _raises(exc, tok.constraint_batch(2, H, D).advance, ids)
+    assert needle in msg, msg
+
+
+def test_constraint_batch_sentinel_end_and_finished_rows(tok):
+    bc = tok.constraint_batch(2, 2, 1, model_vocab_size=1030, end_id=1027)
+    first = int(np.flatnonzero(bc.mask()[0])[0])
+    msg = _raises(actok.DecodeError, bc.advance, [first, -1])
+    assert _names(msg, "row 1: token id -1 at position 0", "only for rows that are complete"), msg
+    msg = _raises(actok.DecodeError, bc.advance, [first, 1027])
+    assert _names(msg, "row 1: token id 1027", "only once the row is complete"), msg
+    msg = _raises(actok.DecodeError, bc.advance, [first, 1025])
+    assert _names(msg, "row 1: token id 1025", "neither the model id of an action token"), msg
+    msg = _raises(actok.DecodeError, bc.advance, np.array([first, 2**64 - 1], dtype=np.uint64))
+    assert _names(msg, f"token id {2**64 - 1}", "model ids are 0 to 1029, inclusive"), msg
+    c = tok.constraint(2, 1)
+    for i in _complete(c):
+        bc.advance([i, i])
+    bc.advance([1027, -1])
+    assert list(bc.finished) == [True, False] and list(bc.is_complete) == [True, True]
+    msg = _raises(actok.DecodeError, bc.advance, [0, -1])
+    assert _names(msg, "row 0", "the row has ended; only the end id 1027 or the sentinel -1"), msg
+    bc.advance([-1, 1027])
+    bc.advance([1027, 1027])
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"vocab_map": np.arange(1024) + 5}, "vocab_map needs model_vocab_size"),
+        ({"vocab_map": np.arange(1023), "model_vocab_size": 2000}, "vocab_map has 1023 entries"),
+        (
+            {"vocab_map": np.r_[np.arange(1023), 7], "model_vocab_size": 2000},
+            "vocab_map[7] and vocab_map[1023] are both 7",
+        ),
+        (
+            {"vocab_map": np.arange(1024) + 1000, "model_vocab_size": 2000},
+            "vocab_map[1000] = 2000 is not a model id",
+        ),
+        (
+            {"vocab_map": np.arange(1024) - 1, "model_vocab_size": 2000},
+            "vocab_map[0] = -1 is not a model id",
+        ),
+        (
+            {
+                "vocab_map": np.r_[np.arange(1023, dtype=np.uint64), np.uint64(2**63)],
+                "model_vocab_size": 2000,
+            },
+            f"vocab_map[1023] = {2**63} is beyond int64",
+        ),
+        ({"vocab_map": np.arange(1024.0), "model_vocab_size": 2000}, "1-D integer array"),
+        ({"vocab_map": np.arange(1024)[None], "model_vocab_size": 2000}, "shape (1, 1024)"),
+        (
+            {"vocab_map": np.arange(1024), "model_vocab_size": 2000, "end_id": 17},
+            "end_id 17 is the model id of action id 17",
+        ),
+        ({"model_vocab_size": 2000, "end_id": 2000}, "end_id 2000 is not a model id"),
+        ({"end_id": -1}, "end_id -1 is not a model id"),
+        ({"end_id": 5}, "end_id 5 is the model id of action id 5"),
+        ({"model_vocab_size": 1000}, "model_vocab_size 1000 is smaller than the tokenizer's 1024"),
+        ({"model_vocab_size": -1}, "model_vocab_size must be an int in [0, 2**63)"),
+        ({"end_id": 1.5}, "end_id must be an int"),
+    ],
+)
+def test_constraint_batch_bad_vocab_mapping(tok, kwargs, needle):
+    msg = _raises(actok.ActokError, tok.constraint_batch, 2, H, D, **kwargs)
+    assert needle in msg, msg
+
+
+def test_openpi_vocab_map_too_small(tok):
+    msg = _raises(actok.ActokError, actok.openpi_vocab_map, 1100, vocab_len=tok.vocab_len)
+    assert _names(msg, "model_vocab_size 1100 cannot hold 1024 action ids", "at least 1152"), msg
+
+
+def test_decode_prefix_bad_inputs(tok, seqs):
+    msg = _raises(actok.DecodeError, tok.decode_prefix, [seqs[0] + seqs[0]], H, D)
+    assert "expected 30" in msg, msg
+    msg = _raises(actok.DecodeError, tok.decode_prefix, [[0, "x"]], H, D)
+    assert "position 1 is 'x', not an integer id" in msg, msg
+    assert "pass time_horizon" in _raises(actok.ActokError, tok.decode_prefix, seqs)

@@ -16,6 +16,7 @@ from ._actok import (
 )
 from ._chunking import chunk_episodes
 from ._clipping import ClippingWarning
+from ._constraint import Constraint, ConstraintBatch, openpi_vocab_map
 from ._dct import dct, idct
 from ._normalizer import Normalizer
 from ._readers import Episodes, read_episodes
@@ -24,6 +25,8 @@ from ._tokenizer import FastTokenizer
 __all__ = [
     "ActokError",
     "ClippingWarning",
+    "Constraint",
+    "ConstraintBatch",
     "DecodeError",
     "EncodeError",
     "Episodes",
@@ -35,6 +38,7 @@ __all__ = [
     "dct",
     "get_num_threads",
     "idct",
+    "openpi_vocab_map",
     "read_episodes",
     "set_num_threads",
 ]

@@ -11,6 +11,8 @@ import numpy.typing as npt
 __all__ = [
     "ActokError",
     "ClippingWarning",
+    "Constraint",
+    "ConstraintBatch",
     "DecodeError",
     "EncodeError",
     "Episodes",
@@ -22,6 +24,7 @@ __all__ = [
     "dct",
     "get_num_threads",
     "idct",
+    "openpi_vocab_map",
     "read_episodes",
     "set_num_threads",
 ]
@@ -104,6 +107,38 @@ class FastTokenizer:
     def time_horizon(self) -> int | None: ...
     @property
     def action_dim(self) -> int | None: ...
+    @property
+    def vocab_len(self) -> int: ...
+    def constraint(
+        self, time_horizon: int | None = None, action_dim: int | None = None
+    ) -> Constraint: ...
+    def constraint_batch(
+        self,
+        batch: int,
+        time_horizon: int | None = None,
+        action_dim: int | None = None,
+        *,
+        vocab_map: npt.ArrayLike | None = None,
+        model_vocab_size: int | None = None,
+        end_id: int | None = None,
+    ) -> ConstraintBatch: ...
+    @overload
+    def decode_prefix(
+        self,
+        tokens: _IdsLike,
+        time_horizon: int | None = None,
+        action_dim: int | None = None,
+        return_valid: Literal[False] = False,
+    ) -> npt.NDArray[np.float64]: ...
+    @overload
+    def decode_prefix(
+        self,
+        tokens: _IdsLike,
+        time_horizon: int | None = None,
+        action_dim: int | None = None,
+        *,
+        return_valid: Literal[True],
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
     def encode(
         self,
         actions: npt.ArrayLike,
@@ -146,6 +181,46 @@ class FastTokenizer:
         *,
         return_valid: Literal[True],
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+
+class Constraint:
+    def __init__(self, _inner: object) -> None: ...
+    def mask(self, out: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]: ...
+    def advance(self, token_id: int) -> None: ...
+    @property
+    def is_complete(self) -> bool: ...
+    def reset(self) -> None: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def time_horizon(self) -> int: ...
+    @property
+    def action_dim(self) -> int: ...
+
+class ConstraintBatch:
+    def __init__(self, _inner: object) -> None: ...
+    def mask(self, out: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]: ...
+    def advance(self, ids: npt.ArrayLike) -> None: ...
+    @property
+    def is_complete(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def finished(self) -> npt.NDArray[np.bool_]: ...
+    def reset(self) -> None: ...
+    @property
+    def batch(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def end_id(self) -> int | None: ...
+    @property
+    def time_horizon(self) -> int: ...
+    @property
+    def action_dim(self) -> int: ...
+
+def openpi_vocab_map(
+    model_vocab_size: int, skip: int = 128, *, vocab_len: int
+) -> npt.NDArray[np.int64]: ...
 
 class Normalizer:
     def __init__(self, _inner: object) -> None: ...

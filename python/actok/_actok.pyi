@@ -12,6 +12,8 @@ __all__ = [
     "EncodeError",
     "LoadError",
     "OPTIONS",
+    "_Constraint",
+    "_ConstraintBatch",
     "_FastTokenizer",
     "_Normalizer",
     "__version__",
@@ -19,6 +21,7 @@ __all__ = [
     "check_option",
     "chunk_episodes",
     "get_num_threads",
+    "openpi_vocab_map",
     "set_num_threads",
     "transform",
 ]
@@ -104,6 +107,70 @@ class _FastTokenizer:
         action_dim: int | None,
         on_error: str,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+    def decode_prefix(
+        self,
+        sequences: Sequence[Sequence[int]],
+        time_horizon: int | None,
+        action_dim: int | None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+    def decode_prefix_padded(
+        self,
+        ids: npt.NDArray[np.int64] | npt.NDArray[np.uint64],
+        lengths: npt.NDArray[np.int64],
+        time_horizon: int | None,
+        action_dim: int | None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+    def constraint(self, time_horizon: int | None, action_dim: int | None) -> _Constraint: ...
+    def constraint_batch(
+        self,
+        batch: int,
+        time_horizon: int | None,
+        action_dim: int | None,
+        vocab_map: npt.NDArray[np.int64] | None,
+        model_vocab_size: int | None,
+        end_id: int | None,
+    ) -> _ConstraintBatch: ...
+
+@final
+class _Constraint:
+    def mask(self) -> npt.NDArray[np.bool_]: ...
+    def mask_into(self, out: npt.NDArray[np.bool_]) -> None: ...
+    def advance(self, id: int) -> None: ...
+    @property
+    def is_complete(self) -> bool: ...
+    def reset(self) -> None: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def time_horizon(self) -> int: ...
+    @property
+    def action_dim(self) -> int: ...
+    @property
+    def vocab_len(self) -> int: ...
+
+@final
+class _ConstraintBatch:
+    def mask_into(self, out: npt.NDArray[np.bool_]) -> None: ...
+    def advance(self, ids: npt.NDArray[np.int64] | npt.NDArray[np.uint64]) -> None: ...
+    @property
+    def is_complete(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def finished(self) -> npt.NDArray[np.bool_]: ...
+    def reset(self) -> None: ...
+    @property
+    def batch(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def end_id(self) -> int | None: ...
+    @property
+    def time_horizon(self) -> int: ...
+    @property
+    def action_dim(self) -> int: ...
+
+def openpi_vocab_map(model_vocab_size: int, vocab_len: int, skip: int) -> npt.NDArray[np.int64]: ...
 
 @final
 class _Normalizer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Union
 
 import numpy as np
@@ -12,6 +12,7 @@ from . import _actok, _convert
 from ._actok import ActokError, DecodeError
 from ._arrays import float_array
 from ._clipping import warn_clipped
+from ._constraint import Constraint, ConstraintBatch, vocab_map_array
 from ._normalizer import Normalizer
 from ._progress import ProgressBar
 
@@ -228,6 +229,12 @@ class FastTokenizer:
         """Default D for :meth:`decode`, if the config fixes one."""
         return self._inner.action_dim
 
+    @property
+    def vocab_len(self) -> int:
+        """Number of token ids (0 to ``vocab_len - 1``): the length of a :class:`Constraint`
+        mask; can differ from :attr:`vocab_size`, the requested size in the config."""
+        return self._inner.vocab_len
+
     def encode(
         self, actions: object, *, on_overflow: str = "raise", check_shape: bool = True
     ) -> list[list[int]]:
@@ -301,6 +308,45 @@ class FastTokenizer:
         """
         h = _convert.optional_shape(time_horizon, "time_horizon")
         d = _convert.optional_shape(action_dim, "action_dim")
+        actions, valid = self._decode_any(
+            tokens,
+            lambda ids: self._inner.decode(ids, h, d, on_error),
+            lambda ids, lengths: self._inner.decode_padded(ids, lengths, h, d, on_error),
+        )
+        return (actions, valid) if return_valid else actions
+
+    def decode_prefix(
+        self,
+        tokens: Any,
+        time_horizon: int | None = None,
+        action_dim: int | None = None,
+        return_valid: bool = False,
+    ) -> Any:
+        """Anytime decoding: each sequence is the *start* of a chunk's tokens (what a
+        :class:`Constraint` allows at any step), decoded to float64 ``(B, H, D)`` actions with
+        the missing coefficients zero, i.e. the low-frequency approximation of the chunk.
+
+        A prefix has known ids, bytes that are UTF-8 up to a possibly unfinished last character
+        (dropped) and at most ``H * D`` coefficients; anything else raises :class:`DecodeError`
+        naming the chunk. ``tokens`` is as in :meth:`decode`. With ``return_valid=True`` a
+        ``(B,)`` bool mask of the complete sequences is returned too.
+        """
+        h = _convert.optional_shape(time_horizon, "time_horizon")
+        d = _convert.optional_shape(action_dim, "action_dim")
+        actions, valid = self._decode_any(
+            tokens,
+            lambda ids: self._inner.decode_prefix(ids, h, d),
+            lambda ids, lengths: self._inner.decode_prefix_padded(ids, lengths, h, d),
+        )
+        return (actions, valid) if return_valid else actions
+
+    def _decode_any(
+        self,
+        tokens: Any,
+        lists: Callable[[Any], tuple[np.ndarray, np.ndarray]],
+        padded: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decodes an ``(ids, lengths)`` pair with ``padded``, anything else with ``lists``."""
         if _is_padded_pair(tokens):
             ids = np.asarray(tokens[0])
             lengths = np.asarray(tokens[1])
@@ -310,38 +356,70 @@ class FastTokenizer:
                     f"got dtypes {ids.dtype} and {lengths.dtype}"
                 )
             # uint64 stays uint64: the core reports an id beyond int64 with its value.
-            actions, valid = self._inner.decode_padded(
+            return padded(
                 np.ascontiguousarray(ids, dtype=np.uint64 if ids.dtype.kind == "u" else np.int64),
                 np.ascontiguousarray(lengths, dtype=np.int64),
-                h,
-                d,
-                on_error,
             )
-        else:
-            try:
-                actions, valid = self._decode_lists(tokens, h, d, on_error)
-            except DecodeError as err:
-                if not (isinstance(tokens, np.ndarray) and tokens.ndim == 2):
-                    raise
-                # A 2-D array is read as rows of ids, every position an id. encode_batch's rows
-                # are padded: decoded without their lengths, the padding is read as tokens.
-                raise DecodeError(
-                    f"{err} (tokens is a {tokens.shape[0]}x{tokens.shape[1]} array, every "
-                    "position read as an id: if its rows are padded, as encode_batch's are, pass "
-                    "their lengths too: decode((ids, lengths)))"
-                ) from None
-        return (actions, valid) if return_valid else actions
-
-    def _decode_lists(
-        self, tokens: Any, h: int | None, d: int | None, on_error: str
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Decodes id lists (or a 2-D id array, one row per chunk)."""
         try:
-            # Fast path: the bindings accept well-formed lists of int ids directly.
-            return self._inner.decode(tokens, h, d, on_error)
-        except (TypeError, OverflowError):
-            # Something is not an int (or is an int beyond 128 bits): find it and say where.
-            return self._inner.decode(_id_lists(tokens), h, d, on_error)
+            try:
+                # Fast path: the bindings accept well-formed lists of int ids directly.
+                return lists(tokens)
+            except (TypeError, OverflowError):
+                # Something is not an int (or is an int beyond 128 bits): find it, say where.
+                return lists(_id_lists(tokens))
+        except DecodeError as err:
+            if not (isinstance(tokens, np.ndarray) and tokens.ndim == 2):
+                raise
+            # A 2-D array is read as rows of ids, every position an id. encode_batch's rows
+            # are padded: decoded without their lengths, the padding is read as tokens.
+            raise DecodeError(
+                f"{err} (tokens is a {tokens.shape[0]}x{tokens.shape[1]} array, every "
+                "position read as an id: if its rows are padded, as encode_batch's are, pass "
+                "their lengths too: decode((ids, lengths)))"
+            ) from None
+
+    def constraint(
+        self, time_horizon: int | None = None, action_dim: int | None = None
+    ) -> Constraint:
+        """A :class:`Constraint` for generating one sequence of ``(H, D)`` chunks: the shape
+        from the arguments, else the config, else :class:`ActokError`. Solving the automaton
+        takes about a millisecond (vocab 2048, ``H * D = 700``), the GIL released."""
+        h = _convert.optional_shape(time_horizon, "time_horizon")
+        d = _convert.optional_shape(action_dim, "action_dim")
+        return Constraint(self._inner.constraint(h, d))
+
+    def constraint_batch(
+        self,
+        batch: int,
+        time_horizon: int | None = None,
+        action_dim: int | None = None,
+        *,
+        vocab_map: Any = None,
+        model_vocab_size: int | None = None,
+        end_id: int | None = None,
+    ) -> ConstraintBatch:
+        """A :class:`ConstraintBatch` of ``batch`` rows (shape as in :meth:`constraint`).
+
+        With ``vocab_map`` (an int array of shape ``(vocab_len,)``: action id -> model id,
+        distinct, in ``[0, model_vocab_size)``; e.g. :func:`openpi_vocab_map`) and
+        ``model_vocab_size`` (required with it), masks are ``(batch, model_vocab_size)`` in
+        model ids and :meth:`ConstraintBatch.advance` takes model ids. Without it, ids are the
+        tokenizer's and ``model_vocab_size`` (default :attr:`vocab_len`, not smaller) only
+        widens the masks. ``end_id``, a model id that is no action token's, ends the actions:
+        allowed exactly when a row is complete (see :class:`ConstraintBatch`).
+        """
+        return ConstraintBatch(
+            self._inner.constraint_batch(
+                _convert.count(batch, "batch"),
+                _convert.optional_shape(time_horizon, "time_horizon"),
+                _convert.optional_shape(action_dim, "action_dim"),
+                None if vocab_map is None else vocab_map_array(vocab_map),
+                None
+                if model_vocab_size is None
+                else _convert.count(model_vocab_size, "model_vocab_size"),
+                None if end_id is None else _convert.integer(end_id, "end_id"),
+            )
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         normalizer = self.normalizer

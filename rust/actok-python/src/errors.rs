@@ -36,7 +36,9 @@ pub(crate) fn to_py(err: actok::Error) -> PyErr {
         actok::Error::Encode { .. } | actok::Error::OutOfRange { .. } => {
             EncodeError::new_err(message)
         }
-        actok::Error::Decode { .. } => DecodeError::new_err(message),
+        actok::Error::Decode { .. } | actok::Error::NotAllowed { .. } => {
+            DecodeError::new_err(message)
+        }
         actok::Error::Format { .. } | actok::Error::Io { .. } => LoadError::new_err(message),
         _ => ActokError::new_err(message),
     }

@@ -7,6 +7,7 @@
 //! rule (shapes, ranges, option spellings, formats) is the core's; see `ARCHITECTURE.md`.
 #![deny(missing_docs)]
 
+mod constraint;
 mod dct;
 mod episodes;
 mod errors;
@@ -48,6 +49,9 @@ fn _actok(m: &Bound<'_, PyModule>) -> PyResult<()> {
     options::register(m)?;
     m.add_class::<tokenizer::PyFastTokenizer>()?;
     m.add_class::<normalizer::PyNormalizer>()?;
+    m.add_class::<constraint::PyConstraint>()?;
+    m.add_class::<constraint::PyConstraintBatch>()?;
+    m.add_function(wrap_pyfunction!(constraint::openpi_vocab_map, m)?)?;
     m.add_function(wrap_pyfunction!(_pretokenize, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use actok::{
-    EncodeOptions, FastTokenizer, FitAlphabet, FitOptions, FitProgress, OnDecodeError, Overflow,
+    ConstraintBatch, EncodeOptions, FastTokenizer, FitAlphabet, FitOptions, FitProgress,
+    OnDecodeError, Overflow, VocabMapping,
 };
 use numpy::{
     PyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
@@ -13,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyInt, PyList};
 
+use crate::constraint::{PyConstraint, PyConstraintBatch};
 use crate::errors::to_py;
 use crate::floats::{batch_shape, dispatch, slice, FloatArray};
 use crate::ids::{id_lists, IdLists};
@@ -322,6 +324,108 @@ impl PyFastTokenizer {
             }
         };
         decoded_arrays(py, decoded.map_err(to_py)?, [lengths.len(), h, d])
+    }
+
+    /// Decodes prefixes of id lists (anytime decoding): `(B, H, D)` actions and a `(B,)` mask
+    /// of the complete ones.
+    fn decode_prefix<'py>(
+        &self,
+        py: Python<'py>,
+        sequences: &Bound<'py, PyAny>,
+        time_horizon: Option<usize>,
+        action_dim: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
+        let tok = &self.inner;
+        let (rows, decoded) = match id_lists(sequences)? {
+            IdLists::Narrow(ids) => (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d))),
+            IdLists::Wide(ids) => (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d))),
+        };
+        decoded_arrays(py, decoded.map_err(to_py)?, [rows, h, d])
+    }
+
+    /// Decodes prefixes given as padded `(B, L)` ids with `(B,)` int64 lengths.
+    fn decode_prefix_padded<'py>(
+        &self,
+        py: Python<'py>,
+        ids: PaddedIds<'py>,
+        lengths: PyReadonlyArray1<'py, i64>,
+        time_horizon: Option<usize>,
+        action_dim: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
+        let lengths = slice(&lengths)?;
+        let tok = &self.inner;
+        let decoded = match &ids {
+            PaddedIds::Signed(a) => {
+                let (width, ids) = padded_rows(a)?;
+                py.detach(|| tok.decode_prefix_padded(ids, width, lengths, h, d))
+            }
+            PaddedIds::Unsigned(a) => {
+                let (width, ids) = padded_rows(a)?;
+                py.detach(|| tok.decode_prefix_padded(ids, width, lengths, h, d))
+            }
+        };
+        decoded_arrays(py, decoded.map_err(to_py)?, [lengths.len(), h, d])
+    }
+
+    /// A constraint for one sequence of chunks of the given shape (else the config's), the
+    /// GIL released while the automaton is solved.
+    fn constraint(
+        &self,
+        py: Python<'_>,
+        time_horizon: Option<usize>,
+        action_dim: Option<usize>,
+    ) -> PyResult<PyConstraint> {
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
+        let tok = &self.inner;
+        let inner = py.detach(|| tok.constraint(h, d)).map_err(to_py)?;
+        Ok(PyConstraint::wrap(inner))
+    }
+
+    /// A batch of constraints, masks in the model's vocabulary when a map is given.
+    #[pyo3(signature = (batch, time_horizon, action_dim, vocab_map, model_vocab_size, end_id))]
+    #[allow(clippy::too_many_arguments)]
+    fn constraint_batch(
+        &self,
+        py: Python<'_>,
+        batch: usize,
+        time_horizon: Option<usize>,
+        action_dim: Option<usize>,
+        vocab_map: Option<PyReadonlyArray1<'_, i64>>,
+        model_vocab_size: Option<usize>,
+        end_id: Option<i64>,
+    ) -> PyResult<PyConstraintBatch> {
+        let (h, d) = self
+            .inner
+            .decode_shape(time_horizon, action_dim)
+            .map_err(to_py)?;
+        let mapping = VocabMapping {
+            map: vocab_map
+                .as_ref()
+                .map(slice)
+                .transpose()?
+                .map(<[i64]>::to_vec),
+            model_vocab_size,
+            end_id,
+        };
+        let tok = &self.inner;
+        let inner = py
+            .detach(|| {
+                let table = tok.constraint_table(h, d)?;
+                ConstraintBatch::new(table, batch, &mapping)
+            })
+            .map_err(to_py)?;
+        Ok(PyConstraintBatch::wrap(inner))
     }
 }
 

@@ -66,6 +66,21 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+    /// A token id a constraint refuses at this point of a sequence ([`crate::Constraint`],
+    /// [`crate::ConstraintBatch`]): after it, no continuation decodes (or the row has ended).
+    #[error("cannot advance {}: token id {id} at position {position} is not allowed after {state}: {reason}", RowText(*row))]
+    NotAllowed {
+        /// The row of a batch, `None` for a single [`crate::Constraint`].
+        row: Option<usize>,
+        /// How many tokens the sequence already holds (the position this id would take).
+        position: usize,
+        /// The id given (in the model's vocabulary when a batch maps ids).
+        id: i128,
+        /// Where the sequence was.
+        state: ConstraintState,
+        /// Why the id is refused there.
+        reason: Refusal,
+    },
     /// A value a [`crate::Normalizer`] refuses under its [`crate::OutOfRange`] policy: far
     /// outside the data it was fitted on (every policy), outside that data with `"raise"`, or a
     /// new value in a dimension that was constant in that data. Reported where the value sits
@@ -413,6 +428,129 @@ impl fmt::Display for Compact {
                 write!(f, "{mantissa}e{exponent}")
             }
             _ => f.write_str(&text),
+        }
+    }
+}
+
+/// Where a constrained sequence stands, for [`Error::NotAllowed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConstraintState {
+    /// Coefficients (characters) finished so far.
+    pub count: usize,
+    /// Coefficients a complete sequence holds (`H·D`).
+    pub expected: usize,
+    /// The character begun but not finished, if any.
+    pub pending: Option<crate::constraint::Pending>,
+    /// The row was ended with its end id.
+    pub finished: bool,
+}
+
+impl fmt::Display for ConstraintState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {} coefficients", self.count, self.expected)?;
+        if let Some(p) = self.pending {
+            write!(f, ", with {p}")?;
+        }
+        if self.finished {
+            f.write_str(", ended by the end id")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a constraint refuses a token id, for [`Error::NotAllowed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The id is not in the vocabulary.
+    UnknownId {
+        /// The vocabulary's size.
+        vocab_len: usize,
+    },
+    /// The id (of the model's vocabulary) is neither a mapped action token nor the end id.
+    NotMapped {
+        /// The model's vocabulary size.
+        width: usize,
+    },
+    /// The token's bytes are not valid UTF-8 after what the sequence holds.
+    InvalidUtf8,
+    /// The token finishes more coefficients than the sequence still needs.
+    TooMany {
+        /// Coefficients the token finishes.
+        chars: usize,
+        /// Coefficients still missing.
+        remaining: usize,
+    },
+    /// Valid here, but no token sequence after it finishes exactly `H·D` coefficients (it leaves
+    /// a character, or a count, that nothing in the vocabulary completes).
+    NoCompletion,
+    /// The sequence is already complete.
+    Complete,
+    /// The row was ended with the end id: only the end id or the sentinel `-1` may follow.
+    Finished {
+        /// The end id.
+        end_id: usize,
+    },
+    /// The end id, given before the row is complete.
+    EndTooEarly,
+    /// The sentinel `-1` (no token), given for a row that is not complete.
+    SentinelTooEarly,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownId { vocab_len } => write!(
+                f,
+                "it is not in the vocabulary ({})",
+                crate::token_id::valid_ids_text(*vocab_len)
+            )?,
+            Self::NotMapped { width } => write!(
+                f,
+                "it is neither the model id of an action token nor the end id (model ids are 0 \
+                 to {}, inclusive)",
+                width.saturating_sub(1)
+            )?,
+            Self::InvalidUtf8 => f.write_str("its bytes are not valid UTF-8 there")?,
+            Self::TooMany { chars, remaining } => write!(
+                f,
+                "it finishes {chars} coefficients, more than the {remaining} still missing"
+            )?,
+            Self::NoCompletion => f.write_str(
+                "no token sequence after it finishes exactly time_horizon * action_dim \
+                 coefficients (it leaves a character or a count the vocabulary cannot complete)",
+            )?,
+            Self::Complete => {
+                return f.write_str(
+                    "the sequence is complete: end it (in a batch, give the end id or the \
+                     sentinel -1 for this row) or reset()",
+                )
+            }
+            Self::Finished { end_id } => {
+                return write!(
+                    f,
+                    "the row has ended; only the end id {end_id} or the sentinel -1 may follow"
+                )
+            }
+            Self::EndTooEarly => {
+                f.write_str("the end id is allowed only once the row is complete")?
+            }
+            Self::SentinelTooEarly => f.write_str(
+                "the sentinel -1 (no token) is only for rows that are complete; this one is not",
+            )?,
+        }
+        f.write_str(" (sample the next id where the mask is True)")
+    }
+}
+
+/// "row 3" or "the sequence", for [`Error::NotAllowed`].
+struct RowText(Option<usize>);
+
+impl fmt::Display for RowText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(row) => write!(f, "row {row}"),
+            None => f.write_str("the sequence"),
         }
     }
 }

@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub(crate) mod bpe;
+mod constraint;
 pub mod dct;
 mod error;
 pub(crate) mod fast;
@@ -35,8 +36,12 @@ mod sample;
 mod token_id;
 
 pub use bpe::{Bpe, BpeScratch};
+pub use constraint::{
+    openpi_vocab_map, Constraint, ConstraintBatch, ConstraintTable, Pending, VocabMapping, NO_TOKEN,
+};
 pub use error::{
-    DecodeIssue, EncodeIssue, Error, Place, Quantity, RangeIssue, Representable, Result,
+    ConstraintState, DecodeIssue, EncodeIssue, Error, Place, Quantity, RangeIssue, Refusal,
+    Representable, Result,
 };
 pub use fast::chunking::{chunk_count, chunk_episodes};
 pub use fast::episodes::episodes_dim;

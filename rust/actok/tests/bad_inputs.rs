@@ -481,3 +481,143 @@ fn shape_check_names_both_shapes_unless_turned_off() {
     let x = vec![0.1f64; 2 * 20 * 7];
     assert!(recorded.encode(&x, [2, 20, 7], Overflow::Raise).is_ok());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Constrained decoding
+// ---------------------------------------------------------------------------------------------
+
+fn invalid_argument<T: std::fmt::Debug>(result: actok::Result<T>, needles: &[&str]) {
+    match result {
+        Err(e @ Error::InvalidArgument(_)) => {
+            let msg = e.to_string();
+            for needle in needles {
+                assert!(msg.contains(needle), "{needle:?} not in {msg}");
+            }
+        }
+        other => panic!("expected an invalid argument, got {other:?}"),
+    }
+}
+
+#[test]
+fn constraint_shapes_that_cannot_be_built() {
+    invalid_argument(tok().constraint(0, 3), &["(0, 3)", "at least 1"]);
+    invalid_argument(tok().constraint(3, 0), &["(3, 0)"]);
+    invalid_argument(tok().constraint(usize::MAX, 2), &["invalid chunk shape"]);
+    // Representable, but no memory for it: an error, not an abort.
+    invalid_argument(tok().constraint(1 << 40, 1 << 20), &["out of memory"]);
+}
+
+#[test]
+fn constraint_refuses_ids_naming_id_position_and_state() {
+    let tok = tok();
+    let mut c = tok.constraint(2, 2).unwrap();
+    let vocab_len = tok.bpe().vocab_len() as i64;
+    for id in [-1, vocab_len, i64::MAX] {
+        let err = c.advance(id).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(
+                err,
+                Error::NotAllowed {
+                    row: None,
+                    position: 0,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            msg.contains(&format!("token id {id} at position 0")),
+            "{msg}"
+        );
+        assert!(msg.contains("after 0 of 4 coefficients"), "{msg}");
+        assert!(msg.contains("valid ids are 0 to"), "{msg}");
+    }
+    // The lead byte of zero's two bytes, then a byte that cannot continue it.
+    let lead = i64::from(tok.bpe().byte_id(0xC5).unwrap());
+    c.advance(lead).unwrap();
+    let err = c.advance(lead).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "at position 1 is not allowed after 0 of 4 coefficients, with a character \
+                      pending (1 more byte, the next in 80..BF): its bytes are not valid UTF-8"
+        ),
+        "{err}"
+    );
+    let mut out = vec![false; 5];
+    invalid_argument(c.mask_into(&mut out), &["out has 5"]);
+}
+
+#[test]
+fn constraint_batch_refuses_bad_mappings_and_outputs() {
+    use actok::{ConstraintBatch, VocabMapping};
+    let tok = tok();
+    let table = tok.constraint_table(2, 2).unwrap();
+    let v = table.vocab_len();
+    let batch = |map: Option<Vec<i64>>, size: Option<usize>, end: Option<i64>| {
+        let mapping = VocabMapping {
+            map,
+            model_vocab_size: size,
+            end_id: end,
+        };
+        ConstraintBatch::new(table.clone(), 2, &mapping)
+    };
+    let good: Vec<i64> = (0..v as i64).map(|i| i + 10).collect();
+    invalid_argument(
+        batch(Some(good.clone()), None, None),
+        &["needs model_vocab_size"],
+    );
+    invalid_argument(
+        batch(Some(good[1..].to_vec()), Some(v + 10), None),
+        &[
+            &format!("vocab_map has {} entries", v - 1),
+            &format!("has {v} ids"),
+        ],
+    );
+    let mut dup = good.clone();
+    dup[7] = dup[3];
+    invalid_argument(
+        batch(Some(dup), Some(v + 10), None),
+        &["vocab_map[3] and vocab_map[7] are both 13"],
+    );
+    let mut out_of_range = good.clone();
+    out_of_range[5] = (v + 10) as i64;
+    invalid_argument(
+        batch(Some(out_of_range.clone()), Some(v + 10), None),
+        &[&format!("vocab_map[5] = {} is not a model id", v + 10)],
+    );
+    out_of_range[5] = -4;
+    invalid_argument(
+        batch(Some(out_of_range), Some(v + 10), None),
+        &["vocab_map[5] = -4"],
+    );
+    invalid_argument(
+        batch(Some(good.clone()), Some(v + 10), Some(12)),
+        &[
+            "end_id 12 is the model id of action id 2",
+            "outside the vocab_map",
+        ],
+    );
+    invalid_argument(
+        batch(Some(good.clone()), Some(v + 10), Some(-1)),
+        &["end_id -1"],
+    );
+    invalid_argument(
+        batch(None, Some(v - 1), None),
+        &["smaller than the tokenizer's"],
+    );
+    invalid_argument(
+        batch(None, None, Some(0)),
+        &["end_id 0 is the model id of action id 0"],
+    );
+    let b = batch(Some(good), Some(v + 10), Some(0)).unwrap();
+    let mut out = vec![false; 2 * (v + 10)];
+    invalid_argument(
+        b.mask_into(&mut out, &[v + 10, 2]),
+        &[
+            &format!("out has shape ({}, 2)", v + 10),
+            &format!("(2, {})", v + 10),
+        ],
+    );
+    invalid_argument(b.mask_into(&mut out[1..], &[2, v + 10]), &["out has shape"]);
+}

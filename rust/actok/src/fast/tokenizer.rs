@@ -423,6 +423,39 @@ impl FastTokenizer {
         dim: usize,
         on_error: OnDecodeError,
     ) -> Result<Decoded> {
+        self.decode_rows(sequences, horizon, dim, Rule::Whole(on_error))
+    }
+
+    /// Decodes *prefixes* of token sequences ("anytime" decoding, `docs/semantics.md`,
+    /// "Constrained decoding"): each sequence must be the start of one that
+    /// [`FastTokenizer::decode`] could accept: known ids, bytes that are UTF-8 up to a possibly
+    /// unfinished last character (which is dropped), at most `H·D` coefficients. Its coefficients
+    /// are used and the missing ones (the highest frequencies) are zero: the low-frequency
+    /// approximation of the chunk. `valid[b]` is true when sequence `b` is complete (exactly
+    /// what `decode` accepts). Anything else is an [`Error::Decode`] naming the first such
+    /// sequence.
+    pub fn decode_prefix<I: InputId, S: AsRef<[I]> + Sync>(
+        &self,
+        sequences: &[S],
+        horizon: usize,
+        dim: usize,
+    ) -> Result<Decoded> {
+        self.decode_rows(sequences, horizon, dim, Rule::Prefix)
+    }
+
+    fn decode_rows<I: InputId, S: AsRef<[I]> + Sync>(
+        &self,
+        sequences: &[S],
+        horizon: usize,
+        dim: usize,
+        rule: Rule,
+    ) -> Result<Decoded> {
+        let on_error = match rule {
+            Rule::Whole(on_error) => on_error,
+            // Keep the coefficients of whatever prefix decodes; which faults a prefix may have
+            // is decided per chunk below.
+            Rule::Prefix => OnDecodeError::Pad,
+        };
         let chunk_len = horizon
             .checked_mul(dim)
             .filter(|&n| n >= 1 && n.checked_mul(sequences.len()).is_some())
@@ -446,7 +479,7 @@ impl FastTokenizer {
             ))
         })?;
         let inverse = InverseDct::new(horizon)?;
-        let mut slots: Vec<(&mut [f64], Option<DecodeIssue>)> = actions
+        let mut slots: Vec<(&mut [f64], Option<Outcome>)> = actions
             .chunks_mut(chunk_len)
             .map(|out| (out, None))
             .collect();
@@ -457,22 +490,56 @@ impl FastTokenizer {
             min_parallel,
             || (),
             |_, b, slot| {
-                let (out, issue) = &mut slot[0];
-                *issue = DECODE_BUFFERS.with_borrow_mut(|buffers| {
-                    self.decode_chunk(sequences[b].as_ref(), out, dim, &inverse, on_error, buffers)
+                let (out, outcome) = &mut slot[0];
+                let ids = sequences[b].as_ref();
+                let issue = DECODE_BUFFERS.with_borrow_mut(|buffers| {
+                    self.decode_chunk(ids, out, dim, &inverse, on_error, buffers)
+                });
+                *outcome = issue.map(|issue| match rule {
+                    Rule::Prefix if self.is_prefix(ids, &issue, chunk_len) => Outcome::Incomplete,
+                    _ => Outcome::Fault(issue),
                 });
             },
         )?;
+        let raise = matches!(rule, Rule::Prefix | Rule::Whole(OnDecodeError::Raise));
         let mut valid = Vec::with_capacity(sequences.len());
-        for (b, (_, issue)) in slots.into_iter().enumerate() {
-            valid.push(issue.is_none());
-            if let Some(reason) = issue {
-                if on_error == OnDecodeError::Raise {
+        for (b, (_, outcome)) in slots.into_iter().enumerate() {
+            valid.push(outcome.is_none());
+            if let Some(Outcome::Fault(reason)) = outcome {
+                if raise {
                     return Err(Error::Decode { chunk: b, reason });
                 }
             }
         }
         Ok(Decoded { actions, valid })
+    }
+
+    /// Whether a sequence that `decode` refused with `issue` is a prefix of one it could accept:
+    /// too short, or cut inside its last character after at most `len = H·D` whole ones.
+    fn is_prefix<I: InputId>(&self, ids: &[I], issue: &DecodeIssue, len: usize) -> bool {
+        match *issue {
+            DecodeIssue::WrongLength { got, expected } => got < expected,
+            DecodeIssue::InvalidUtf8 { .. } => {
+                // Rare (a prefix that stops inside a character): rebuild the bytes to ask
+                // whether the input ended early or held an invalid byte. Every id is known here,
+                // or the issue would be the unknown id.
+                let bytes: Vec<u8> = ids
+                    .iter()
+                    .filter_map(|id| id.token_id().and_then(|i| self.bpe.token_bytes(i)))
+                    .flatten()
+                    .copied()
+                    .collect();
+                match std::str::from_utf8(&bytes) {
+                    Err(e) if e.error_len().is_none() => {
+                        let whole = std::str::from_utf8(&bytes[..e.valid_up_to()])
+                            .expect("valid up to there");
+                        whole.chars().count() <= len
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
     }
 
     /// Decodes padded rows `ids` (row-major `(B, width)`) whose real lengths are `lengths`, such
@@ -487,23 +554,22 @@ impl FastTokenizer {
         dim: usize,
         on_error: OnDecodeError,
     ) -> Result<Decoded> {
-        if lengths.len().checked_mul(width) != Some(ids.len()) {
-            return Err(Error::InvalidArgument(format!(
-                "{} ids do not form {} rows of width {width} (one row per entry of lengths)",
-                ids.len(),
-                lengths.len()
-            )));
-        }
-        let mut rows = Vec::with_capacity(lengths.len());
-        for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
-            if len < 0 || len > width as i128 {
-                return Err(Error::InvalidArgument(format!(
-                    "lengths[{b}] = {len} is outside 0 to {width}, inclusive (the ids' width)"
-                )));
-            }
-            rows.push(&ids[b * width..b * width + len as usize]);
-        }
+        let rows = padded_rows(ids, width, lengths)?;
         self.decode(&rows, horizon, dim, on_error)
+    }
+
+    /// [`FastTokenizer::decode_prefix`] of padded rows, as [`FastTokenizer::decode_padded`]
+    /// takes them.
+    pub fn decode_prefix_padded<I: InputId, L: InputId>(
+        &self,
+        ids: &[I],
+        width: usize,
+        lengths: &[L],
+        horizon: usize,
+        dim: usize,
+    ) -> Result<Decoded> {
+        let rows = padded_rows(ids, width, lengths)?;
+        self.decode_prefix(&rows, horizon, dim)
     }
 
     /// Decodes one sequence into `out` (`H×D`, zero on entry); returns the problem, if any.
@@ -602,6 +668,48 @@ fn zeroed(n: usize) -> std::result::Result<Vec<f64>, std::collections::TryReserv
     v.try_reserve_exact(n)?;
     v.resize(n, 0.0);
     Ok(v)
+}
+
+/// The real part of each padded row: `ids` is row-major `(lengths.len(), width)`.
+fn padded_rows<'a, I: InputId, L: InputId>(
+    ids: &'a [I],
+    width: usize,
+    lengths: &[L],
+) -> Result<Vec<&'a [I]>> {
+    if lengths.len().checked_mul(width) != Some(ids.len()) {
+        return Err(Error::InvalidArgument(format!(
+            "{} ids do not form {} rows of width {width} (one row per entry of lengths)",
+            ids.len(),
+            lengths.len()
+        )));
+    }
+    let mut rows = Vec::with_capacity(lengths.len());
+    for (b, len) in lengths.iter().map(|&len| len.value()).enumerate() {
+        if len < 0 || len > width as i128 {
+            return Err(Error::InvalidArgument(format!(
+                "lengths[{b}] = {len} is outside 0 to {width}, inclusive (the ids' width)"
+            )));
+        }
+        rows.push(&ids[b * width..b * width + len as usize]);
+    }
+    Ok(rows)
+}
+
+/// How [`FastTokenizer::decode_rows`] judges a sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rule {
+    /// A whole chunk, faults handled by the `on_error` policy.
+    Whole(OnDecodeError),
+    /// A prefix of a chunk ([`FastTokenizer::decode_prefix`]).
+    Prefix,
+}
+
+/// Why a sequence is not a clean chunk.
+enum Outcome {
+    /// A well-formed prefix, decoded with its missing coefficients zero.
+    Incomplete,
+    /// Not decodable as asked.
+    Fault(DecodeIssue),
 }
 
 /// Validates a `(B, H, D)` shape against a buffer length; returns `H×D`.

@@ -1,0 +1,3 @@
+from .masking import apply_mask as apply_mask
+
+__all__ = ["apply_mask"]
