@@ -155,37 +155,6 @@ unsafe impl Send for Handle {}
 // SAFETY: as above.
 unsafe impl Sync for Handle {}
 
-/// Batch-1 encode of `chunk` through the C entry point; the ids, or the status.
-fn encode1(
-    tok: &Handle,
-    chunk: &[f64],
-    h: usize,
-    d: usize,
-    flags: c_int,
-) -> Result<Vec<i32>, c_int> {
-    let stride = unsafe { actok_max_tokens(tok.0, h, d) };
-    let mut ids = vec![0i32; stride];
-    let mut len = 0usize;
-    let status = unsafe {
-        actok_encode_f64(
-            tok.0,
-            chunk.as_ptr(),
-            1,
-            h,
-            d,
-            flags,
-            ids.as_mut_ptr(),
-            stride,
-            &mut len,
-        )
-    };
-    if status != ACTOK_OK {
-        return Err(status);
-    }
-    ids.truncate(len);
-    Ok(ids)
-}
-
 /// One workload of the allocation test: a tokenizer, a shape and the encode flags.
 struct Case {
     dir: PathBuf,
@@ -403,4 +372,403 @@ fn batch_one_calls_allocate_nothing_after_one_warm_up_call() {
             });
         });
     }
+}
+
+#[test]
+fn header_is_generated() {
+    let generated = include_str!(concat!(env!("OUT_DIR"), "/actok.h"));
+    let committed_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/actok.h");
+    if std::env::var_os("ACTOK_BLESS_HEADER").is_some() {
+        std::fs::write(&committed_path, generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&committed_path).unwrap();
+    assert!(
+        committed == generated,
+        "rust/actok-c/include/actok.h differs from what cbindgen generates from src/: run \
+         `ACTOK_BLESS_HEADER=1 cargo test -p actok-c header` and commit the result"
+    );
+}
+
+#[test]
+fn a_panic_in_any_entry_point_is_caught_and_reported() {
+    let tok = Handle::load(&bundled());
+    let inject = || crate::guard::PANIC_NEXT.with(|p| p.set(true));
+    let internal = |status: c_int| {
+        assert_eq!(status, ACTOK_ERROR_INTERNAL);
+        let message = last_error();
+        assert!(
+            message.contains("actok panicked (a panic injected by a test)"),
+            "{message}"
+        );
+    };
+    let chunk = vec![0.0f64; 40];
+    let chunk32 = [0.0f32; 40];
+    let mut ids = vec![0i32; 160];
+    let mut len = 0usize;
+    let mut out = vec![0f64; 40];
+    let mut out32 = vec![0f32; 40];
+    unsafe {
+        let dir = CString::new(bundled().to_str().unwrap()).unwrap();
+        let mut loaded = null_mut();
+        inject();
+        internal(actok_tokenizer_load(dir.as_ptr(), &mut loaded));
+        assert!(loaded.is_null());
+        inject();
+        internal(actok_tokenizer_shape(tok.0, null_mut(), null_mut()));
+        inject();
+        assert_eq!(actok_max_tokens(tok.0, 20, 2), 0);
+        internal(ACTOK_ERROR_INTERNAL);
+        inject();
+        internal(actok_encode_f64(
+            tok.0,
+            chunk.as_ptr(),
+            1,
+            20,
+            2,
+            0,
+            ids.as_mut_ptr(),
+            160,
+            &mut len,
+        ));
+        inject();
+        internal(actok_encode_f32(
+            tok.0,
+            chunk32.as_ptr(),
+            1,
+            20,
+            2,
+            0,
+            ids.as_mut_ptr(),
+            160,
+            &mut len,
+        ));
+        // The handle still works after a caught panic.
+        assert_eq!(
+            actok_encode_f64(
+                tok.0,
+                chunk.as_ptr(),
+                1,
+                20,
+                2,
+                0,
+                ids.as_mut_ptr(),
+                160,
+                &mut len
+            ),
+            ACTOK_OK
+        );
+        inject();
+        internal(actok_decode_f64(
+            tok.0,
+            ids.as_ptr(),
+            160,
+            &len,
+            1,
+            20,
+            2,
+            0,
+            out.as_mut_ptr(),
+            null_mut(),
+        ));
+        inject();
+        internal(actok_decode_f32(
+            tok.0,
+            ids.as_ptr(),
+            160,
+            &len,
+            1,
+            20,
+            2,
+            0,
+            out32.as_mut_ptr(),
+            null_mut(),
+        ));
+        // Freeing: the panic is caught (the handle then leaks, which is all a bug can cost).
+        let leaked = Handle::load(&bundled());
+        inject();
+        actok_tokenizer_free(leaked.0);
+        internal(ACTOK_ERROR_INTERNAL);
+        std::mem::forget(leaked);
+    }
+}
+
+#[test]
+fn failures_return_their_code_and_a_message_saying_what_and_where() {
+    let tok = Handle::load(&bundled());
+    let mut chunk = vec![0.1f64; 40];
+    let mut ids = vec![0i32; 160];
+    let mut len = 0usize;
+    let mut out = vec![0f64; 40];
+    let expect = |status: c_int, code: c_int, needle: &str| {
+        assert_eq!(status, code, "{}", last_error());
+        let message = last_error();
+        assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    };
+    unsafe {
+        assert_eq!(
+            CStr::from_ptr(actok_version()).to_str().unwrap(),
+            env!("CARGO_PKG_VERSION")
+        );
+        let mut loaded = null_mut();
+        let missing = CString::new("/nonexistent/actok-dir").unwrap();
+        expect(
+            actok_tokenizer_load(missing.as_ptr(), &mut loaded),
+            ACTOK_ERROR_LOAD,
+            "/nonexistent/actok-dir",
+        );
+        expect(
+            actok_tokenizer_load(null(), &mut loaded),
+            ACTOK_ERROR_ARGUMENT,
+            "dir is NULL",
+        );
+        expect(
+            actok_tokenizer_load(missing.as_ptr(), null_mut()),
+            ACTOK_ERROR_ARGUMENT,
+            "out is NULL",
+        );
+        expect(
+            actok_encode_f64(
+                null(),
+                chunk.as_ptr(),
+                1,
+                20,
+                2,
+                0,
+                ids.as_mut_ptr(),
+                160,
+                &mut len,
+            ),
+            ACTOK_ERROR_ARGUMENT,
+            "tok is NULL",
+        );
+        expect(
+            actok_encode_f64(
+                tok.0,
+                chunk.as_ptr(),
+                1,
+                20,
+                2,
+                2,
+                ids.as_mut_ptr(),
+                160,
+                &mut len,
+            ),
+            ACTOK_ERROR_ARGUMENT,
+            "on_overflow = 2",
+        );
+        expect(
+            actok_encode_f64(
+                tok.0,
+                chunk.as_ptr(),
+                1,
+                20,
+                2,
+                0,
+                ids.as_mut_ptr(),
+                1,
+                &mut len,
+            ),
+            ACTOK_ERROR_ARGUMENT,
+            "more than the 1 its row holds",
+        );
+        // The recorded horizon (20), and the flag that turns its check off.
+        expect(
+            actok_encode_f64(
+                tok.0,
+                chunk.as_ptr(),
+                1,
+                10,
+                4,
+                0,
+                ids.as_mut_ptr(),
+                160,
+                &mut len,
+            ),
+            ACTOK_ERROR_ARGUMENT,
+            "fitted to (20, any) chunks",
+        );
+        assert_eq!(
+            actok_encode_f64(
+                tok.0,
+                chunk.as_ptr(),
+                1,
+                10,
+                4,
+                ACTOK_ENCODE_ANY_SHAPE,
+                ids.as_mut_ptr(),
+                160,
+                &mut len
+            ),
+            ACTOK_OK
+        );
+        chunk[13] = f64::NAN;
+        expect(
+            actok_encode_f64(
+                tok.0,
+                chunk.as_ptr(),
+                1,
+                20,
+                2,
+                0,
+                ids.as_mut_ptr(),
+                160,
+                &mut len,
+            ),
+            ACTOK_ERROR_ENCODE,
+            "chunk 0 at flattened index 13",
+        );
+        chunk[13] = 1e6;
+        expect(
+            actok_encode_f64(
+                tok.0,
+                chunk.as_ptr(),
+                1,
+                20,
+                2,
+                0,
+                ids.as_mut_ptr(),
+                160,
+                &mut len,
+            ),
+            ACTOK_ERROR_ENCODE,
+            "cannot encode chunk 0",
+        );
+        ids[0] = 99_999;
+        let two = 2usize;
+        expect(
+            actok_decode_f64(
+                tok.0,
+                ids.as_ptr(),
+                160,
+                &two,
+                1,
+                20,
+                2,
+                0,
+                out.as_mut_ptr(),
+                null_mut(),
+            ),
+            ACTOK_ERROR_DECODE,
+            "cannot decode chunk 0",
+        );
+        expect(
+            actok_decode_f64(
+                tok.0,
+                ids.as_ptr(),
+                160,
+                &two,
+                1,
+                20,
+                2,
+                3,
+                out.as_mut_ptr(),
+                null_mut(),
+            ),
+            ACTOK_ERROR_ARGUMENT,
+            "on_error = 3",
+        );
+        let mut valid = 7u8;
+        assert_eq!(
+            actok_decode_f64(
+                tok.0,
+                ids.as_ptr(),
+                160,
+                &two,
+                1,
+                20,
+                2,
+                ACTOK_DECODE_ZEROS,
+                out.as_mut_ptr(),
+                &mut valid
+            ),
+            ACTOK_OK
+        );
+        assert_eq!(valid, 0);
+        assert!(out.iter().all(|&v| v == 0.0));
+        // Misaligned arrays are refused, not read.
+        let bytes = [0u8; 16];
+        expect(
+            actok_encode_f64(
+                tok.0,
+                bytes.as_ptr().add(1).cast(),
+                1,
+                1,
+                1,
+                ACTOK_ENCODE_ANY_SHAPE,
+                ids.as_mut_ptr(),
+                160,
+                &mut len,
+            ),
+            ACTOK_ERROR_ARGUMENT,
+            "actions is not aligned",
+        );
+        // Successful calls leave the last message as it was.
+        let before = last_error();
+        assert_eq!(actok_tokenizer_shape(tok.0, &mut len, null_mut()), ACTOK_OK);
+        assert_eq!(len, 20);
+        assert_eq!(last_error(), before);
+    }
+}
+
+#[test]
+fn four_threads_share_one_handle_and_get_the_cores_results() {
+    let dir = fitted("threads", 20, 5, OutOfRange::Keep);
+    let tok = Handle::load(&dir);
+    let core = FastTokenizer::from_pretrained(&dir).unwrap();
+    let (h, d) = (20, 5);
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (tok, core) = (&tok, &core);
+            s.spawn(move || {
+                let data = Rng(100 + t).chunks(50, h, d);
+                let stride = unsafe { actok_max_tokens(tok.0, h, d) };
+                let want = core
+                    .encode(&data, [50, h, d], actok::Overflow::Raise)
+                    .unwrap();
+                let decoded = core
+                    .decode(&want, h, d, actok::OnDecodeError::Raise)
+                    .unwrap();
+                let mut ids = vec![0i32; stride];
+                let mut out = vec![0f64; h * d];
+                let mut len = 0usize;
+                for round in 0..20 {
+                    for b in 0..50 {
+                        let chunk = &data[b * h * d..][..h * d];
+                        let status = unsafe {
+                            actok_encode_f64(
+                                tok.0,
+                                chunk.as_ptr(),
+                                1,
+                                h,
+                                d,
+                                0,
+                                ids.as_mut_ptr(),
+                                stride,
+                                &mut len,
+                            )
+                        };
+                        assert_eq!(status, ACTOK_OK, "{}", last_error());
+                        let got: Vec<u32> = ids[..len].iter().map(|&i| i as u32).collect();
+                        assert_eq!(got, want[b], "thread {t} round {round} chunk {b}");
+                        let status = unsafe {
+                            actok_decode_f64(
+                                tok.0,
+                                ids.as_ptr(),
+                                stride,
+                                &len,
+                                1,
+                                h,
+                                d,
+                                0,
+                                out.as_mut_ptr(),
+                                null_mut(),
+                            )
+                        };
+                        assert_eq!(status, ACTOK_OK, "{}", last_error());
+                        assert_eq!(out, decoded.actions[b * h * d..][..h * d]);
+                    }
+                }
+            });
+        }
+    });
 }
