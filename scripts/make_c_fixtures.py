@@ -10,7 +10,8 @@ Everything comes from the installed Python package, so the C side is checked aga
   float64 ids. ``lift-no-normalizer/`` is the same directory without ``actok_normalizer.json``,
   which must refuse to load.
 - ``bench-50x14/`` and ``bench-30x26/``: FAST-recipe tokenizers (scale 10, vocab 1024, no
-  normalizer) fitted on smooth random walks in [-1, 1], with 256 chunks and their ids.
+  normalizer) fitted on 2,000 smooth chunks in [-1, 1] (benches/harness.py's recipe), with 256
+  of them and their ids.
 
 Each case directory holds ``tokenizer/`` and, for its ``B`` chunks of shape ``(H, D)``:
 ``chunks_f64.bin`` and ``chunks_f32.bin`` (row-major, little-endian), ``ids_f64.txt`` and
@@ -53,9 +54,22 @@ def write_case(out: Path, tok: actok.FastTokenizer, chunks: np.ndarray) -> None:
     np.ascontiguousarray(decoded, dtype="<f8").tofile(out / "decoded_f64.bin")
 
 
-def random_walks(rng: np.random.Generator, n: int, horizon: int, dim: int) -> np.ndarray:
-    steps = rng.normal(0, 0.05, (n, horizon, dim))
-    return np.cumsum(steps, axis=1).clip(-1, 1)
+def smooth_chunks(n: int, horizon: int, dim: int, seed: int) -> np.ndarray:
+    """Smooth action chunks in [-1, 1], the recipe of ``smooth_chunks`` in benches/harness.py
+    (a few random sinusoids plus a smoothed walk), so the latencies compare with its tables."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, horizon)[None, :, None]
+    x = np.zeros((n, horizon, dim))
+    for _ in range(3):
+        freq = rng.uniform(0.1, 2.5, size=(n, 1, dim))
+        phase = rng.uniform(0, 2 * np.pi, size=(n, 1, dim))
+        amp = rng.uniform(0.0, 1.0, size=(n, 1, dim))
+        x += amp * np.sin(2 * np.pi * freq * t + phase)
+    walk = np.cumsum(rng.normal(0, 0.03, size=(n, horizon, dim)), axis=1)
+    x += walk - walk.mean(axis=1, keepdims=True)
+    peak = np.max(np.abs(x), axis=1, keepdims=True)
+    x = x / np.maximum(peak, 1e-9) * rng.uniform(0.2, 1.0, size=(n, 1, dim))
+    return np.clip(x, -1.0, 1.0)
 
 
 def main() -> None:
@@ -74,11 +88,10 @@ def main() -> None:
     shutil.copytree(out / "lift" / "tokenizer", broken)
     (broken / "actok_normalizer.json").unlink()
 
-    rng = np.random.default_rng(1)
     for horizon, dim in [(50, 14), (30, 26)]:
-        walks = random_walks(rng, 2000, horizon, dim)
-        tok = actok.FastTokenizer.fit(walks, scale=10, vocab_size=1024)
-        write_case(out / f"bench-{horizon}x{dim}", tok, walks[:256])
+        smooth = smooth_chunks(2000, horizon, dim, seed=horizon)
+        tok = actok.FastTokenizer.fit(smooth, scale=10, vocab_size=1024)
+        write_case(out / f"bench-{horizon}x{dim}", tok, smooth[:256])
     print(f"fixtures written to {out}")
 
 

@@ -520,7 +520,8 @@ impl FastTokenizer {
         self.decode(&rows, horizon, dim, on_error)
     }
 
-    /// Decodes one sequence into `out` (`H×D`, zero on entry); returns the problem, if any.
+    /// Decodes one sequence into `out` (`H×D`; every value is written, zeros for a sequence
+    /// refused under `on_error` other than pad); returns the problem, if any.
     fn decode_chunk<I: InputId>(
         &self,
         ids: &[I],
@@ -542,6 +543,8 @@ impl FastTokenizer {
             if issue.is_none() || on_error == OnDecodeError::Pad {
                 inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
                 self.apply_inverse_normalizer(out, dim);
+            } else {
+                out.fill(0.0);
             }
             buffers.coefficients = coefficients;
             return issue;
@@ -588,6 +591,7 @@ impl FastTokenizer {
         }
         if issue.is_some() && on_error != OnDecodeError::Pad {
             buffers.coefficients = coefficients;
+            out.fill(0.0);
             return issue;
         }
         inverse.apply(&coefficients, out, dim, &mut buffers.inverse);

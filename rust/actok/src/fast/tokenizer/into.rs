@@ -212,14 +212,19 @@ impl FastTokenizer {
         let decode_row = |buffers: &mut DecodeBuffers, b: usize, out: &mut [O]| -> Result<bool> {
             self.prepare_decode(buffers, horizon, dim, stride);
             let seq = &ids[b * stride..b * stride + lengths[b]];
-            let mut decoded = std::mem::take(&mut buffers.actions);
-            decoded.clear();
-            decoded.resize(chunk_len, 0.0);
-            let issue = self.decode_chunk(seq, &mut decoded, dim, &inverse, on_error, buffers);
-            for (slot, &v) in out.iter_mut().zip(&decoded) {
-                *slot = O::from_f64(v);
-            }
-            buffers.actions = decoded;
+            // `f64` straight into the caller's row; other types through a buffer.
+            let issue = if let Some(out) = as_f64(out) {
+                self.decode_chunk(seq, out, dim, &inverse, on_error, buffers)
+            } else {
+                let mut decoded = std::mem::take(&mut buffers.actions);
+                decoded.resize(chunk_len, 0.0);
+                let issue = self.decode_chunk(seq, &mut decoded, dim, &inverse, on_error, buffers);
+                for (slot, &v) in out.iter_mut().zip(&decoded) {
+                    *slot = O::from_f64(v);
+                }
+                buffers.actions = decoded;
+                issue
+            };
             match issue {
                 Some(reason) if on_error == OnDecodeError::Raise => {
                     Err(Error::Decode { chunk: b, reason })
@@ -281,6 +286,16 @@ impl FastTokenizer {
                 .bytes
                 .try_reserve(bytes.saturating_sub(buffers.bytes.len()));
         }
+    }
+}
+
+/// `out` as `f64`s, when that is its type.
+fn as_f64<O: Sample>(out: &mut [O]) -> Option<&mut [f64]> {
+    if std::any::TypeId::of::<O>() == std::any::TypeId::of::<f64>() {
+        // SAFETY: `O` is `f64`, so this is the same slice at the same type.
+        Some(unsafe { &mut *(out as *mut [O] as *mut [f64]) })
+    } else {
+        None
     }
 }
 
