@@ -1,4 +1,4 @@
-"""Batch-1 latency from C (the real-time path) next to the same call from Python, same machine and run.
+"""Batch-1 latency from C (the real-time path) beside the same call from Python, same run.
 
     cargo build --release --locked -p actok-c
     python benches/bench_c_latency.py                # 20,000 calls per operation and shape
