@@ -70,7 +70,7 @@ strict=(-Wall -Wextra -Werror -I rust/actok-c/include)
 gcc -std=c11 "${strict[@]}" examples/c/roundtrip.c "$lib" -lpthread -ldl -lm -o "$c_out/roundtrip_c"
 "$c_out/roundtrip_c" "$c_out/fixtures/lift"
 # The same example against the shared library.
-gcc -std=c11 "${strict[@]}" examples/c/roundtrip.c -Ltarget/release -lactok_c \
+gcc -std=c11 "${strict[@]}" examples/c/roundtrip.c -Ltarget/release -lactok_c -lm \
     -Wl,-rpath,"$(pwd)/target/release" -o "$c_out/roundtrip_so"
 "$c_out/roundtrip_so" "$c_out/fixtures/bench-30x26"
 g++ -std=c++17 "${strict[@]}" examples/cpp/roundtrip.cpp "$lib" -lpthread -ldl -lm \

@@ -244,10 +244,12 @@ size_t actok_max_tokens(const actok_tokenizer *tok, size_t horizon, size_t dim);
  * than `ids_stride` ids: never written past its row), `ACTOK_ERROR_ENCODE` (a value not
  * finite, refused by the normalizer, or a coefficient the vocabulary cannot represent under
  * `ACTOK_OVERFLOW_RAISE`), each naming the chunk and position. On failure `ids` and `lengths`
- * hold unspecified values. Thread-safe. Allocation: none after the first call on the thread
- * for a batch run on the calling thread (see ALLOCATION above).
+ * hold unspecified values. Thread-safe. Allocation: for a batch run on the calling thread,
+ * none after the first call on that thread with the same tokenizer and shape (see ALLOCATION
+ * above).
  *
- * Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries stated above.
+ * Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries
+ * stated above.
  */
 int actok_encode_f32(const actok_tokenizer *tok,
                      const float *actions,
@@ -264,7 +266,7 @@ int actok_encode_f32(const actok_tokenizer *tok,
  *
  * Same arguments, errors, thread safety and allocation.
  *
- * Pointers: As `actok_encode_f32`.
+ * Pointers: as `actok_encode_f32`.
  */
 int actok_encode_f64(const actok_tokenizer *tok,
                      const double *actions,
@@ -291,10 +293,11 @@ int actok_encode_f64(const actok_tokenizer *tok,
  * the normalizer's), `ACTOK_ERROR_DECODE` (under `ACTOK_DECODE_RAISE`: the first sequence with
  * an unknown id, bytes that are not UTF-8, or another number of coefficients than `horizon *
  * dim`, naming it and the position). On failure `actions` and `valid` hold unspecified values.
- * Thread-safe. Allocation: none after the first call on the thread for a batch run on the
- * calling thread (see ALLOCATION above).
+ * Thread-safe. Allocation: for a batch run on the calling thread, none after the first call on
+ * that thread with the same tokenizer, shape and `ids_stride` (see ALLOCATION above).
  *
- * Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries stated above.
+ * Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries
+ * stated above.
  */
 int actok_decode_f32(const actok_tokenizer *tok,
                      const int32_t *ids,
@@ -312,7 +315,7 @@ int actok_decode_f32(const actok_tokenizer *tok,
  *
  * Same arguments, errors, thread safety and allocation.
  *
- * Pointers: As `actok_decode_f32`.
+ * Pointers: as `actok_decode_f32`.
  */
 int actok_decode_f64(const actok_tokenizer *tok,
                      const int32_t *ids,

@@ -238,10 +238,12 @@ pub unsafe extern "C" fn actok_max_tokens(
 /// than `ids_stride` ids: never written past its row), `ACTOK_ERROR_ENCODE` (a value not
 /// finite, refused by the normalizer, or a coefficient the vocabulary cannot represent under
 /// `ACTOK_OVERFLOW_RAISE`), each naming the chunk and position. On failure `ids` and `lengths`
-/// hold unspecified values. Thread-safe. Allocation: none after the first call on the thread
-/// for a batch run on the calling thread (see ALLOCATION above).
+/// hold unspecified values. Thread-safe. Allocation: for a batch run on the calling thread,
+/// none after the first call on that thread with the same tokenizer and shape (see ALLOCATION
+/// above).
 ///
-/// Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries stated above.
+/// Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries
+/// stated above.
 #[no_mangle]
 pub unsafe extern "C" fn actok_encode_f32(
     tok: *const actok_tokenizer,
@@ -272,7 +274,7 @@ pub unsafe extern "C" fn actok_encode_f32(
 ///
 /// Same arguments, errors, thread safety and allocation.
 ///
-/// Pointers: As `actok_encode_f32`.
+/// Pointers: as `actok_encode_f32`.
 #[no_mangle]
 pub unsafe extern "C" fn actok_encode_f64(
     tok: *const actok_tokenizer,
@@ -313,10 +315,11 @@ pub unsafe extern "C" fn actok_encode_f64(
 /// the normalizer's), `ACTOK_ERROR_DECODE` (under `ACTOK_DECODE_RAISE`: the first sequence with
 /// an unknown id, bytes that are not UTF-8, or another number of coefficients than `horizon *
 /// dim`, naming it and the position). On failure `actions` and `valid` hold unspecified values.
-/// Thread-safe. Allocation: none after the first call on the thread for a batch run on the
-/// calling thread (see ALLOCATION above).
+/// Thread-safe. Allocation: for a batch run on the calling thread, none after the first call on
+/// that thread with the same tokenizer, shape and `ids_stride` (see ALLOCATION above).
 ///
-/// Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries stated above.
+/// Pointers: `tok` is NULL or a live handle; each array is NULL or valid for the entries
+/// stated above.
 #[no_mangle]
 pub unsafe extern "C" fn actok_decode_f32(
     tok: *const actok_tokenizer,
@@ -349,7 +352,7 @@ pub unsafe extern "C" fn actok_decode_f32(
 ///
 /// Same arguments, errors, thread safety and allocation.
 ///
-/// Pointers: As `actok_decode_f32`.
+/// Pointers: as `actok_decode_f32`.
 #[no_mangle]
 pub unsafe extern "C" fn actok_decode_f64(
     tok: *const actok_tokenizer,
@@ -430,7 +433,7 @@ fn product(factors: &[usize], what: &str) -> Result<usize, Failure> {
 
 /// `actok_encode_*`: converts, then [`FastTokenizer::encode_into`].
 ///
-/// Pointers: As `actok_encode_f32`.
+/// Pointers: as `actok_encode_f32`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn encode<T: Sample>(
     tok: *const actok_tokenizer,
@@ -469,7 +472,7 @@ unsafe fn encode<T: Sample>(
 
 /// `actok_decode_*`: converts, then [`FastTokenizer::decode_into`].
 ///
-/// Pointers: As `actok_decode_f32`.
+/// Pointers: as `actok_decode_f32`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn decode<T: Sample>(
     tok: *const actok_tokenizer,
