@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every check: Rust format, lint and tests; the wheel built by maturin
 # and installed into a fresh virtual environment; ruff, the stub check and pytest against the
-# installed package (so the install path is what is tested); last, a bounded run of every fuzz
-# target (scripts/fuzz_smoke.sh).
+# installed package (so the install path is what is tested); the C ABI (rust/actok-c: its client
+# test and examples against fixtures the installed package writes); last, a bounded run of every
+# fuzz target (scripts/fuzz_smoke.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +37,53 @@ echo "== pytest against the installed package"
 cd tests
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
 
+cd ..
+
+echo "== C ABI: libactok_c, fixtures written by the installed package, client test, examples"
+# Compilers and cmake from Debian's packages when missing (as root, or through sudo).
+missing=()
+for tool in gcc g++ cmake; do
+    command -v "$tool" > /dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (apt-get)"
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -q > /dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
+        "${missing[@]}" > /dev/null
+fi
+cargo build --release --locked -p actok-c
+# The crate's own tests, in release to reuse the library's build: the committed header equals
+# cbindgen's output, no allocation after warm-up (a counting allocator), panics caught.
+cargo test --release --locked -p actok-c
+c_out=target/c-abi
+rm -rf "$c_out"
+mkdir -p "$c_out"
+"$venv/bin/python" scripts/make_c_fixtures.py "$c_out/fixtures"
+lib=target/release/libactok_c.a
+# The client test, compiled with exactly the acceptance command of issue 14.
+gcc -std=c11 -I rust/actok-c/include rust/actok-c/tests/client.c "$lib" -lpthread -ldl -lm \
+    -o "$c_out/client"
+"$c_out/client" "$c_out/fixtures"
+strict=(-Wall -Wextra -Werror -I rust/actok-c/include)
+gcc -std=c11 "${strict[@]}" examples/c/roundtrip.c "$lib" -lpthread -ldl -lm -o "$c_out/roundtrip_c"
+"$c_out/roundtrip_c" "$c_out/fixtures/lift"
+# The same example against the shared library.
+gcc -std=c11 "${strict[@]}" examples/c/roundtrip.c -Ltarget/release -lactok_c -lm \
+    -Wl,-rpath,"$(pwd)/target/release" -o "$c_out/roundtrip_so"
+"$c_out/roundtrip_so" "$c_out/fixtures/bench-30x26"
+g++ -std=c++17 "${strict[@]}" examples/cpp/roundtrip.cpp "$lib" -lpthread -ldl -lm \
+    -o "$c_out/roundtrip_cpp"
+"$c_out/roundtrip_cpp" "$c_out/fixtures/lift"
+cmake -S examples/cmake -B "$c_out/cmake" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$c_out/cmake" > /dev/null
+"$c_out/cmake/action_node" "$c_out/fixtures/lift"
+# The latency benchmark, briefly (figures printed, never asserted; the published run uses 20,000).
+"$venv/bin/python" benches/bench_c_latency.py --calls 2000 --fixtures "$c_out/fixtures"
+
 echo "== fuzz smoke run (each cargo-fuzz target for at most 60 s)"
 # Set ACTOK_FUZZ_SMOKE=0 to skip locally; CI always runs it.
-cd ..
 if [ "${ACTOK_FUZZ_SMOKE:-1}" != 0 ]; then
     bash scripts/fuzz_smoke.sh
 fi

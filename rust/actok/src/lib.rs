@@ -21,7 +21,41 @@
 //! agrees with scipy's `f64` path on the upcast input.
 //!
 //! Batch functions run on actok's own thread pool, sized by [`set_num_threads`] or the
-//! `ACTOK_NUM_THREADS` environment variable.
+//! `ACTOK_NUM_THREADS` environment variable. [`FastTokenizer::decode`] takes the ids
+//! [`FastTokenizer::encode`] returns ([`TokenId`], `u32`) as they are, or any other integer
+//! type ([`InputId`]: `i32`, `i64`, `u64`, ...) from elsewhere; nothing needs converting.
+//!
+//! ## Embedding: real-time loops and other languages
+//!
+//! A control loop wants no allocation and no thread hand-off per call, and buffers it owns.
+//! [`FastTokenizer::encode_into`] and [`FastTokenizer::decode_into`] have the semantics (and the
+//! messages) of `encode` and `decode_padded`, writing into the caller's rows;
+//! [`FastTokenizer::max_tokens`] is a row width that always suffices (a chunk needing more ids
+//! than its row is an error, never a truncation). A batch below the pool's threshold, any batch
+//! of one, runs on the calling thread, and after one call with a given tokenizer and shape on a
+//! thread, later successful calls with that shape on that thread allocate nothing:
+//!
+//! ```no_run
+//! use actok::{FastTokenizer, OnDecodeError, Overflow};
+//!
+//! let tok = FastTokenizer::from_pretrained("path/to/fast")?;
+//! let (h, d) = (50, 14);
+//! let mut ids = vec![0u32; tok.max_tokens(h, d).expect("fits in memory")];
+//! let mut len = [0usize];
+//! let mut actions = vec![0.0f32; h * d];
+//! loop {
+//!     let chunk = [0.0f32; 50 * 14]; // the policy's next chunk (raw units if the tokenizer
+//!                                     // carries a normalizer)
+//!     let stride = ids.len();
+//!     tok.encode_into(&chunk, [1, h, d], Overflow::Raise, &mut ids, stride, &mut len)?;
+//!     tok.decode_into(&ids, stride, &len, h, d, OnDecodeError::Raise, &mut actions, None)?;
+//! #   break;
+//! }
+//! # Ok::<(), actok::Error>(())
+//! ```
+//!
+//! The C ABI (`rust/actok-c`: `libactok_c`, `include/actok.h` and the C++17 wrapper
+//! `actok.hpp`) is these two calls behind status codes and a per-thread error message.
 #![deny(missing_docs)]
 
 pub(crate) mod bpe;

@@ -293,6 +293,8 @@ pub struct Bpe {
     char_ids: Vec<u32>,
     /// The bytes each token decodes to.
     token_bytes: Vec<Vec<u8>>,
+    /// The longest of `token_bytes`.
+    max_token_bytes: usize,
     /// Token string → id, only needed when `ignore_merges` is set.
     whole_tokens: Option<HashMap<String, u32>>,
     /// Identifies this model (and its clones, which are equal) to the caches in [`BpeScratch`].
@@ -513,6 +515,11 @@ impl SweepQueue {
     }
 }
 
+/// Grows `v`'s capacity to at least `n` elements (nothing when it already has them).
+pub(crate) fn reserve_total<T>(v: &mut Vec<T>, n: usize) {
+    v.reserve(n.saturating_sub(v.len()));
+}
+
 /// Source of [`Bpe`] uids.
 static NEXT_UID: AtomicU64 = AtomicU64::new(1);
 
@@ -614,7 +621,7 @@ impl Bpe {
         } else {
             Vec::new()
         };
-        let token_bytes = tokens
+        let token_bytes: Vec<Vec<u8>> = tokens
             .iter()
             .map(|t| {
                 let mut out = Vec::with_capacity(t.len());
@@ -622,6 +629,7 @@ impl Bpe {
                 out
             })
             .collect();
+        let max_token_bytes = token_bytes.iter().map(Vec::len).max().unwrap_or(0);
         let whole_tokens = ignore_merges.then(|| {
             tokens
                 .iter()
@@ -640,6 +648,7 @@ impl Bpe {
             byte_ids,
             char_ids,
             token_bytes,
+            max_token_bytes,
             whole_tokens,
             uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
             backtrack: OnceLock::new(),
@@ -676,6 +685,55 @@ impl Bpe {
     #[inline]
     pub fn token_bytes(&self, id: u32) -> Option<&[u8]> {
         self.token_bytes.get(id as usize).map(Vec::as_slice)
+    }
+
+    /// The length of the longest token's bytes (0 for an empty vocabulary).
+    pub fn max_token_bytes(&self) -> usize {
+        self.max_token_bytes
+    }
+
+    /// Makes `scratch` ready to encode pieces of up to `bytes` UTF-8 bytes with this model
+    /// without allocating: every buffer reserved to what such a piece can need, the memo of short
+    /// pieces to its full capacity (about 2 MiB of address space, touched as it fills), and the
+    /// model's backtracking tables built. Cheap when already done (a few comparisons).
+    pub fn reserve(&self, scratch: &mut BpeScratch, bytes: usize) {
+        let _ = self.backtrack.get_or_init(|| Backtrack::new(self));
+        let ranks = self.merges.len();
+        let words = ranks.div_ceil(64);
+        // A piece has at most `bytes` symbols, each pushed at most three times.
+        let pushes = 3 * bytes;
+        let BpeScratch {
+            symbols,
+            sweep,
+            queue,
+            batch,
+            cache,
+            text,
+            backtrack,
+            bytes: utf8,
+        } = scratch;
+        reserve_total(symbols, bytes);
+        // The merge loop's queue: the sweep for monotone models, the general one otherwise.
+        if self.monotone {
+            reserve_total(&mut sweep.heads, ranks);
+            reserve_total(&mut sweep.tails, ranks);
+            reserve_total(&mut sweep.bits, words);
+            reserve_total(&mut sweep.unsorted, words);
+            reserve_total(&mut sweep.nodes, pushes);
+            reserve_total(&mut sweep.batch, pushes);
+        } else {
+            reserve_total(&mut queue.heads, ranks);
+            reserve_total(&mut queue.bits, words);
+            reserve_total(&mut queue.summary, words.div_ceil(64));
+            reserve_total(&mut queue.nodes, pushes);
+            reserve_total(batch, pushes);
+        }
+        let room = PieceCache::CAPACITY.saturating_sub(cache.map.len());
+        cache.map.reserve(room);
+        // Byte-level symbols are at most two UTF-8 bytes each.
+        text.reserve((2 * bytes).saturating_sub(text.len()));
+        backtrack.reserve(bytes);
+        reserve_total(utf8, bytes);
     }
 
     /// Encodes one pre-tokenized piece given as UTF-8 bytes whose byte-level symbols are all in the

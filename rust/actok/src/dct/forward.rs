@@ -54,6 +54,15 @@ pub(crate) struct ForwardScratch {
     dct: DctScratch,
 }
 
+impl ForwardScratch {
+    /// Reserves what the exact fallback ([`ForwardDct::exact_column`]) needs for horizon `len`:
+    /// the other buffers are sized by the shape on every call, this one only on a near-tie.
+    pub(crate) fn reserve(&mut self, len: usize) {
+        crate::bpe::reserve_total(&mut self.column, len);
+        self.dct.reserve(len);
+    }
+}
+
 impl ForwardDct {
     /// The transform for horizon `len` (≥ 1), planned once per horizon and shared.
     pub(crate) fn shared(len: usize) -> Result<Arc<Self>> {

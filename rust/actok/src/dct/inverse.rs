@@ -69,6 +69,15 @@ pub(crate) struct InverseScratch {
     dct: DctScratch,
 }
 
+impl InverseScratch {
+    /// Reserves what [`InverseDct::apply`] needs for horizon `len` beyond what every call sizes
+    /// from the shape (the list of nonzero rows, the exact kernel's buffers).
+    pub(crate) fn reserve(&mut self, len: usize) {
+        crate::bpe::reserve_total(&mut self.columns, len.div_ceil(2));
+        self.dct.reserve(len);
+    }
+}
+
 impl InverseMatrix {
     /// The matrices for horizon `len` (`1 ≤ len ≤ MAX_MATRIX_LEN`), built once per horizon and
     /// shared.

@@ -236,6 +236,17 @@ pub struct DctScratch {
     kernel: Vec<f64>,
 }
 
+impl DctScratch {
+    /// Reserves room for transforms of length `len`, so that [`Transform::apply_block`] and
+    /// column transforms of that length allocate nothing (the real-time path,
+    /// [`crate::FastTokenizer::encode_into`]).
+    pub(crate) fn reserve(&mut self, len: usize) {
+        crate::bpe::reserve_total(&mut self.column, len);
+        crate::bpe::reserve_total(&mut self.kernel, len);
+        pocketfft::reserve_thread_buffers(len);
+    }
+}
+
 pub use axis::transform_along;
 
 /// Transforms a row-major array of shape `shape = (outer, n, inner)` along its middle axis.

@@ -1868,10 +1868,10 @@ impl FftBlue {
     }
 
     /// `fftblue::fft<FWD>`.
-    fn fft<const FWD: bool>(&self, c: &mut [Cx], fct: f64) {
+    fn fft<const FWD: bool>(&self, c: &mut [Cx], fct: f64, buffers: &mut BlueBuffers) {
         let (n, n2) = (self.n, self.n2);
-        let mut akf = vec![Cx::default(); n2];
-        let mut ch = vec![Cx::default(); n2];
+        let akf = zeroed(&mut buffers.akf, n2);
+        let ch = zeroed(&mut buffers.ch, n2);
         // initialize a_k and FFT it
         for m in 0..n {
             akf[m] = smul::<FWD>(c[m], self.bk[m]);
@@ -1880,7 +1880,7 @@ impl FftBlue {
         for v in &mut akf[n..n2] {
             *v = zero;
         }
-        self.plan.exec::<true>(&mut akf, &mut ch, 1.0);
+        self.plan.exec::<true>(akf, ch, 1.0);
         // do the convolution (special_mul<!FWD>)
         let conv = |a: Cx, b: Cx| {
             if FWD {
@@ -1898,7 +1898,7 @@ impl FftBlue {
             akf[n2 / 2] = conv(akf[n2 / 2], self.bkf[n2 / 2]);
         }
         // inverse FFT
-        self.plan.exec::<false>(&mut akf, &mut ch, 1.0);
+        self.plan.exec::<false>(akf, ch, 1.0);
         // multiply by b_k
         for m in 0..n {
             c[m] = smul::<FWD>(akf[m], self.bk[m]) * fct;
@@ -1907,14 +1907,20 @@ impl FftBlue {
 
     /// `fftblue::exec_r`: real FFT in FFTPACK half-complex order, like `rfftp::exec`.
     fn exec_r(&self, c: &mut [f64], fct: f64, fwd: bool) {
+        BLUE_BUFFERS.with_borrow_mut(|buffers| self.exec_r_in(c, fct, fwd, buffers));
+    }
+
+    /// [`FftBlue::exec_r`] with the calling thread's buffers.
+    fn exec_r_in(&self, c: &mut [f64], fct: f64, fwd: bool, buffers: &mut BlueBuffers) {
         let n = self.n;
-        let mut tmp = vec![Cx::default(); n];
+        let mut tmp = std::mem::take(&mut buffers.tmp);
+        zeroed(&mut tmp, n);
         if fwd {
             let zero = 0.0 * c[0];
             for (t, &v) in tmp.iter_mut().zip(c.iter()) {
                 *t = Cx::new(v, zero);
             }
-            self.fft::<true>(&mut tmp, fct);
+            self.fft::<true>(&mut tmp, fct, buffers);
             c[0] = tmp[0].r;
             // std::copy_n(&tmp[1].r, n-1, &c[1])
             for j in 0..n - 1 {
@@ -1940,12 +1946,51 @@ impl FftBlue {
                 tmp[n - m] = Cx::new(tmp[m].r, -tmp[m].i);
                 m += 1;
             }
-            self.fft::<false>(&mut tmp, fct);
+            self.fft::<false>(&mut tmp, fct, buffers);
             for (ci, t) in c.iter_mut().zip(tmp.iter()) {
                 *ci = t.r;
             }
         }
+        buffers.tmp = tmp;
     }
+}
+
+/// The work arrays of [`FftBlue::exec_r`], kept per thread: the C++ original allocates them per
+/// call, which the real-time path ([`crate::FastTokenizer::encode_into`]) must not. Each call
+/// zeroes what it uses, so the results are those of fresh arrays.
+#[derive(Default)]
+struct BlueBuffers {
+    tmp: Vec<Cx>,
+    akf: Vec<Cx>,
+    ch: Vec<Cx>,
+}
+
+thread_local! {
+    static BLUE_BUFFERS: std::cell::RefCell<BlueBuffers> = Default::default();
+}
+
+/// Reserves the calling thread's Bluestein work arrays for transforms of up to `len` values, so
+/// that they allocate nothing more (the real-time path; cheap when already done).
+pub(crate) fn reserve_thread_buffers(len: usize) {
+    if len == 0 {
+        return;
+    }
+    BLUE_BUFFERS.with_borrow_mut(|buffers| {
+        // `good_size_cmplx` is non-decreasing, so a `tmp` this large means the rest is too.
+        if buffers.tmp.capacity() < len {
+            let n2 = good_size_cmplx(2 * len - 1);
+            crate::bpe::reserve_total(&mut buffers.tmp, len);
+            crate::bpe::reserve_total(&mut buffers.akf, n2);
+            crate::bpe::reserve_total(&mut buffers.ch, n2);
+        }
+    });
+}
+
+/// `buffer` as `n` zeros (`vec![Cx::default(); n]` without a new allocation once it is big enough).
+fn zeroed(buffer: &mut Vec<Cx>, n: usize) -> &mut [Cx] {
+    buffer.clear();
+    buffer.resize(n, Cx::default());
+    buffer
 }
 
 // ---------------------------------------------------------------------------------------------

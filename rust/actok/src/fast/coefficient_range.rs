@@ -120,6 +120,27 @@ impl CoefficientRange {
         Ok(c)
     }
 
+    /// Builds the tables [`CoefficientRange::nearest`] builds on its first call (a clip), so that
+    /// a later clip allocates nothing (the real-time path).
+    pub(crate) fn prepare_nearest(&self) {
+        let _ = self.ranges.get_or_init(|| self.build_ranges());
+    }
+
+    /// The most UTF-8 bytes a representable character can have: 1 to 4, from the lead bytes whose
+    /// byte-level symbol the vocabulary holds (every byte of a representable character must be).
+    pub(crate) fn max_char_bytes(&self) -> usize {
+        let has = |lo: usize, hi: usize| self.byte_ok[lo..=hi].iter().any(|&ok| ok);
+        if has(0xF0, 0xF4) {
+            4
+        } else if has(0xE0, 0xEF) {
+            3
+        } else if has(0xC2, 0xDF) {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The representable character whose quantized value is nearest to `q` (ties go to the value
     /// of smaller magnitude), or `None` if the vocabulary can represent nothing at all.
     pub(crate) fn nearest(&self, q: f64) -> Option<char> {

@@ -44,6 +44,19 @@ pub(crate) enum ValueFault {
 }
 
 impl ChunkBuffers {
+    /// Reserves every buffer for `(horizon, dim)` chunks, so that quantizing and splitting them
+    /// allocates nothing more, whatever the values (the real-time path).
+    pub(crate) fn reserve(&mut self, horizon: usize, dim: usize) {
+        use crate::bpe::reserve_total;
+        let n = horizon * dim;
+        reserve_total(&mut self.coefficients, n);
+        reserve_total(&mut self.chars, n);
+        reserve_total(&mut self.ends, n);
+        reserve_total(&mut self.normalized, n);
+        reserve_total(&mut self.clipped, dim);
+        self.quantize.reserve(horizon, dim);
+    }
+
     /// The number of pieces of the last [`ChunkPipeline::split`].
     pub(crate) fn piece_count(&self) -> usize {
         self.ends.len()

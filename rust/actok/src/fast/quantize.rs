@@ -30,6 +30,14 @@ pub(crate) struct QuantizeScratch {
     dct: ForwardScratch,
 }
 
+impl QuantizeScratch {
+    /// Reserves every buffer for `(len, dim)` chunks (see [`ForwardScratch::reserve`]).
+    pub(crate) fn reserve(&mut self, len: usize, dim: usize) {
+        crate::bpe::reserve_total(&mut self.redo, dim);
+        self.dct.reserve(len);
+    }
+}
+
 impl Quantizer {
     /// The quantizer for horizon `len` (≥ 1), on the shared transform of that horizon.
     pub(crate) fn new(len: usize) -> Result<Self> {

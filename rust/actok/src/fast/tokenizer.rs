@@ -15,6 +15,8 @@ use crate::parallel;
 use crate::sample::Sample;
 use crate::token_id::{unknown_id, InputId, TokenId};
 
+mod into;
+
 /// Decoded actions and which chunks decoded cleanly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decoded {
@@ -102,6 +104,8 @@ struct DecodeBuffers {
     bytes: Vec<u8>,
     coefficients: Vec<f64>,
     inverse: InverseScratch,
+    /// One chunk's actions, for outputs that are not `f64` ([`FastTokenizer::decode_into`]).
+    actions: Vec<f64>,
 }
 
 /// Per-thread buffers reused across encoded chunks.
@@ -109,6 +113,8 @@ struct DecodeBuffers {
 struct EncodeBuffers {
     chunk: ChunkBuffers,
     bpe: BpeScratch,
+    /// One chunk's ids ([`FastTokenizer::encode_into`]).
+    ids: Vec<TokenId>,
 }
 
 impl FastTokenizer {
@@ -203,17 +209,7 @@ impl FastTokenizer {
     ) -> Result<Encoded> {
         let options = options.into();
         let [batch, horizon, dim] = shape;
-        let chunk_len = check_shape(actions.len(), shape)?;
-        if horizon == 0 {
-            return Err(Error::InvalidArgument(format!(
-                "actions of shape ({batch}, {horizon}, {dim}) have no time steps: the time \
-                 horizon H must be at least 1"
-            )));
-        }
-        if options.check_shape {
-            self.check_recorded_shape(horizon, dim)?;
-        }
-        self.check_normalizer_dim(dim)?;
+        let chunk_len = self.check_encode(actions.len(), shape, options)?;
         let mut encoded = Encoded {
             ids: Vec::new(),
             clipped: Vec::new(),
@@ -235,7 +231,9 @@ impl FastTokenizer {
             |_, b| {
                 let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
                 ENCODE_BUFFERS.with_borrow_mut(|buffers| {
-                    self.encode_chunk(chunk, b, &pipeline, options.overflow, buffers)
+                    let mut ids = Vec::with_capacity(chunk.len() / 2 + 1);
+                    self.encode_chunk(chunk, b, &pipeline, options.overflow, buffers, &mut ids)?;
+                    Ok((ids, std::mem::take(&mut buffers.chunk.clipped)))
                 })
             },
         )?;
@@ -251,6 +249,24 @@ impl FastTokenizer {
             encoded.ids.push(ids);
         }
         Ok(encoded)
+    }
+
+    /// The checks of every encode before any chunk is looked at: `len` values form `shape`,
+    /// `H ≥ 1`, the recorded shape (if asked) and the normalizer's dimension; returns `H×D`.
+    fn check_encode(&self, len: usize, shape: [usize; 3], options: EncodeOptions) -> Result<usize> {
+        let [batch, horizon, dim] = shape;
+        let chunk_len = check_shape(len, shape)?;
+        if horizon == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "actions of shape ({batch}, {horizon}, {dim}) have no time steps: the time \
+                 horizon H must be at least 1"
+            )));
+        }
+        if options.check_shape {
+            self.check_recorded_shape(horizon, dim)?;
+        }
+        self.check_normalizer_dim(dim)?;
+        Ok(chunk_len)
     }
 
     /// Fails when `(horizon, dim)` differs from what the config records (from the fit).
@@ -329,7 +345,8 @@ impl FastTokenizer {
         })
     }
 
-    /// One chunk's ids, and what the normalizer clipped in it per dimension (empty if nothing).
+    /// Appends one chunk's ids to `ids`; what the normalizer clipped in it per dimension is left
+    /// in `buffers.chunk.clipped` (empty if nothing).
     fn encode_chunk<T: Sample>(
         &self,
         chunk: &[T],
@@ -337,13 +354,16 @@ impl FastTokenizer {
         pipeline: &ChunkPipeline<'_>,
         overflow: Overflow,
         buffers: &mut EncodeBuffers,
-    ) -> Result<(Vec<TokenId>, Vec<u64>)> {
+        ids: &mut Vec<TokenId>,
+    ) -> Result<()> {
         let encode_error = |(at, reason): (usize, EncodeIssue)| Error::Encode {
             chunk: index,
             index: at,
             reason,
         };
-        let EncodeBuffers { chunk: buf, bpe } = buffers;
+        let EncodeBuffers {
+            chunk: buf, bpe, ..
+        } = buffers;
         pipeline.quantize(chunk, buf).map_err(|fault| match fault {
             ValueFault::NotFinite { at, value } => {
                 encode_error((at, EncodeIssue::NotFinite { value }))
@@ -375,11 +395,10 @@ impl FastTokenizer {
                 },
             })
             .map_err(encode_error)?;
-        let mut ids = Vec::with_capacity(buf.chars.len() / 2 + 1);
         for piece in buf.pieces() {
-            self.bpe.encode_chars(piece, bpe, &mut ids);
+            self.bpe.encode_chars(piece, bpe, ids);
         }
-        Ok((ids, std::mem::take(&mut buf.clipped)))
+        Ok(())
     }
 
     /// The `(H, D)` to decode to: the arguments, else the config's, else an error.
@@ -456,12 +475,7 @@ impl FastTokenizer {
             // is decided per chunk below.
             Rule::Prefix => OnDecodeError::Pad,
         };
-        let chunk_len = horizon
-            .checked_mul(dim)
-            .filter(|&n| n >= 1 && n.checked_mul(sequences.len()).is_some())
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!("invalid chunk shape ({horizon}, {dim})"))
-            })?;
+        let chunk_len = into::decode_chunk_len(horizon, dim, sequences.len())?;
         self.check_decode_dim(dim)?;
         if sequences.is_empty() {
             // Nothing to transform: no plan for the horizon (which may be huge) is needed.
@@ -572,7 +586,8 @@ impl FastTokenizer {
         self.decode_prefix(&rows, horizon, dim)
     }
 
-    /// Decodes one sequence into `out` (`H×D`, zero on entry); returns the problem, if any.
+    /// Decodes one sequence into `out` (`H×D`; every value is written, zeros for a sequence
+    /// refused under `on_error` other than pad); returns the problem, if any.
     fn decode_chunk<I: InputId>(
         &self,
         ids: &[I],
@@ -594,6 +609,8 @@ impl FastTokenizer {
             if issue.is_none() || on_error == OnDecodeError::Pad {
                 inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
                 self.apply_inverse_normalizer(out, dim);
+            } else {
+                out.fill(0.0);
             }
             buffers.coefficients = coefficients;
             return issue;
@@ -640,6 +657,7 @@ impl FastTokenizer {
         }
         if issue.is_some() && on_error != OnDecodeError::Pad {
             buffers.coefficients = coefficients;
+            out.fill(0.0);
             return issue;
         }
         inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
