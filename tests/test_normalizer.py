@@ -416,3 +416,23 @@ def test_real_data_quantiles_match_numpy():
         assert np.abs(y).max() <= 1.0
         assert record[0].message.counts == norm.count_outside(x).tolist(), path.name
         assert np.abs(norm.apply(x)).max() > 1.0, path.name  # "keep": the tails stay
+
+
+def test_pickle_follows_the_recorded_normalizer(tmp_path):
+    """A tokenizer loaded with a normalizer pickles with it; with it removed, the config's
+    record goes too, so the copy loads as a plain tokenizer (and a config that records a
+    normalizer without its text is refused, as a directory without the file is)."""
+    rng = np.random.default_rng(7)
+    raw = raw_chunks(rng)
+    tok = actok.FastTokenizer.from_pretrained(BUNDLED).with_normalizer(Normalizer.fit(raw))
+    tok.save_pretrained(tmp_path)
+    loaded = actok.FastTokenizer.from_pretrained(tmp_path)
+    again = pickle.loads(pickle.dumps(loaded))
+    assert again.normalizer == loaded.normalizer and again.encode(raw) == loaded.encode(raw)
+    plain = loaded.with_normalizer(None)
+    assert "actok_normalizer" not in json.loads(plain._inner.processor_config_json())
+    assert pickle.loads(pickle.dumps(plain)).normalizer is None
+    with pytest.raises(LoadError, match="no actok_normalizer.json text"):
+        actok._tokenizer._from_json(
+            loaded._inner.tokenizer_json(), loaded._inner.processor_config_json()
+        )

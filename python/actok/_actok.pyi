@@ -51,7 +51,9 @@ class _FastTokenizer:
     @staticmethod
     def from_pretrained(path: str) -> _FastTokenizer: ...
     @staticmethod
-    def from_json(tokenizer_json: str, processor_config_json: str) -> _FastTokenizer: ...
+    def from_json(
+        tokenizer_json: str, processor_config_json: str, normalizer_json: str | None = None
+    ) -> _FastTokenizer: ...
     @staticmethod
     def fit(
         chunks: npt.NDArray[np.floating],

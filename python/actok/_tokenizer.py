@@ -445,10 +445,9 @@ class FastTokenizer:
 def _from_json(
     tokenizer_json: str, processor_config_json: str, normalizer_json: str | None = None
 ) -> FastTokenizer:
-    tok = FastTokenizer(_actok._FastTokenizer.from_json(tokenizer_json, processor_config_json))
-    if normalizer_json is not None:
-        tok = tok.with_normalizer(Normalizer.from_json(normalizer_json))
-    return tok
+    return FastTokenizer(
+        _actok._FastTokenizer.from_json(tokenizer_json, processor_config_json, normalizer_json)
+    )
 
 
 def _flag(value: object, name: str) -> bool:

@@ -91,15 +91,24 @@ impl PyFastTokenizer {
         Ok(Self::wrap(inner))
     }
 
-    /// Builds a tokenizer from the texts of `tokenizer.json` and `processor_config.json`.
+    /// Builds a tokenizer from the texts of `tokenizer.json`, `processor_config.json` and,
+    /// when it has one, `actok_normalizer.json`.
     #[staticmethod]
+    #[pyo3(signature = (tokenizer_json, processor_config_json, normalizer_json=None))]
     fn from_json(
         py: Python<'_>,
         tokenizer_json: &str,
         processor_config_json: &str,
+        normalizer_json: Option<&str>,
     ) -> PyResult<Self> {
         let inner = py
-            .detach(|| FastTokenizer::from_json(tokenizer_json, processor_config_json))
+            .detach(|| {
+                FastTokenizer::from_json_with_normalizer(
+                    tokenizer_json,
+                    processor_config_json,
+                    normalizer_json,
+                )
+            })
             .map_err(to_py)?;
         Ok(Self::wrap(inner))
     }

@@ -96,6 +96,27 @@ fn save_and_load_carry_the_normalizer() {
         }
         other => panic!("expected a load error, got {other:?}"),
     }
+    // The same rule from texts: the config records the normalizer, so its text is needed.
+    tok.save_pretrained(&dir).unwrap();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let (tj, cj, nj) = (
+        read("tokenizer.json"),
+        read("processor_config.json"),
+        read(NORMALIZER_FILE),
+    );
+    assert!(cj.contains("\"actok_normalizer\""), "{cj}");
+    match FastTokenizer::from_json(&tj, &cj) {
+        Err(err @ Error::Format { .. }) => {
+            assert!(err.to_string().contains("no actok_normalizer.json text"), "{err}")
+        }
+        other => panic!("expected a format error, got {other:?}"),
+    }
+    let again = FastTokenizer::from_json_with_normalizer(&tj, &cj, Some(&nj)).unwrap();
+    assert_eq!(again.normalizer(), Some(&norm));
+    // Removing the normalizer removes the record, so the texts load again without one.
+    let plain = again.with_normalizer(None);
+    assert!(!plain.config().extra.contains_key("actok_normalizer"));
+    assert!(FastTokenizer::from_json(&tj, &plain.config().to_json()).is_ok());
     // A corrupt normalizer file is a load error naming the file.
     std::fs::write(dir.join(NORMALIZER_FILE), "{").unwrap();
     let err = FastTokenizer::from_pretrained(&dir)

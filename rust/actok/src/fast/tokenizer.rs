@@ -135,8 +135,10 @@ impl FastTokenizer {
 
     /// This tokenizer with a normalizer attached (or removed, with `None`): `encode` then takes
     /// raw actions and `decode` returns raw actions. `save_pretrained` writes it as
-    /// [`crate::NORMALIZER_FILE`] and `from_pretrained` loads it when present.
+    /// [`crate::NORMALIZER_FILE`] and `from_pretrained` loads it when present. The config's
+    /// record of it (`"actok_normalizer"`, `docs/formats.md#directory-layout`) follows.
     pub fn with_normalizer(mut self, normalizer: Option<Normalizer>) -> Self {
+        crate::format::directory::record_normalizer(&mut self.config, normalizer.is_some());
         self.normalizer = normalizer;
         self
     }

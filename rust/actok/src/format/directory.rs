@@ -21,6 +21,17 @@ pub const CONFIG_FILE: &str = "processor_config.json";
 /// missing that file is refused rather than loaded as a tokenizer that takes normalized actions.
 const NORMALIZER_KEY: &str = "actok_normalizer";
 
+/// Records in `config` whether a normalizer is attached (the key, or its absence).
+pub(crate) fn record_normalizer(config: &mut ProcessorConfig, attached: bool) {
+    if attached {
+        config
+            .extra
+            .insert(NORMALIZER_KEY.into(), NORMALIZER_FILE.into());
+    } else {
+        config.extra.remove(NORMALIZER_KEY);
+    }
+}
+
 impl FastTokenizer {
     /// Loads a FAST directory (`processor_config.json` + `tokenizer.json`, the Hugging Face layout).
     pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
@@ -62,11 +73,39 @@ impl FastTokenizer {
         Ok(Self::new(config, bpe, sections).with_normalizer(normalizer))
     }
 
-    /// Builds a tokenizer from the texts of its two files.
+    /// Builds a tokenizer from the texts of its two files. A config that records a normalizer
+    /// (as one saved with a normalizer does) is refused: use
+    /// [`FastTokenizer::from_json_with_normalizer`] with the normalizer file's text.
     pub fn from_json(tokenizer_json: &str, processor_config_json: &str) -> Result<Self> {
+        Self::from_json_with_normalizer(tokenizer_json, processor_config_json, None)
+    }
+
+    /// Builds a tokenizer from the texts of its files, [`NORMALIZER_FILE`]'s included when the
+    /// tokenizer has one; a config that records a normalizer needs that text, as
+    /// [`FastTokenizer::from_pretrained`] needs the file.
+    pub fn from_json_with_normalizer(
+        tokenizer_json: &str,
+        processor_config_json: &str,
+        normalizer_json: Option<&str>,
+    ) -> Result<Self> {
         let config = ProcessorConfig::from_json(processor_config_json, Path::new(CONFIG_FILE))?;
         let (bpe, sections) = tokenizer_json::parse(tokenizer_json, Path::new(TOKENIZER_FILE))?;
-        Ok(Self::new(config, bpe, sections))
+        let normalizer = match normalizer_json {
+            Some(text) => Some(Normalizer::from_json(text, Path::new(NORMALIZER_FILE))?),
+            None if config.extra.contains_key(NORMALIZER_KEY) => {
+                return Err(Error::format(
+                    NORMALIZER_FILE,
+                    format!(
+                        "{CONFIG_FILE} records that this tokenizer was saved with a normalizer \
+                         (\"{NORMALIZER_KEY}\"), but no {NORMALIZER_FILE} text was given: pass \
+                         it too (without it encode would take normalized actions and decode \
+                         would return them)"
+                    ),
+                ))
+            }
+            None => None,
+        };
+        Ok(Self::new(config, bpe, sections).with_normalizer(normalizer))
     }
 
     /// Writes `processor_config.json` and `tokenizer.json` into `dir` (created if missing), in the
@@ -81,15 +120,9 @@ impl FastTokenizer {
             let path = dir.join(name);
             fs::write(&path, text).map_err(|source| Error::Io { path, source })
         };
-        // The config records the normalizer, so that a copy without its file is refused on load.
-        let mut config = self.config().clone();
-        match self.normalizer() {
-            Some(_) => config
-                .extra
-                .insert(NORMALIZER_KEY.into(), NORMALIZER_FILE.into()),
-            None => config.extra.remove(NORMALIZER_KEY),
-        };
-        write(CONFIG_FILE, config.to_json())?;
+        // The config records the normalizer (`with_normalizer` keeps that in step), so that a
+        // copy without its file is refused on load.
+        write(CONFIG_FILE, self.config().to_json())?;
         write(TOKENIZER_FILE, self.tokenizer_json())?;
         let normalizer_path = dir.join(NORMALIZER_FILE);
         match self.normalizer() {
