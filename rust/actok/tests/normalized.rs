@@ -107,7 +107,10 @@ fn save_and_load_carry_the_normalizer() {
     assert!(cj.contains("\"actok_normalizer\""), "{cj}");
     match FastTokenizer::from_json(&tj, &cj) {
         Err(err @ Error::Format { .. }) => {
-            assert!(err.to_string().contains("no actok_normalizer.json text"), "{err}")
+            assert!(
+                err.to_string().contains("no actok_normalizer.json text"),
+                "{err}"
+            )
         }
         other => panic!("expected a format error, got {other:?}"),
     }
