@@ -32,6 +32,16 @@ echo "== ruff and the typing stubs"
 "$venv/bin/ruff" format --check python tests scripts benches
 "$venv/bin/python" -m mypy.stubtest actok
 
+echo "== transformers 4.x beside the test environment's 5.x, for the AutoProcessor layout test"
+# tests/test_hf_layouts.py runs AutoProcessor under both majors; this environment holds only
+# what its processor class (tests/hf_processor/) needs, not actok.
+tf4=${ACTOK_TF4_VENV:-.venv-tf4}
+rm -rf "$tf4"
+"$python" -m venv "$tf4"
+"$tf4/bin/python" -m pip install -q "transformers==4.57.*" scipy
+export ACTOK_TRANSFORMERS4_PYTHON
+ACTOK_TRANSFORMERS4_PYTHON=$(cd "$tf4" && pwd)/bin/python
+
 echo "== pytest against the installed package"
 # Run from outside the source tree so `import actok` can only find the installed wheel.
 cd tests

@@ -128,10 +128,12 @@ def test_encode_zero_time_steps_names_the_shape(tok):
     assert "(3, 0, 5)" in msg and "time" in msg, msg
 
 
-def test_encode_zero_dimensions_gives_empty_sequences(tok, oracle):
-    """No coefficients: the empty string, which the reference also encodes to no tokens."""
-    assert tok.encode(np.zeros((3, H, 0))) == [[], [], []]
-    assert oracle[0].encode("").ids == []
+def test_encode_zero_dimensions_is_refused_like_zero_time_steps(tok):
+    """No coefficients would be no tokens, which no decode accepts (it refuses D = 0 too)."""
+    msg = _raises(actok.ActokError, tok.encode, np.zeros((3, H, 0)))
+    assert f"(3, {H}, 0)" in msg and "D must be at least 1" in msg, msg
+    _raises(actok.ActokError, tok.encode_batch, np.zeros((3, H, 0)))
+    _raises(actok.ActokError, tok.decode, [[]], time_horizon=H, action_dim=0)
 
 
 @pytest.mark.parametrize(

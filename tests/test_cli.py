@@ -29,7 +29,13 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_fit_on_embedded_sample_writes_a_loadable_tokenizer(fitted: Path) -> None:
     names = sorted(p.name for p in fitted.iterdir())
-    assert names == ["actok_normalizer.json", "processor_config.json", "tokenizer.json"]
+    assert names == [
+        "actok_normalizer.json",
+        "bpe_tokenizer",  # transformers 5.x's place for the tokenizer files
+        "processor_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
     tok = actok.FastTokenizer.from_pretrained(fitted)
     assert tok.time_horizon == 20  # 1 second of the 20 Hz sample
     assert tok.action_dim == 7

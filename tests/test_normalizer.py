@@ -359,8 +359,10 @@ def test_tokenizer_save_load_and_pickle_carry_the_normalizer(tmp_path):
     tok.save_pretrained(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "actok_normalizer.json",
+        "bpe_tokenizer",
         "processor_config.json",
         "tokenizer.json",
+        "tokenizer_config.json",
     ]
     # tokenizer.json is byte-identical to a save without a normalizer; processor_config.json
     # only gains the key that makes a copy without the normalizer file fail to load.

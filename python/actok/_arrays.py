@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._actok import ActokError
+
+
+def host(x: Any, what: str) -> Any:
+    """``x`` with a torch tensor replaced by a NumPy view of it; anything else unchanged.
+
+    Code written for the Hugging Face processor passes model outputs and batches as tensors.
+    A CPU tensor is read in place (detached from autograd; bfloat16, which NumPy lacks, widened
+    exactly to float32). A tensor on another device is refused, naming it: actok computes on
+    the CPU, and copying silently from a GPU inside a control loop or data loader would hide a
+    device synchronization. torch is never imported here: a tensor is recognized by its type.
+    """
+    if not _is_torch_tensor(x):
+        return x
+    device = x.device
+    if device.type != "cpu":
+        raise ActokError(
+            f"{what} is a torch tensor on device {device}: move it to the CPU first "
+            f"(tensor.cpu()); actok computes on the CPU and does not copy from {device.type} "
+            "implicitly"
+        )
+    x = x.detach()
+    if str(x.dtype) == "torch.bfloat16":
+        x = x.float()
+    return x.numpy()
+
+
+def _is_torch_tensor(x: object) -> bool:
+    cls = type(x)
+    return cls.__module__.split(".", 1)[0] == "torch" and hasattr(x, "device")
 
 
 def float_array(x: object, what: str) -> np.ndarray:
@@ -12,7 +43,11 @@ def float_array(x: object, what: str) -> np.ndarray:
 
     Follows scipy's promotion: float16 becomes float32, integers and bools become float64.
     Complex, object and extended-precision inputs are refused rather than silently truncated.
+    A torch CPU tensor is read in place (see :func:`host`); a list may hold tensors or arrays.
     """
+    x = host(x, what)
+    if isinstance(x, (list, tuple)) and any(_is_torch_tensor(item) for item in x):
+        x = [host(item, f"{what}[{i}]") for i, item in enumerate(x)]
     try:
         a = np.asarray(x)
     except (TypeError, ValueError) as exc:

@@ -8,9 +8,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import _actok, _convert
+from . import _actok, _convert, _hub
 from ._actok import ActokError, DecodeError
-from ._arrays import float_array
+from ._arrays import float_array, host
 from ._clipping import warn_clipped
 from ._constraint import Constraint, ConstraintBatch, vocab_map_array
 from ._normalizer import Normalizer
@@ -78,8 +78,20 @@ class FastTokenizer:
         self._inner = _inner
 
     @classmethod
-    def from_pretrained(cls, path: PathLike) -> FastTokenizer:
-        """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``).
+    def from_pretrained(cls, path: PathLike, *, revision: str | None = None) -> FastTokenizer:
+        """Loads a FAST tokenizer directory (``processor_config.json`` + ``tokenizer.json``), or
+        a Hugging Face hub id such as ``"physical-intelligence/fast"``.
+
+        Directories in every layout load: transformers 4.x's ``save_pretrained`` (files at the
+        top), transformers 5.x's (``tokenizer.json`` in ``bpe_tokenizer/``) and actok's (both),
+        with or without ``auto_map``, ``tokenizer_config.json``, ``special_tokens_map.json`` or
+        the reference's ``processing_action_tokenizer.py`` (which is never run).
+
+        A ``path`` that is no local directory but reads as ``"org/name"`` is a hub id, resolved
+        through ``huggingface_hub`` (``pip install 'actok[hub]'``) at ``revision`` (a branch,
+        tag or commit; default ``main``): only its ``*.json`` files are fetched, never code,
+        into the standard Hugging Face cache, and ``HF_HUB_OFFLINE=1`` loads from that cache
+        alone. A failure raises :class:`LoadError` naming the id, revision and cache.
 
         A malformed file raises :class:`LoadError` naming the file and the field. So does a file
         past one of the resource caps, which refuse corrupted or hostile files before they can
@@ -92,7 +104,20 @@ class FastTokenizer:
         * tokens at most 2**16 (65,536) characters long (one piece of one chunk is ~3k at most);
         * ``processor_config.json`` at most 1 MiB (the real file is ~150 bytes).
         """
-        return cls(_actok._FastTokenizer.from_pretrained(os.fspath(path)))
+        local = os.fspath(path)
+        if not isinstance(local, str):
+            raise TypeError(f"path must be a str or os.PathLike[str], got {type(path).__name__}")
+        if revision is not None and not isinstance(revision, str):
+            raise TypeError(f"revision must be a str or None, got {type(revision).__name__}")
+        if os.path.isdir(local):
+            if revision is not None:
+                raise ActokError(
+                    f"revision={revision!r} applies to hub ids, but {local!r} is a local "
+                    "directory: check out that revision there, or drop revision="
+                )
+        elif _hub.is_repo_id(local):
+            local = _hub.snapshot(local, revision)
+        return cls(_actok._FastTokenizer.from_pretrained(local))
 
     @classmethod
     def fit(
@@ -251,6 +276,10 @@ class FastTokenizer:
         A tokenizer that records its ``time_horizon``/``action_dim`` (one fitted by actok does)
         refuses chunks of another shape: their tokens would mean other DCT frequencies.
         ``check_shape=False`` encodes any shape on purpose.
+
+        ``actions`` may be a NumPy array, a torch CPU tensor (a tensor on another device must
+        be moved first: ``.cpu()``), a nested list, or a list of ``(H, D)`` arrays or tensors.
+        ``H`` and ``D`` must both be at least 1.
         """
         batch = _as_batch(actions)
         ids, clipped = self._inner.encode(batch, on_overflow, _flag(check_shape, "check_shape"))
@@ -302,9 +331,19 @@ class FastTokenizer:
         With a :attr:`normalizer` attached, the result is in raw action units.
         A sequence with unknown ids, invalid UTF-8 or the wrong number of coefficients raises
         :class:`DecodeError`; ``on_error="pad"`` keeps the decodable prefix and zero-fills the
-        missing high frequencies, ``on_error="zeros"`` returns an all-zero chunk (the
-        reference's behaviour). With ``return_valid=True`` a ``(B,)`` bool mask of the chunks
-        that decoded cleanly is returned too.
+        missing high frequencies, ``on_error="zeros"`` returns an all-zero chunk. With
+        ``return_valid=True`` a ``(B,)`` bool mask of the chunks that decoded cleanly is
+        returned too.
+
+        ``"zeros"`` is the reference's answer to a wrong number of coefficients, not a copy of
+        its decode: the reference *skips* unknown ids and turns invalid UTF-8 into U+FFFD, a
+        coefficient of ``65533 + min_token``, and decodes whatever results. Where that still
+        has ``H * D`` coefficients it returns those actions, silently wrong; actok returns
+        zeros (marked invalid) for any chunk with an unknown id or invalid UTF-8.
+
+        ``tokens`` may also be a torch CPU tensor (2-D, or a list of 1-D tensors, or an
+        ``(ids, lengths)`` pair of tensors), as model outputs come; a tensor on another device
+        must be moved first (``.cpu()``).
         """
         h = _convert.optional_shape(time_horizon, "time_horizon")
         d = _convert.optional_shape(action_dim, "action_dim")
@@ -347,6 +386,9 @@ class FastTokenizer:
         padded: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Decodes an ``(ids, lengths)`` pair with ``padded``, anything else with ``lists``."""
+        tokens = host(tokens, "tokens")
+        if isinstance(tokens, tuple) and len(tokens) == 2:
+            tokens = (host(tokens[0], "ids"), host(tokens[1], "lengths"))
         if _is_padded_pair(tokens):
             ids = np.asarray(tokens[0])
             lengths = np.asarray(tokens[1])
@@ -480,6 +522,7 @@ def _id_lists(tokens: Any) -> list[list[int]]:
         )
     out: list[list[int]] = []
     for chunk, seq in enumerate(tokens):
+        seq = host(seq, f"tokens[{chunk}]")
         if isinstance(seq, np.ndarray):
             seq = seq.tolist()
         if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):

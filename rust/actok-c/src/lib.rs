@@ -96,7 +96,9 @@ pub extern "C" fn actok_last_clip_count() -> u64 {
 }
 
 /// Loads the tokenizer in directory `dir` (`processor_config.json`, `tokenizer.json` and, when
-/// present, `actok_normalizer.json`), as Python's `FastTokenizer.from_pretrained(dir)`.
+/// present, `actok_normalizer.json`), as Python's `FastTokenizer.from_pretrained(dir)`: the
+/// layouts of transformers 4.x (files at the top), 5.x (`tokenizer.json` in `bpe_tokenizer/`)
+/// and actok (both, identical) all load; hub ids do not (download the directory first).
 ///
 /// `dir` is a NUL-terminated path (bytes, as the operating system takes them). On success stores
 /// a new handle in `*out`, owned by the caller (release it with `actok_tokenizer_free`); on

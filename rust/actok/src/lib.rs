@@ -83,6 +83,7 @@ pub use fast::fit::{FitOptions, FitProgress, FitStage, ProgressFn};
 pub use fast::normalizer::{Normalizer, Statistics, MEANSTD_SEEN_STDS, QUANTILES};
 pub use fast::tokenizer::{Decoded, EncodeOptions, Encoded, FastTokenizer, Padded};
 pub use format::directory::{CONFIG_FILE, TOKENIZER_FILE};
+pub use format::layout::TOKENIZER_SUBFOLDER;
 pub use format::normalizer_file::{MAX_NORMALIZER_FILE_BYTES, NORMALIZER_FILE};
 pub use format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 pub use format::tokenizer_json::{

@@ -220,9 +220,13 @@ fn empty_batches_and_chunks() {
         .encode::<f64>(&[], [0, 4, 2], Overflow::Raise)
         .unwrap()
         .is_empty());
-    assert_eq!(
-        t.encode::<f64>(&[], [3, 4, 0], Overflow::Raise).unwrap(),
-        vec![Vec::<u32>::new(); 3]
+    // D = 0 is refused like H = 0: it would encode to no tokens, which decode refuses.
+    let e = t
+        .encode::<f64>(&[], [3, 4, 0], Overflow::Raise)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("(3, 4, 0)") && e.to_string().contains("D must be"),
+        "{e}"
     );
     let e = t
         .encode::<f64>(&[], [3, 0, 4], Overflow::Raise)
@@ -425,8 +429,8 @@ fn padded_batches_that_cannot_be_allocated() {
         Err(Error::InvalidArgument(msg)) => assert!(msg.contains("does not fit"), "{msg}"),
         other => panic!("expected an error, got {other:?}"),
     }
-    // Empty chunks (D = 0) with a huge max_length: the allocation fails, no capacity panic.
-    match tok.encode_padded(&[0.0f64; 0], [1, 1, 0], Overflow::Raise, Some(1 << 62), 0) {
+    // A huge max_length: the allocation fails, no capacity panic.
+    match tok.encode_padded(&[0.0f64; 2], [1, 1, 2], Overflow::Raise, Some(1 << 62), 0) {
         Err(Error::InvalidArgument(msg)) => assert!(msg.contains("1 rows of"), "{msg}"),
         other => panic!("expected an error, got {other:?}"),
     }

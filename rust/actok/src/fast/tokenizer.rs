@@ -221,10 +221,6 @@ impl FastTokenizer {
         }
         let pipeline =
             ChunkPipeline::new(horizon, dim, self.config.scale, self.normalizer.as_ref())?;
-        if dim == 0 {
-            encoded.ids = vec![Vec::new(); batch];
-            return Ok(encoded);
-        }
         let min_parallel = parallel::min_parallel_items(chunk_len);
         let results = parallel::map_init(
             batch,
@@ -254,7 +250,8 @@ impl FastTokenizer {
     }
 
     /// The checks of every encode before any chunk is looked at: `len` values form `shape`,
-    /// `H ≥ 1`, the recorded shape (if asked) and the normalizer's dimension; returns `H×D`.
+    /// `H ≥ 1`, `D ≥ 1`, the recorded shape (if asked) and the normalizer's dimension; returns
+    /// `H×D`.
     fn check_encode(&self, len: usize, shape: [usize; 3], options: EncodeOptions) -> Result<usize> {
         let [batch, horizon, dim] = shape;
         let chunk_len = check_shape(len, shape)?;
@@ -262,6 +259,14 @@ impl FastTokenizer {
             return Err(Error::InvalidArgument(format!(
                 "actions of shape ({batch}, {horizon}, {dim}) have no time steps: the time \
                  horizon H must be at least 1"
+            )));
+        }
+        // D = 0 has no coefficients, so it would encode to no tokens, which no decode accepts
+        // (it refuses D = 0 too): refused here as H = 0 is, rather than giving empty sequences.
+        if dim == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "actions of shape ({batch}, {horizon}, {dim}) have no action dimensions: the \
+                 action dimension D must be at least 1"
             )));
         }
         if options.check_shape {

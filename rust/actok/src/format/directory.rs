@@ -7,10 +7,13 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::fast::normalizer::Normalizer;
 use crate::fast::tokenizer::FastTokenizer;
+use crate::format::layout::{
+    self, TOKENIZER_CONFIG_FILE, TOKENIZER_CONFIG_JSON, TOKENIZER_SUBFOLDER,
+};
 use crate::format::normalizer_file::NORMALIZER_FILE;
 use crate::format::processor_config::{ProcessorConfig, MAX_CONFIG_FILE_BYTES};
 use crate::format::read::read_capped;
-use crate::format::tokenizer_json::{self, MAX_TOKENIZER_FILE_BYTES};
+use crate::format::tokenizer_json;
 
 /// File name of the BPE tokenizer inside a FAST directory.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -33,7 +36,9 @@ pub(crate) fn record_normalizer(config: &mut ProcessorConfig, attached: bool) {
 }
 
 impl FastTokenizer {
-    /// Loads a FAST directory (`processor_config.json` + `tokenizer.json`, the Hugging Face layout).
+    /// Loads a FAST directory: `processor_config.json` and `tokenizer.json`, the latter at the
+    /// top (transformers 4.x, actok) or in `bpe_tokenizer/` (transformers 5.x); see
+    /// [`TOKENIZER_SUBFOLDER`](crate::TOKENIZER_SUBFOLDER).
     pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
@@ -47,9 +52,8 @@ impl FastTokenizer {
             });
         }
         let config_path = dir.join(CONFIG_FILE);
-        let tokenizer_path = dir.join(TOKENIZER_FILE);
         let config_text = read_capped(&config_path, MAX_CONFIG_FILE_BYTES)?;
-        let tokenizer_text = read_capped(&tokenizer_path, MAX_TOKENIZER_FILE_BYTES)?;
+        let (tokenizer_text, tokenizer_path) = layout::read_tokenizer(dir)?;
         let config = ProcessorConfig::from_json(&config_text, &config_path)?;
         let (bpe, sections) = tokenizer_json::parse(&tokenizer_text, &tokenizer_path)?;
         let normalizer_path = dir.join(NORMALIZER_FILE);
@@ -109,7 +113,11 @@ impl FastTokenizer {
     }
 
     /// Writes `processor_config.json` and `tokenizer.json` into `dir` (created if missing), in the
-    /// format the reference processor and the `tokenizers` library read.
+    /// format the reference processor and the `tokenizers` library read, with what
+    /// `AutoProcessor` needs in transformers 4.x and 5.x: an `auto_map` entry (unless the config
+    /// has one) naming `processing_action_tokenizer.UniversalActionProcessor`, whose `.py` the
+    /// user places beside the files, and `tokenizer_config.json`; the tokenizer files are also
+    /// written into `bpe_tokenizer/`, where transformers 5.x reads them.
     pub fn save_pretrained(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -122,8 +130,23 @@ impl FastTokenizer {
         };
         // The config records the normalizer (`with_normalizer` keeps that in step), so that a
         // copy without its file is refused on load.
-        write(CONFIG_FILE, self.config().to_json())?;
-        write(TOKENIZER_FILE, self.tokenizer_json())?;
+        write(CONFIG_FILE, layout::config_to_save(self.config()).to_json())?;
+        let tokenizer_json = self.tokenizer_json();
+        write(TOKENIZER_FILE, tokenizer_json.clone())?;
+        write(TOKENIZER_CONFIG_FILE, TOKENIZER_CONFIG_JSON.into())?;
+        let sub = dir.join(TOKENIZER_SUBFOLDER);
+        fs::create_dir_all(&sub).map_err(|source| Error::Io {
+            path: sub.clone(),
+            source,
+        })?;
+        write(
+            &format!("{TOKENIZER_SUBFOLDER}/{TOKENIZER_FILE}"),
+            tokenizer_json,
+        )?;
+        write(
+            &format!("{TOKENIZER_SUBFOLDER}/{TOKENIZER_CONFIG_FILE}"),
+            TOKENIZER_CONFIG_JSON.into(),
+        )?;
         let normalizer_path = dir.join(NORMALIZER_FILE);
         match self.normalizer() {
             Some(n) => n.save(normalizer_path),

@@ -3,11 +3,13 @@
 //!
 //! Each file is deserialized into a raw `serde` struct, checked by converting it (`TryFrom`) into
 //! the validated type, and written from a `Serialize` struct. [`directory`] reads and writes a
-//! whole directory.
+//! whole directory; [`layout`] knows where each writer (transformers 4.x, 5.x, actok) puts the
+//! files.
 
 mod choice;
 pub(crate) mod directory;
 mod json;
+pub(crate) mod layout;
 pub(crate) mod normalizer_file;
 pub(crate) mod processor_config;
 mod read;

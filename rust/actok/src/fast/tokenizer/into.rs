@@ -73,10 +73,6 @@ impl FastTokenizer {
         }
         let pipeline =
             ChunkPipeline::new(horizon, dim, self.config.scale, self.normalizer.as_ref())?;
-        if dim == 0 {
-            lengths.fill(0);
-            return Ok(0);
-        }
         let encode_row = |buffers: &mut EncodeBuffers,
                           b: usize,
                           row: &mut [TokenId],
