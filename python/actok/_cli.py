@@ -63,6 +63,12 @@ def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
         print(f"actok: warning: {w.message}", file=sys.stderr)
 
 
+TOKENIZER_HELP = (
+    "tokenizer directory, or a Hugging Face hub id such as physical-intelligence/fast "
+    "(needs actok[hub]; only its JSON files are fetched)"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="actok",
@@ -139,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         "out-of-range counts, speed, and a small scale sweep (tokens vs error) to help choose "
         "--scale. Without DATA it runs on the bundled robosuite Lift sample and says so.",
     )
-    inspect.add_argument("tokenizer", type=Path, help="tokenizer directory")
+    inspect.add_argument("tokenizer", help=TOKENIZER_HELP)
     _add_data_argument(inspect)
     _add_chunking_arguments(inspect, horizon_from_tokenizer=True)
     inspect.add_argument(
@@ -168,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
         "`offsets` (int64, N+1; chunk i is ids[offsets[i]:offsets[i+1]]), `time_horizon` and "
         "`action_dim`.",
     )
-    encode.add_argument("tokenizer", type=Path, help="tokenizer directory")
+    encode.add_argument("tokenizer", help=TOKENIZER_HELP)
     encode.add_argument("data", type=Path, help=".npy, .npz or LeRobot dataset directory")
     encode.add_argument(
         "--key",
@@ -206,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
         "float64 actions (raw units when the tokenizer carries a normalizer) to OUTPUT (an .npy "
         "array, named exactly as given).",
     )
-    decode.add_argument("tokenizer", type=Path, help="tokenizer directory")
+    decode.add_argument("tokenizer", help=TOKENIZER_HELP)
     decode.add_argument("tokens", type=Path, help=".npz written by `actok encode`")
     decode.add_argument(
         "-o", "--output", required=True, type=Path, help="output .npy (no suffix is added)"
