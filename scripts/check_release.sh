@@ -89,5 +89,7 @@ unshare -n true 2> /dev/null && offline=(unshare -n)
 took
 
 step "cargo package -p actok (the publishable Rust crate)"
+# --no-verify: the sdist above already compiled exactly the crate's packaged files (maturin takes
+# them from `cargo package --list`), so verifying would only compile them once more.
 cargo package -p actok --locked --allow-dirty --no-verify
 took
