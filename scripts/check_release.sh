@@ -6,7 +6,7 @@
 #     (>= 3.9) on the machine, with no Rust toolchain on PATH, each running scripts/smoke_wheel.py;
 #  3. the sdist installed once (pip compiles it, so with cargo on PATH), running the smoke test;
 #  4. .github/workflows/release.yml against GitHub's workflow schema, offline;
-#  5. `cargo package` of the Rust crate (its metadata and file list; crates.io must be reachable).
+#  5. `cargo package` of the Rust crate (its metadata and file list; needs the crate registry reachable).
 # Usage: bash scripts/check_release.sh   (after build_wheels.sh; the same ACTOK_BUILD_VENV)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +74,7 @@ done 3< "$work/pythons.txt"
 step "sdist: built from source by pip (cargo on PATH), into a fresh venv"
 python=${ACTOK_PYTHON:-python3}
 "$python" -m venv "$work/venv-sdist"
-# The compile reuses this checkout's target directory for the crates.io dependencies it shares.
+# The compile reuses this checkout's target directory for the registry dependencies it shares.
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target} "$work/venv-sdist/bin/python" -m pip install -q --no-cache-dir \
     --disable-pip-version-check "$sdist"
 smoke "$work/venv-sdist"
