@@ -1,29 +1,33 @@
 #!/usr/bin/env bash
-# Sets up everything and runs every check: Rust format, lint and tests; the wheel built by maturin
-# and installed into a fresh virtual environment; ruff, the stub check and pytest against the
-# installed package (so the install path is what is tested); the C ABI (rust/actok-c: its client
-# test and examples against fixtures the installed package writes); last, a bounded run of every
-# fuzz target (scripts/fuzz_smoke.sh).
+# Sets up everything and runs every check: Rust format, lint and tests; the release wheel
+# (abi3, manylinux2014) and sdist built by scripts/build_wheels.sh, the wheel installed into a fresh
+# virtual environment; ruff, the stub check and pytest against the installed package (so the install
+# path is what is tested); the C ABI (rust/actok-c: its client test and examples against fixtures
+# the installed package writes); the release checks (scripts/check_release.sh: the wheel's tag, the
+# wheel on the oldest and newest CPython without Rust, the sdist, the release workflow's schema,
+# `cargo package`); last, a bounded run of every fuzz target (scripts/fuzz_smoke.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 venv=${ACTOK_TEST_VENV:-.venv-test}
+build_venv=${ACTOK_BUILD_VENV:-.venv-build}
 
 echo "== cargo fmt / clippy / test (core needs no Python)"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --locked
 
-echo "== fresh virtual environment in $venv"
-rm -rf "$venv" dist
+echo "== the release wheel and sdist (scripts/build_wheels.sh, its tools in a fresh $build_venv)"
+rm -rf "$venv" "$build_venv" dist
+ACTOK_PYTHON=$python ACTOK_BUILD_VENV=$build_venv bash scripts/build_wheels.sh
+
+echo "== fresh virtual environment in $venv, with the wheel and its test extras"
 "$python" -m venv "$venv"
 venv=$(cd "$venv" && pwd)  # absolute, so it still resolves after the cd into tests/ below
 "$venv/bin/python" -m pip install -q --upgrade pip
+# Not for this run: scripts/mutation_check.py and a developer's rebuilds use the venv's maturin.
 "$venv/bin/python" -m pip install -q "maturin>=1.5,<2"
-
-echo "== build and install the wheel"
-"$venv/bin/maturin" build --release --locked --out dist --interpreter "$venv/bin/python"
 wheel=$(ls dist/actok-*.whl)
 "$venv/bin/python" -m pip install -q "${wheel}[test]"
 
@@ -91,6 +95,9 @@ cmake --build "$c_out/cmake" > /dev/null
 "$c_out/cmake/action_node" "$c_out/fixtures/lift"
 # The latency benchmark, briefly (figures printed, never asserted; the published run uses 20,000).
 "$venv/bin/python" benches/bench_c_latency.py --calls 2000 --fixtures "$c_out/fixtures"
+
+echo "== release checks (scripts/check_release.sh)"
+ACTOK_PYTHON=$python ACTOK_BUILD_VENV=$build_venv bash scripts/check_release.sh
 
 echo "== fuzz smoke run (each cargo-fuzz target for at most 60 s)"
 # Set ACTOK_FUZZ_SMOKE=0 to skip locally; CI always runs it.
