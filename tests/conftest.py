@@ -174,7 +174,8 @@ def require_module(name: str) -> Any:
         message = f"{name} is not installed ({err}): pip install 'actok[test]' provides it"
         if in_ci():
             pytest.fail(message, pytrace=False)
-        pytest.skip(message + "; skipped outside CI")
+        # Also at module level (a test module that needs the extra throughout).
+        pytest.skip(message + "; skipped outside CI", allow_module_level=True)
 
 
 @lru_cache(maxsize=1)
