@@ -117,10 +117,17 @@ def dataset_dim(path: Path, key: str | None) -> tuple[int, float | None]:
         return read.dim, read.fps
     pq = _parquet()
     files = _files(path)
-    column = pq.ParquetFile(files[0]).read_row_group(0, columns=[key or "action"]).column(0)
-    return _action_matrix(column.slice(0, 1), f"{files[0]}[{key or 'action'!r}]", _arrow()).shape[
-        1
-    ], _info(path).get("fps")
+    name = key or "action"
+    pf = pq.ParquetFile(files[0])
+    if name not in pf.schema_arrow.names:
+        raise LoadError(
+            f"{files[0]} has no column {name!r} (it has: {', '.join(pf.schema_arrow.names)})"
+        )
+    first = next(pf.iter_batches(batch_size=1, columns=[name]), None)
+    if first is None or first.num_rows == 0:
+        raise LoadError(f"{files[0]} holds no rows")
+    matrix = _action_matrix(first.column(0), f"{files[0]}[{name!r}]", _arrow())
+    return matrix.shape[1], _info(path).get("fps")
 
 
 def _arrow() -> Any:
@@ -289,10 +296,13 @@ def run_task(job: Job, task: Task) -> tuple[Any, list[int], int]:
         )
     else:
         chunks, pos, start = empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    frames = [e[3] for e in episodes]
-    start_frame = np.asarray(
-        [frames[p][s] if frames[p] is not None else s for p, s in zip(pos, start)], dtype=np.int64
-    )
+    # The stored frame_index of each chunk's first step (its position when none is stored).
+    frames = [np.arange(len(e[1])) if e[3] is None else e[3] for e in episodes]
+    if frames:
+        first = np.concatenate([[0], np.cumsum([len(f) for f in frames])[:-1]])
+        start_frame = np.concatenate(frames).astype(np.int64)[first[pos] + start]
+    else:
+        start_frame = np.zeros(0, np.int64)
     counts: list[int] = []
     total = 0
     with warnings.catch_warnings(record=True) as caught:
