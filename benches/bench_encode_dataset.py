@@ -8,7 +8,8 @@ chunks: 15 steps x 8 dims, quantile normalizer), then runs ``actok encode`` as a
 mode and reports chunks per second (wall time of the whole command: planning, process or cluster
 start-up, reading, encoding, writing), the peak RSS of the command's process and of its whole
 process tree (sampled every 0.1 s; for Ray that includes the local cluster's own processes),
-the ratio to one worker, and whether the three outputs are byte-identical.
+the ratio to one worker (medians of `--repeat` interleaved runs), and whether all outputs are
+byte-identical.
 
     python benches/bench_encode_dataset.py [--frames N] [--work DIR] [--modes one,two,ray]
 
@@ -45,6 +46,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None, help="scratch directory (kept)")
     parser.add_argument("--modes", default="one,two,ray")
     parser.add_argument("--rows-per-group", type=int, default=100_000)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per mode, interleaved (median reported)"
+    )
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"skipped: {SHARED} is absent (the shared data folder is not part of a clone)")
@@ -57,36 +61,49 @@ def main() -> int:
     if not tok.exists():
         run([sys.executable, "-m", "actok", "fit", str(SHARED), "-o", str(tok), "--quiet"])
     print(f"load before: {os.getloadavg()} (1/5/15 min), {os.cpu_count()} cores")
+    runs: dict[str, list[dict]] = {mode: [] for mode in args.modes.split(",")}
+    for _ in range(args.repeat):
+        for mode in runs:
+            out = work / f"ids_{mode}.parquet"
+            cmd = [sys.executable, "-m", "actok", "encode", str(tok), str(dataset), "-o", str(out)]
+            seconds, own_peak, tree_peak, stdout = measure([*cmd, *MODES[mode], "--quiet"])
+            run_ = {
+                "seconds": seconds,
+                "chunks": int(stdout.split("encoded ")[1].split(" ")[0]),
+                "peak_rss_mb": own_peak / 2**20,
+                "tree_peak_rss_mb": tree_peak / 2**20,
+                "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+                "load_after": os.getloadavg(),
+            }
+            runs[mode].append(run_)
+            print(f"{mode}: {json.dumps(run_)}", flush=True)
     results = {}
-    for mode in args.modes.split(","):
-        out = work / f"ids_{mode}.parquet"
-        cmd = [sys.executable, "-m", "actok", "encode", str(tok), str(dataset), "-o", str(out)]
-        seconds, own_peak, tree_peak, stdout = measure([*cmd, *MODES[mode], "--quiet"])
-        chunks = int(stdout.split("encoded ")[1].split(" ")[0])
+    for mode, rs in runs.items():
+        seconds = float(np.median([r["seconds"] for r in rs]))
         results[mode] = {
             "seconds": seconds,
-            "chunks": chunks,
-            "chunks_per_second": chunks / seconds,
-            "peak_rss_mb": own_peak / 2**20,
-            "tree_peak_rss_mb": tree_peak / 2**20,
-            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
-            "load_after": os.getloadavg(),
+            "seconds_all": [r["seconds"] for r in rs],
+            "chunks": rs[0]["chunks"],
+            "chunks_per_second": rs[0]["chunks"] / seconds,
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
+            "tree_peak_rss_mb": max(r["tree_peak_rss_mb"] for r in rs),
+            "sha256": sorted({r["sha256"] for r in rs}),
         }
-        print(f"{mode}: {json.dumps(results[mode])}", flush=True)
     base = results.get("one")
     print(
         f"\n{frames} frames, {base['chunks'] if base else '?'} chunks of 15x8; "
         f"load {os.getloadavg()}"
     )
-    print("| mode | wall s | chunks/s | ratio to 1 worker | peak RSS (command) | peak RSS (tree) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| mode | wall s, median (all) | chunks/s | ratio | peak RSS (command / process tree) |")
+    print("|---|---:|---:|---:|---:|")
     for mode, r in results.items():
         ratio = r["chunks_per_second"] / base["chunks_per_second"] if base else float("nan")
+        every = ", ".join(f"{t:.1f}" for t in r["seconds_all"])
         print(
-            f"| {mode} | {r['seconds']:.1f} | {r['chunks_per_second']:,.0f} | {ratio:.2f}x | "
-            f"{r['peak_rss_mb']:.0f} MB | {r['tree_peak_rss_mb']:.0f} MB |"
+            f"| {mode} | {r['seconds']:.1f} ({every}) | {r['chunks_per_second']:,.0f} | "
+            f"{ratio:.2f}x | {r['peak_rss_mb']:.0f} MB / {r['tree_peak_rss_mb']:.0f} MB |"
         )
-    digests = {r["sha256"] for r in results.values()}
+    digests = {d for r in results.values() for d in r["sha256"]}
     print(f"outputs identical across {', '.join(results)}: {len(digests) == 1}")
     (work / "bench_encode_dataset.json").write_text(json.dumps(results, indent=2))
     return 0

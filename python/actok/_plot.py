@@ -93,8 +93,10 @@ def draw(
     sweep.set_xlabel("mean tokens per chunk")
     sweep.set_ylabel("RMSE")
     rt = report["round_trip_raw"]
+    data = os.path.basename(str(report.get("data", "")))
+    data += " (bundled sample)" if report.get("data_is_sample") else ""
     fig.suptitle(
-        f"actok inspect {report.get('tokenizer', '')} on {report.get('data', '')}: "
+        f"actok inspect {os.path.basename(str(report.get('tokenizer', '')))} on {data}: "
         f"round-trip RMSE {rt['rmse']:.4g} (raw units), scale {report['scale']:g}, "
         f"vocab {report['vocab_size']}",
         fontsize=11,
