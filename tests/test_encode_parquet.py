@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_module
 
 import actok
 from actok import _bulk
@@ -125,30 +126,28 @@ def test_parquet_rows_are_the_chunks_of_each_episode(
     )
 
 
-def test_workers_and_ray_write_the_same_file(
+def encode_each_way(tokenizer_dir: Path, tmp_path: Path, runs: dict[str, list[str]]) -> set[bytes]:
+    data = write_lerobot(tmp_path / "ds", episodes(), "v3.0")
+    contents = set()
+    for name, extra in runs.items():
+        out = tmp_path / f"{name}.parquet"
+        assert main(["encode", str(tokenizer_dir), str(data), "-o", str(out), *extra]) == 0
+        contents.add(out.read_bytes())
+    return contents
+
+
+def test_two_workers_write_the_same_file(
     tmp_path: Path, tokenizer_dir: Path, small_tasks: None
 ) -> None:
-    data = write_lerobot(tmp_path / "ds", episodes(), "v3.0")
-    outs = {}
     runs = {"one": [], "two": ["--workers", "2"]}
-    if _has_ray():
-        runs["ray"] = ["--engine", "ray", "--workers", "2"]  # a local 2-CPU cluster
-    for name, extra in runs.items():
-        outs[name] = tmp_path / f"{name}.parquet"
-        assert main(["encode", str(tokenizer_dir), str(data), "-o", str(outs[name]), *extra]) == 0
-    first = outs["one"].read_bytes()
-    for name, path in outs.items():
-        assert path.read_bytes() == first, name
-    if not _has_ray():
-        pytest.skip("ray is not installed (pip install 'actok[ray]'): ran 1 and 2 workers only")
+    assert len(encode_each_way(tokenizer_dir, tmp_path, runs)) == 1
 
 
-def _has_ray() -> bool:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def test_ray_writes_the_same_file(tmp_path: Path, tokenizer_dir: Path, small_tasks: None) -> None:
+    require_module("ray")
+    # --workers 2 without --ray-address: a local cluster of 2 CPUs, ray.init(num_cpus=2).
+    runs = {"one": [], "ray": ["--engine", "ray", "--workers", "2"]}
+    assert len(encode_each_way(tokenizer_dir, tmp_path, runs)) == 1
 
 
 def test_sampling_and_episode_limit_on_parquet(tmp_path: Path, tokenizer_dir: Path) -> None:
@@ -189,7 +188,7 @@ def test_overflow_names_the_episode_and_frame(tmp_path: Path, tokenizer_dir: Pat
     data = tmp_path / "d.npz"
     np.savez(data, actions=np.concatenate(eps), episode_ends=np.cumsum([len(e) for e in eps]))
     out = tmp_path / "x.parquet"
-    with pytest.raises(actok.EncodeError, match="episode 3, frames from"):
+    with pytest.raises(actok.EncodeError, match="episode 3, starting at frame"):
         _bulk_encode(tokenizer_dir, data, out)
 
 
@@ -200,3 +199,37 @@ def _bulk_encode(tokenizer_dir: Path, data: Path, out: Path) -> None:
     )
     plan = _bulk.plan(data, job, None, 4)
     _bulk.write(job, plan, out, {}, engine="local", workers=1, ray_address=None, progress=None)
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path, tokenizer_dir: Path) -> None:
+    """The frames bar is drawn when stderr is a terminal (a pseudo-terminal here), not in a pipe."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    data = write_lerobot(tmp_path / "ds", episodes(), "v3.0")
+    script = str(Path(sys.executable).parent / "actok")
+    args = [script, "encode", str(tokenizer_dir), str(data), "-o"]
+    piped = subprocess.run([*args, str(tmp_path / "a.parquet")], capture_output=True, text=True)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*args, str(tmp_path / "b.parquet")], stdout=subprocess.DEVNULL, stderr=secondary
+    )
+    os.close(secondary)
+    seen = b""
+    while True:  # read as it comes, so that a full terminal buffer never blocks the child
+        ready, _, _ = select.select([primary], [], [], 60)
+        try:
+            chunk = os.read(primary, 4096) if ready else b""
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert proc.wait(60) == 0
+    total = sum(len(e) for e in episodes())
+    assert b"actok encode frames [" in seen and f"{total}/{total}".encode() in seen, seen

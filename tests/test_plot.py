@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_module
 
 from actok._cli import main
 
@@ -16,7 +17,7 @@ from actok._cli import main
 def test_inspect_plot_writes_a_non_blank_png(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    image = pytest.importorskip("matplotlib.image")
+    image = require_module("matplotlib.image")
     tok = tmp_path / "tok"
     assert main(["fit", "-o", str(tok), "--vocab-size", "300", "--quiet"]) == 0
     capsys.readouterr()

@@ -233,6 +233,11 @@ def test_cli_records_the_preparation_and_encode_applies_it(
     with np.load(out) as z:
         np.testing.assert_array_equal(z["offsets"][1:], np.cumsum(lengths))
         assert z["action_dim"] == 4
+    # The streaming Parquet path prepares it identically.
+    streamed = tmp_path / "ids.parquet"
+    assert main(["encode", str(tok), str(root), "-o", str(streamed)]) == 0
+    rows = pq.read_table(streamed).column("ids").to_pylist()
+    assert rows == [row[:n].tolist() for row, n in zip(ids, lengths)]
     # So does inspect; a contradicting option is refused in one line.
     assert main(["inspect", str(tok), str(root), "--sweep", "--json"]) == 0
     capsys.readouterr()

@@ -346,7 +346,7 @@ def _locate(message: str, episode: np.ndarray, start_frame: np.ndarray, task: Ta
     i = int(m.group(1))
     where = f" of {task.file}" if task.file else ""
     return (
-        f"{message} (that chunk is episode {int(episode[i])}, frames from "
+        f"{message} (that chunk is episode {int(episode[i])}, starting at frame "
         f"{int(start_frame[i])}{where})"
     )
 
@@ -440,7 +440,19 @@ def _execute_ray(
         job = job if job.threads is not None else _with_threads(job, 1)
         job_ref = ray.put(job)
         remote = ray.remote(num_cpus=1)(_ray_task)
-        yield from _windowed(tasks, lambda t: remote.remote(job_ref, t), 2 * cpus, ray.get)
+
+        def get(ref: Any) -> Any:
+            try:
+                return ray.get(ref)
+            except ray.exceptions.RayTaskError as err:
+                # The task's own error (an EncodeError naming the episode), not Ray's wrapper
+                # with a remote traceback: the CLI prints it as its one line.
+                cause = getattr(err, "cause", None)
+                if isinstance(cause, Exception):
+                    raise cause from None
+                raise
+
+        yield from _windowed(tasks, lambda t: remote.remote(job_ref, t), 2 * cpus, get)
     finally:
         if started:
             ray.shutdown()
