@@ -12,7 +12,7 @@ import pytest
 from conftest import require_module
 
 import actok
-from actok import _bulk
+from actok import _bulk, _token_parquet
 from actok._cli import main
 
 pa = pytest.importorskip("pyarrow")
@@ -198,7 +198,9 @@ def _bulk_encode(tokenizer_dir: Path, data: Path, out: Path) -> None:
         tok, actok.DataPrep(), "actions", HORIZON, 1, "repeat_last", "raise", True, None
     )
     plan = _bulk.plan(data, job, None, 4)
-    _bulk.write(job, plan, out, {}, engine="local", workers=1, ray_address=None, progress=None)
+    _token_parquet.write(
+        job, plan, out, {}, engine="local", workers=1, ray_address=None, progress=None
+    )
 
 
 def test_progress_bar_on_a_terminal_only(tmp_path: Path, tokenizer_dir: Path) -> None:

@@ -262,3 +262,23 @@ def test_cli_records_the_preparation_and_encode_applies_it(
         == 2
     )
     assert "no column 'observation.velocity'" in capsys.readouterr().err
+
+
+@given(
+    st.integers(1, 6),
+    st.lists(st.integers(0, 5), min_size=1, max_size=6, unique=True),
+    st.data(),
+)
+def test_add_state_undoes_the_delta(horizon: int, dims: list[int], data: st.DataObject) -> None:
+    """For any dimension subset and delta subset of it, add_state(chunks, state at each chunk's
+    start) gives back the absolute actions of those dimensions."""
+    delta = data.draw(st.lists(st.sampled_from(dims), max_size=len(dims), unique=True))
+    rng = np.random.default_rng(len(dims) * 10 + horizon)
+    eps = [rng.normal(size=(n, 6)) for n in (3, 9)]
+    states = [rng.normal(size=(len(e), 7)) for e in eps]
+    read = actok.Episodes(episodes=[e[:, dims] for e in eps], states=states, dims=tuple(dims))
+    chunks = actok.chunk_episodes(read, horizon, delta_dims=delta or None)
+    absolute = actok.chunk_episodes([e[:, dims] for e in eps], horizon)
+    starts = np.concatenate(states)  # stride 1, repeat_last: a chunk starts at every step
+    prep = actok.DataPrep(dims=tuple(dims), delta_dims=tuple(delta))
+    np.testing.assert_allclose(prep.add_state(chunks, starts), absolute, atol=1e-12)

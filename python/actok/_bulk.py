@@ -3,8 +3,9 @@
 The dataset is planned first (only the ``episode_index`` column is read, one row group at a
 time), then cut into tasks of whole episodes of about ``frames_per_task`` frames. A task reads
 only the row groups holding its episodes, so memory stays at a few tasks' worth whatever the
-dataset's size. Tasks run in this process, in ``--workers`` processes or on a Ray cluster and
-their results are written in task order, so the output does not depend on where they ran.
+dataset's size. Tasks run in this process, in ``--workers`` processes or on a Ray cluster
+(``_bulk_engines``) and their results are written in task order (``_token_parquet``), so the
+output does not depend on where they ran.
 
 Output columns: ``episode_index`` (int64), ``start_frame`` (int64: the ``frame_index`` of the
 chunk's first step), ``ids`` (list<int32>) and ``length`` (int32); the schema's ``actok``
@@ -13,21 +14,18 @@ metadata (JSON) records the chunk shape and how the data was prepared.
 
 from __future__ import annotations
 
-import collections
 import json
-import os
 import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from ._actok import EncodeError, LoadError, set_num_threads
+from ._actok import EncodeError, LoadError
 from ._chunking import chunk_positions
-from ._clipping import ClippingWarning, warn_clipped
+from ._clipping import ClippingWarning
 from ._extras import require
 from ._prep import DataPrep, check_dims
 from ._readers import Episodes, _action_matrix, read_episodes
@@ -200,10 +198,8 @@ def _plan_lerobot(root: Path, job: Job, max_episodes: int | None, target: int) -
         if not group:
             return
         f = files[group[0][0]]
-        sizes = [
-            pq.ParquetFile(f).metadata.row_group(i).num_rows
-            for i in range(pq.ParquetFile(f).num_row_groups)
-        ]
+        meta = pq.ParquetFile(f).metadata
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         first, end = group[0][2], group[-1][3]
         rgs = [i for i in range(len(sizes)) if starts[i] < end and starts[i + 1] > first]
@@ -349,209 +345,3 @@ def _locate(message: str, episode: np.ndarray, start_frame: np.ndarray, task: Ta
         f"{message} (that chunk is episode {int(episode[i])}, starting at frame "
         f"{int(start_frame[i])}{where})"
     )
-
-
-# ------------------------------------------------------------------ engines
-
-_WORKER_JOB: Job | None = None
-
-
-def _init_worker(job: Job) -> None:
-    global _WORKER_JOB
-    _WORKER_JOB = job
-    if job.threads is not None:
-        set_num_threads(job.threads)
-
-
-def _worker_task(task: Task) -> tuple[Any, list[int], int]:
-    assert _WORKER_JOB is not None
-    return run_task(_WORKER_JOB, task)
-
-
-def _ray_task(job: Job, task: Task) -> tuple[Any, list[int], int]:
-    if job.threads is not None:
-        set_num_threads(job.threads)
-    return run_task(job, task)
-
-
-def execute(
-    job: Job,
-    tasks: list[Task],
-    *,
-    engine: str = "local",
-    workers: int = 1,
-    ray_address: str | None = None,
-) -> Iterator[tuple[Task, tuple[Any, list[int], int]]]:
-    """Runs the tasks and yields ``(task, result)`` in task order, holding at most a few
-    results beyond the one being written."""
-    if engine == "ray":
-        yield from _execute_ray(job, tasks, workers, ray_address)
-    elif workers <= 1:
-        for task in tasks:
-            yield task, run_task(job, task)
-    else:
-        import concurrent.futures
-        import multiprocessing
-
-        # spawn: a forked child would inherit this process's thread pool mid-state.
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(job,)
-        ) as pool:
-            yield from _windowed(tasks, lambda t: pool.submit(_worker_task, t), 2 * workers)
-
-
-def _windowed(
-    tasks: list[Task],
-    submit: Callable[[Task], Any],
-    window: int,
-    get: Callable[[Any], Any] | None = None,
-) -> Iterator[tuple[Task, Any]]:
-    pending: collections.deque[tuple[Task, Any]] = collections.deque()
-    for task in tasks:
-        pending.append((task, submit(task)))
-        if len(pending) >= window:
-            t, fut = pending.popleft()
-            yield t, fut.result() if get is None else get(fut)
-    while pending:
-        t, fut = pending.popleft()
-        yield t, fut.result() if get is None else get(fut)
-
-
-def _execute_ray(
-    job: Job, tasks: list[Task], workers: int, address: str | None
-) -> Iterator[tuple[Task, Any]]:
-    ray = require("ray", extra="ray", needed_for="actok encode --engine ray")
-    started = not ray.is_initialized()
-    if started:
-        kwargs: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "logging_level": "ERROR",
-        }
-        if address is not None:
-            kwargs["address"] = address
-        elif workers > 1:
-            kwargs["num_cpus"] = workers
-        ray.init(**kwargs)
-    try:
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        # One core per task: the tasks are the parallelism, not the core's thread pool.
-        job = job if job.threads is not None else _with_threads(job, 1)
-        job_ref = ray.put(job)
-        remote = ray.remote(num_cpus=1)(_ray_task)
-
-        def get(ref: Any) -> Any:
-            try:
-                return ray.get(ref)
-            except ray.exceptions.RayTaskError as err:
-                # The task's own error (an EncodeError naming the episode), not Ray's wrapper
-                # with a remote traceback: the CLI prints it as its one line.
-                cause = getattr(err, "cause", None)
-                if isinstance(cause, Exception):
-                    raise cause from None
-                raise
-
-        yield from _windowed(tasks, lambda t: remote.remote(job_ref, t), 2 * cpus, get)
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _with_threads(job: Job, threads: int) -> Job:
-    import dataclasses
-
-    return dataclasses.replace(job, threads=threads)
-
-
-# ------------------------------------------------------------------ output
-
-
-def write(
-    job: Job,
-    plan_: Plan,
-    output: Path,
-    metadata: dict[str, Any],
-    *,
-    engine: str,
-    workers: int,
-    ray_address: str | None,
-    progress: Callable[[str, int, int], None] | None,
-) -> tuple[int, int]:
-    """Writes the tasks' tables to ``output`` in task order; returns ``(chunks, tokens)``."""
-    pa, pq = _arrow(), _parquet()
-    schema = pa.schema(
-        [
-            ("episode_index", pa.int64()),
-            ("start_frame", pa.int64()),
-            ("ids", pa.list_(pa.int32())),
-            ("length", pa.int32()),
-        ],
-        metadata={META_KEY: json.dumps(metadata).encode()},
-    )
-    chunks = tokens = done = 0
-    counts: list[int] = []
-    total = 0
-    with open(output, "wb") as sink, pq.ParquetWriter(sink, schema) as writer:
-        if progress:
-            progress("frames", 0, plan_.frames)
-        for task, (table, c, t) in execute(
-            job, plan_.tasks, engine=engine, workers=workers, ray_address=ray_address
-        ):
-            writer.write_table(table.cast(schema), row_group_size=max(1, table.num_rows))
-            chunks += table.num_rows
-            tokens += int(np.sum(table.column("length").to_numpy())) if table.num_rows else 0
-            counts = [a + b for a, b in zip(counts or [0] * len(c), c)] if c else counts
-            total += t
-            done += task.frames
-            if progress:
-                progress("frames", done, plan_.frames)
-    if counts:
-        warn_clipped(counts, total, "encode", stacklevel=2)
-    return chunks, tokens
-
-
-def read_metadata(path: Path) -> tuple[Any, dict[str, Any]]:
-    """The parquet file of ``actok encode`` and its ``actok`` metadata."""
-    pq = _parquet()
-    try:
-        pf = pq.ParquetFile(path)
-    except (OSError, _arrow().ArrowException) as err:
-        raise LoadError(f"cannot read {path}: {err}") from None
-    raw = (pf.schema_arrow.metadata or {}).get(META_KEY)
-    if raw is None or "ids" not in pf.schema_arrow.names:
-        raise LoadError(f"{path} is not a token file written by `actok encode` (no actok metadata)")
-    return pf, json.loads(raw)
-
-
-def decode_parquet(
-    tokenizer: FastTokenizer, path: Path, output: Path, on_error: str
-) -> tuple[int, int, int, int, dict[str, Any]]:
-    """Decodes a token parquet file row group by row group into an ``(N, H, D)`` float64 .npy
-    written in place (memory-mapped); returns ``(N, H, D, malformed, metadata)``."""
-    pf, meta = read_metadata(path)
-    h, d = int(meta["time_horizon"]), int(meta["action_dim"])
-    n = pf.metadata.num_rows
-    out = np.lib.format.open_memmap(os.fspath(output), mode="w+", dtype=np.float64, shape=(n, h, d))
-    row = bad = 0
-    for rg in range(pf.num_row_groups):
-        column = pf.read_row_group(rg, columns=["ids"]).column(0).combine_chunks()
-        if column.null_count:
-            raise LoadError(f"{path}: row group {rg} has null ids")
-        offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
-        values = np.asarray(column.values.to_numpy(zero_copy_only=False))
-        values = values[offsets[0] : offsets[-1]]
-        lengths = np.diff(offsets)
-        k = len(lengths)
-        width = int(lengths.max()) if k else 0
-        padded = np.zeros((k, width), dtype=np.int64)
-        padded[np.arange(width) < lengths[:, None]] = values
-        actions, valid = tokenizer.decode(
-            (padded, lengths), time_horizon=h, action_dim=d, on_error=on_error, return_valid=True
-        )
-        out[row : row + k] = actions
-        bad += int(k - np.count_nonzero(valid))
-        row += k
-    out.flush()
-    del out
-    return n, h, d, bad, meta

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from . import _bulk, _cli_data
+from . import _bulk, _cli_data, _token_parquet
 from ._actok import ActokError, get_num_threads
 from ._extras import require
 from ._progress import ProgressBar
@@ -55,7 +55,7 @@ def encode(args: argparse.Namespace, tokenizer: FastTokenizer) -> int:
     }
     bar = ProgressBar(command="actok encode") if not args.quiet and sys.stderr.isatty() else None
     try:
-        chunks, tokens = _bulk.write(
+        chunks, tokens = _token_parquet.write(
             job,
             plan,
             args.output,
@@ -92,7 +92,7 @@ def _horizon(
 
 def decode(args: argparse.Namespace, tokenizer: FastTokenizer) -> int:
     try:
-        n, h, d, bad, meta = _bulk.decode_parquet(
+        n, h, d, bad, meta = _token_parquet.decode_parquet(
             tokenizer, args.tokens, args.output, args.on_error
         )
     except ActokError as err:
