@@ -212,7 +212,8 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument(
         "--ray-address",
         default=None,
-        help="Ray cluster to join (default: RAY_ADDRESS, else a local cluster of --workers CPUs)",
+        help="Ray cluster to join (default: RAY_ADDRESS, else a local cluster of --workers CPUs, "
+        "all CPUs when --workers is 1)",
     )
     scale.add_argument("--quiet", action="store_true", help="no progress bar")
     encode.add_argument(
