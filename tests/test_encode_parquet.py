@@ -190,6 +190,8 @@ def test_overflow_names_the_episode_and_frame(tmp_path: Path, tokenizer_dir: Pat
     out = tmp_path / "x.parquet"
     with pytest.raises(actok.EncodeError, match="episode 3, starting at frame"):
         _bulk_encode(tokenizer_dir, data, out)
+    # No file holding the rows before the error is left to be mistaken for the whole dataset.
+    assert list(tmp_path.iterdir()) == [data]
 
 
 def _bulk_encode(tokenizer_dir: Path, data: Path, out: Path) -> None:

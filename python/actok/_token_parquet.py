@@ -3,8 +3,10 @@ group (the columns are described in ``_bulk``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,7 +44,11 @@ def write(
     chunks = tokens = done = 0
     counts: list[int] = []
     total = 0
-    with open(output, "wb") as sink, pq.ParquetWriter(sink, schema) as writer:
+    with (
+        _replaced_on_success(output) as partial,
+        open(partial, "wb") as sink,
+        pq.ParquetWriter(sink, schema) as writer,
+    ):
         if progress:
             progress("frames", 0, plan_.frames)
         for task, (table, c, t) in execute(
@@ -82,7 +88,21 @@ def decode_parquet(
     pf, meta = read_metadata(path)
     h, d = int(meta["time_horizon"]), int(meta["action_dim"])
     n = pf.metadata.num_rows
-    out = np.lib.format.open_memmap(os.fspath(output), mode="w+", dtype=np.float64, shape=(n, h, d))
+    with _replaced_on_success(output) as partial:
+        bad = _decode_into(tokenizer, pf, partial, (n, h, d), on_error, path)
+    return n, h, d, bad, meta
+
+
+def _decode_into(
+    tokenizer: FastTokenizer,
+    pf: Any,
+    output: Path,
+    shape: tuple[int, int, int],
+    on_error: str,
+    path: Path,
+) -> int:
+    n, h, d = shape
+    out = np.lib.format.open_memmap(os.fspath(output), mode="w+", dtype=np.float64, shape=shape)
     row = bad = 0
     for rg in range(pf.num_row_groups):
         column = pf.read_row_group(rg, columns=["ids"]).column(0).combine_chunks()
@@ -104,4 +124,17 @@ def decode_parquet(
         row += k
     out.flush()
     del out
-    return n, h, d, bad, meta
+    return bad
+
+
+@contextlib.contextmanager
+def _replaced_on_success(output: Path) -> Iterator[Path]:
+    """A temporary path beside ``output`` that becomes ``output`` only when the block succeeds:
+    a failed encode or decode leaves no valid-looking file with part of the rows."""
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, output)
