@@ -19,6 +19,7 @@ from ._clipping import ClippingWarning
 from ._constraint import Constraint, ConstraintBatch, openpi_vocab_map
 from ._dct import dct, idct
 from ._normalizer import Normalizer
+from ._prep import DataPrep
 from ._readers import Episodes, read_episodes
 from ._tokenizer import FastTokenizer
 
@@ -27,6 +28,7 @@ __all__ = [
     "ClippingWarning",
     "Constraint",
     "ConstraintBatch",
+    "DataPrep",
     "DecodeError",
     "EncodeError",
     "Episodes",

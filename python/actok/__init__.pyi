@@ -13,6 +13,7 @@ __all__ = [
     "ClippingWarning",
     "Constraint",
     "ConstraintBatch",
+    "DataPrep",
     "DecodeError",
     "EncodeError",
     "Episodes",
@@ -247,6 +248,16 @@ class Normalizer:
         dim: int | None = None,
         out_of_range: _OutOfRange = "keep",
     ) -> Normalizer: ...
+    @classmethod
+    def from_dataset_stats(
+        cls,
+        path: _Path,
+        *,
+        key: str = "action",
+        kind: Literal["quantile", "minmax", "meanstd"] = "quantile",
+        dims: str | Sequence[int] | None = None,
+        out_of_range: _OutOfRange = "keep",
+    ) -> Normalizer: ...
     def with_out_of_range(self, out_of_range: _OutOfRange) -> Normalizer: ...
     @property
     def out_of_range(self) -> _OutOfRange: ...
@@ -284,6 +295,9 @@ class Episodes:
     fps: float | None = None
     dim_names: list[str] | None = None
     source: str = ""
+    states: list[npt.NDArray[Any]] | None = None
+    dims: tuple[int, ...] | None = None
+    episode_index: list[int] | None = None
     @property
     def dim(self) -> int: ...
     @property
@@ -292,10 +306,41 @@ class Episodes:
     def __iter__(self) -> Iterator[npt.NDArray[Any]]: ...
     def __getitem__(self, index: int) -> npt.NDArray[Any]: ...
 
-def read_episodes(path: _Path, *, key: str | None = None) -> Episodes: ...
+def read_episodes(
+    path: _Path,
+    *,
+    key: str | None = None,
+    dims: str | Sequence[int] | None = None,
+    state_key: str | None = None,
+    max_episodes: int | None = None,
+) -> Episodes: ...
 def chunk_episodes(
     episodes: Episodes | npt.ArrayLike | Sequence[npt.ArrayLike],
     horizon: int,
     stride: int = 1,
     pad: _Pad = "repeat_last",
+    *,
+    delta_dims: str | Sequence[int] | None = None,
+    states: Sequence[npt.ArrayLike] | None = None,
+    sample_fraction: float | None = None,
 ) -> npt.NDArray[np.floating]: ...
+
+@dataclass(frozen=True)
+class DataPrep:
+    key: str | None = None
+    dims: tuple[int, ...] | None = None
+    delta_dims: tuple[int, ...] = ()
+    state_key: str = "observation.state"
+    stats_source: str | None = None
+    fit_selection: dict[str, Any] = ...
+    def __post_init__(self) -> None: ...
+    @property
+    def is_default(self) -> bool: ...
+    def delta_columns(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]: ...
+    def add_state(self, actions: npt.ArrayLike, state: npt.ArrayLike) -> npt.NDArray[Any]: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str, where: str = "data preparation") -> DataPrep: ...
+    def save(self, directory: _Path) -> None: ...
+    @classmethod
+    def load(cls, directory: _Path) -> DataPrep: ...

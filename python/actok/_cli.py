@@ -19,12 +19,13 @@ from typing import BinaryIO, Callable
 
 import numpy as np
 
-from . import _inspect
+from . import _cli_data, _hub, _inspect
 from ._actok import OPTIONS, ActokError, __version__, check_option, set_num_threads
 from ._chunking import chunk_episodes
 from ._clipping import ClippingWarning
 from ._extras import MissingExtra
 from ._normalizer import Normalizer
+from ._prep import DataPrep
 from ._readers import Episodes, read_episodes
 from ._tokenizer import FastTokenizer
 
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads is not None:
             # 0 is the CLI's word for "actok's default" (ACTOK_NUM_THREADS or all cores).
             set_num_threads(args.threads or None)
+        if isinstance(getattr(args, "tokenizer", None), str):
+            # A hub id becomes its cached directory once, so every file beside the tokenizer
+            # (actok_data.json among them) is read from the same place.
+            args.tokenizer = Path(_hub.local_directory(args.tokenizer))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ClippingWarning)
             status = int(args.run(args))
@@ -98,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         "replaced, other files kept)",
     )
     _add_chunking_arguments(fit)
+    _cli_data.add_arguments(fit, fit=True)
     fit.add_argument("--scale", type=float, default=10.0, help="DCT coefficient scale (10)")
     fit.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (1024)")
     fit.add_argument(
@@ -148,6 +154,15 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("tokenizer", help=TOKENIZER_HELP)
     _add_data_argument(inspect)
     _add_chunking_arguments(inspect, horizon_from_tokenizer=True)
+    _cli_data.add_arguments(inspect, fit=False)
+    inspect.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="also draw the report: a few chunks' original vs reconstructed actions, tokens per "
+        "chunk, the scale sweep (needs matplotlib: pip install 'actok[plot]')",
+    )
     inspect.add_argument(
         "--sweep",
         type=float,
@@ -167,9 +182,12 @@ def _parser() -> argparse.ArgumentParser:
 
     encode = sub.add_parser(
         "encode",
-        help="tokenize an action file into an .npz of ids",
+        help="tokenize a dataset into Parquet (or an .npz) of ids",
         description="Cuts DATA into chunks of the tokenizer's horizon (or reads ready-made chunks "
-        "with --chunks) and writes OUTPUT (an .npz archive, named exactly as given) with `ids` "
+        "with --chunks). OUTPUT ending in .parquet: the dataset is streamed (row groups, a few "
+        "tasks of episodes at a time) into rows of `episode_index`, `start_frame`, `ids` "
+        "(list<int32>) and `length`, on --workers processes or a Ray cluster, identically. "
+        "Otherwise OUTPUT is an .npz archive, named exactly as given, with `ids` "
         "(int32, all chunks concatenated), "
         "`offsets` (int64, N+1; chunk i is ids[offsets[i]:offsets[i+1]]), `time_horizon` and "
         "`action_dim`.",
@@ -182,9 +200,32 @@ def _parser() -> argparse.ArgumentParser:
         help="array in an .npz (default: actions) or column of a LeRobot dataset (action)",
     )
     encode.add_argument(
-        "-o", "--output", required=True, type=Path, help="output .npz (no suffix is added)"
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="output .parquet, or .npz (no suffix is added)",
     )
     _add_chunking_arguments(encode, horizon_from_tokenizer=True, with_seconds=False)
+    _cli_data.add_arguments(encode, fit=False)
+    scale = encode.add_argument_group("dataset scale (Parquet output)")
+    scale.add_argument(
+        "--workers", type=int, default=1, help="processes on this machine (1: this one)"
+    )
+    scale.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local (default) or ray: the same tasks on a Ray cluster (pip install 'actok[ray]'; "
+        "DATA must be readable by every node)",
+    )
+    scale.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (default: RAY_ADDRESS, else a local cluster of --workers CPUs, "
+        "all CPUs when --workers is 1)",
+    )
+    scale.add_argument("--quiet", action="store_true", help="no progress bar")
     encode.add_argument(
         "--chunks",
         action="store_true",
@@ -207,13 +248,14 @@ def _parser() -> argparse.ArgumentParser:
 
     decode = sub.add_parser(
         "decode",
-        help="turn an .npz of ids back into actions",
-        description="Reads the `ids`/`offsets` of `actok encode` and writes the decoded (N, H, D) "
-        "float64 actions (raw units when the tokenizer carries a normalizer) to OUTPUT (an .npy "
-        "array, named exactly as given).",
+        help="turn ids (.parquet or .npz) back into actions",
+        description="Reads the token file of `actok encode` (.parquet, row group by row group, "
+        "or the `ids`/`offsets` of an .npz) and writes the decoded (N, H, D) "
+        "float64 actions (raw units when the tokenizer carries a normalizer; delta dimensions "
+        "stay relative to the state) to OUTPUT (an .npy array, named exactly as given).",
     )
     decode.add_argument("tokenizer", help=TOKENIZER_HELP)
-    decode.add_argument("tokens", type=Path, help=".npz written by `actok encode`")
+    decode.add_argument("tokens", type=Path, help=".parquet or .npz written by `actok encode`")
     decode.add_argument(
         "-o", "--output", required=True, type=Path, help="output .npy (no suffix is added)"
     )
@@ -300,9 +342,18 @@ def _add_chunking_arguments(
     )
 
 
-def _episodes(args: argparse.Namespace) -> Episodes:
+def _episodes(args: argparse.Namespace, prep: DataPrep | None = None) -> Episodes:
     path = SAMPLE if args.data is None else args.data
-    episodes = read_episodes(path, key=args.key)
+    if prep is None:
+        episodes = read_episodes(path, key=args.key)
+    else:
+        episodes = read_episodes(
+            path,
+            key=prep.key,
+            dims=prep.dims,
+            state_key=prep.state_key if prep.delta_dims else None,
+            max_episodes=args.max_episodes,
+        )
     if args.fps is not None:
         if not args.fps > 0:
             raise ActokError(f"--fps must be > 0, got {args.fps}")
@@ -328,18 +379,28 @@ def _horizon(args: argparse.Namespace, episodes: Episodes, tokenizer: FastTokeni
 
 def _fit(args: argparse.Namespace) -> int:
     _check_output_dir(args.output, args.force)
-    episodes = _episodes(args)
+    stats = _stats_path(args)
+    prep = _cli_data.for_fit(args, None if stats is None else str(stats))
+    episodes = _episodes(args, prep)
     horizon = _horizon(args, episodes, None)
     if args.normalize == "none" and args.out_of_range is not None:
         raise ActokError("--out-of-range is the normalizer's policy: it needs --normalize")
-    normalizer = (
-        None
-        if args.normalize == "none"
-        else Normalizer.fit(
-            episodes.episodes, kind=args.normalize, out_of_range=args.out_of_range or "keep"
+    chunks = _chunks(args, prep, episodes, horizon)
+    policy = args.out_of_range or "keep"
+    if args.normalize == "none":
+        normalizer = None
+    elif stats is not None:
+        normalizer = Normalizer.from_dataset_stats(
+            stats,
+            key=prep.key or "action",
+            kind=args.normalize,
+            dims=prep.dims,
+            out_of_range=policy,
         )
-    )
-    chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
+    else:
+        # Delta actions exist only per chunk: fit on what is encoded, the chunks.
+        fitted_on = chunks if prep.delta_dims else episodes.episodes
+        normalizer = Normalizer.fit(fitted_on, kind=args.normalize, out_of_range=policy)
     tokenizer = FastTokenizer.fit(
         chunks,
         scale=args.scale,
@@ -350,13 +411,45 @@ def _fit(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
     )
     tokenizer.save_pretrained(args.output)
+    prep.save(args.output)
     print(
         f"fitted on {len(chunks)} chunks of {horizon}x{chunks.shape[2]} from {episodes.source} "
         f"({len(episodes.episodes)} episodes); normalizer: {args.normalize}"
-        f"{'' if normalizer is None else f', out_of_range: {normalizer.out_of_range}'}\n"
+        f"{'' if normalizer is None else f', out_of_range: {normalizer.out_of_range}'}"
+        f"{'' if stats is None else f' (statistics of {stats})'}\n"
         f"wrote {args.output}: {tokenizer!r}"
     )
     return 0
+
+
+def _stats_path(args: argparse.Namespace) -> Path | None:
+    """``--stats``: the stats file or dataset directory (``True``: DATA's)."""
+    if args.stats is None:
+        return None
+    if args.normalize in ("none", "identity"):
+        raise ActokError(
+            f"--stats gives a normalizer's statistics: --normalize {args.normalize} "
+            "has none (use quantile, meanstd or minmax)"
+        )
+    if args.stats is True:
+        if args.data is None:
+            raise ActokError("--stats without PATH reads DATA's meta/stats.json: give DATA")
+        return Path(args.data)
+    return Path(args.stats)
+
+
+def _chunks(
+    args: argparse.Namespace, prep: DataPrep, episodes: Episodes, horizon: int
+) -> np.ndarray:
+    """Chunks prepared as ``prep`` says, selected by --sample-fraction."""
+    return chunk_episodes(
+        episodes,
+        horizon,
+        stride=args.stride,
+        pad=args.pad,
+        delta_dims=prep.delta_dims or None,
+        sample_fraction=args.sample_fraction,
+    )
 
 
 def _check_output_dir(path: Path, force: bool) -> None:
@@ -372,17 +465,19 @@ def _check_output_dir(path: Path, force: bool) -> None:
 
 def _inspect_command(args: argparse.Namespace) -> int:
     tokenizer = FastTokenizer.from_pretrained(args.tokenizer)
-    episodes = _episodes(args)
+    prep = _cli_data.for_tokenizer(args, args.tokenizer)
+    episodes = _episodes(args, prep)
     horizon = _horizon(args, episodes, tokenizer)
     if args.data is None:
         _check_sample_fits(args.tokenizer, tokenizer, episodes, horizon)
-    chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
+    chunks = _chunks(args, prep, episodes, horizon)
     fps, source, names = episodes.fps, episodes.source, episodes.dim_names
     del episodes  # the chunks hold the data now: one full-size copy is enough
     if args.sweep is None:
         sweep = [tokenizer.scale * f for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
     else:
         sweep = list(args.sweep)
+    lengths: list[np.ndarray] = []
     report = _inspect.inspect(
         tokenizer,
         chunks,
@@ -390,14 +485,22 @@ def _inspect_command(args: argparse.Namespace) -> int:
         sweep=sweep,
         sweep_chunks=args.sweep_chunks,
         dim_names=names,
+        lengths_out=lengths,
     )
     report["data"] = source
     report["data_is_sample"] = args.data is None
     report["tokenizer"] = os.fspath(args.tokenizer)
+    if args.plot is not None:
+        from . import _plot
+
+        _plot.draw(tokenizer, chunks, np.concatenate(lengths), report, args.plot)
+        report["plot"] = os.fspath(args.plot)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(_inspect.format_report(report))
+        if args.plot is not None:
+            print(f"\nplot written to {args.plot}")
     return 0
 
 
@@ -420,12 +523,26 @@ def _check_sample_fits(
 
 def _encode(args: argparse.Namespace) -> int:
     tokenizer = FastTokenizer.from_pretrained(args.tokenizer)
+    if args.workers < 1:
+        raise ActokError(f"--workers must be >= 1, got {args.workers}")
+    parquet = args.output.suffix.lower() == ".parquet"
+    if not parquet and (args.workers > 1 or args.engine != "local"):
+        raise ActokError(
+            f"--workers and --engine write Parquet: name the output OUT.parquet (got {args.output})"
+        )
+    if parquet:
+        if args.chunks:
+            raise ActokError("--chunks writes an .npz: Parquet output streams a dataset")
+        from . import _cli_bulk
+
+        return _cli_bulk.encode(args, tokenizer)
     if args.chunks:
         chunks = _read_chunks(args.data, args.key)
     else:
-        episodes = _episodes(args)
+        prep = _cli_data.for_tokenizer(args, args.tokenizer)
+        episodes = _episodes(args, prep)
         horizon = _horizon(args, episodes, tokenizer)
-        chunks = chunk_episodes(episodes.episodes, horizon, stride=args.stride, pad=args.pad)
+        chunks = _chunks(args, prep, episodes, horizon)
     ids, lengths = tokenizer.encode_batch(
         chunks, on_overflow=args.on_overflow, check_shape=not args.any_shape
     )
@@ -447,6 +564,10 @@ def _encode(args: argparse.Namespace) -> int:
 
 def _decode(args: argparse.Namespace) -> int:
     tokenizer = FastTokenizer.from_pretrained(args.tokenizer)
+    if args.tokens.suffix.lower() == ".parquet":
+        from . import _cli_bulk
+
+        return _cli_bulk.decode(args, tokenizer)
     try:
         with np.load(args.tokens, allow_pickle=False) as z:
             ids, offsets = z["ids"], z["offsets"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from ._actok import LoadError
+from ._actok import ActokError, LoadError
 from ._extras import require
 
 # What the hub accepts as "org/name": letters, digits, "-", "_", "." (no "--" or "..", no
@@ -33,6 +33,22 @@ def is_repo_id(path: str) -> bool:
         and ".." not in path
         and "--" not in path
     )
+
+
+def local_directory(path: str, revision: str | None = None) -> str:
+    """``path`` itself when it is a local directory (``revision`` must then be None), its
+    cached snapshot when it is a hub id, else ``path`` unchanged (loading then reports it
+    missing)."""
+    if os.path.isdir(path):
+        if revision is not None:
+            raise ActokError(
+                f"revision={revision!r} applies to hub ids, but {path!r} is a local "
+                "directory: check out that revision there, or drop revision="
+            )
+        return path
+    if is_repo_id(path):
+        return snapshot(path, revision)
+    return path
 
 
 def snapshot(repo_id: str, revision: str | None) -> str:

@@ -40,8 +40,11 @@ def inspect(
     sweep: list[float],
     sweep_chunks: int,
     dim_names: list[str] | None = None,
+    lengths_out: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Measures ``tokenizer`` on raw ``(N, H, D)`` chunks; returns a JSON-ready report.
+
+    ``lengths_out``, if given, receives the tokens-per-chunk array (for the plot).
 
     The report counts what the normalizer clips itself, so the :class:`ClippingWarning` of each
     batch's calls would only repeat it: they are silenced here.
@@ -55,6 +58,7 @@ def inspect(
             sweep=sweep,
             sweep_chunks=sweep_chunks,
             dim_names=dim_names,
+            lengths_out=lengths_out,
         )
 
 
@@ -66,6 +70,7 @@ def _measure(
     sweep: list[float],
     sweep_chunks: int,
     dim_names: list[str] | None,
+    lengths_out: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     chunks = np.asarray(chunks)
     if chunks.ndim != 3:
@@ -79,6 +84,8 @@ def _measure(
         with _batch_context(start, h):
             totals.add(tokenizer, chunks[start : start + step])
     lengths = np.concatenate(totals.lengths)
+    if lengths_out is not None:
+        lengths_out.append(lengths)
     values = n * h * d
     enc, dec = _speed(tokenizer, chunks[:step])
     mean_tokens = float(np.mean(lengths))

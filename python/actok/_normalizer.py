@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Union
 
 import numpy as np
@@ -124,6 +125,31 @@ class Normalizer:
                 None if dim is None else _convert.count(dim, "dim"),
                 out_of_range,
             )
+        )
+
+    @classmethod
+    def from_dataset_stats(
+        cls,
+        path: PathLike,
+        *,
+        key: str = "action",
+        kind: str = "quantile",
+        dims: str | Sequence[int] | None = None,
+        out_of_range: str = "keep",
+    ) -> Normalizer:
+        """A normalizer from a LeRobot dataset's published statistics instead of a fit.
+
+        ``path`` is a dataset directory (its ``meta/stats.json`` is read) or a stats file;
+        ``key`` the feature (``"action"``). ``kind="quantile"`` takes ``q01``/``q99``,
+        ``"minmax"`` ``min``/``max``, ``"meanstd"`` ``mean``/``std``; ``min``/``max``, when
+        present, bound what counts as far outside. ``dims`` (``"0:6,7:23"`` or indices) keeps
+        those dimensions' statistics. Raises :class:`LoadError` naming the file and the missing
+        statistics (and the kinds the file can give).
+        """
+        from ._stats import normalizer_from_stats
+
+        return normalizer_from_stats(  # type: ignore[no-any-return]
+            path, key=key, kind=kind, dims=dims, out_of_range=out_of_range
         )
 
     def with_out_of_range(self, out_of_range: str) -> Normalizer:

@@ -15,10 +15,12 @@ WIDTH = 30
 
 
 class ProgressBar:
-    """Callable ``(stage, done, total)`` that draws ``actok fit STAGE [###   ] done/total 1.2s``."""
+    """Callable ``(stage, done, total)`` that draws ``actok fit STAGE [###   ] done/total 1.2s``
+    (``command`` replaces ``actok fit``)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, command: str = "actok fit") -> None:
         self._stream = sys.stderr if stream is None else stream
+        self._command = command
         self._lock = threading.Lock()
         self._start = time.monotonic()
         self._stage: str | None = None
@@ -36,7 +38,7 @@ class ProgressBar:
             filled = WIDTH if total == 0 else int(min(done, total) / total * WIDTH)
             bar = "#" * filled + " " * (WIDTH - filled)
             elapsed = now - self._start
-            self._stream.write(f"\ractok fit {stage:<7}[{bar}] {done}/{total} {elapsed:.1f}s")
+            self._stream.write(f"\r{self._command} {stage:<7}[{bar}] {done}/{total} {elapsed:.1f}s")
             self._stream.flush()
 
     def close(self) -> None:

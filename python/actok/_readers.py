@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 
-from ._actok import LoadError
+from ._actok import ActokError, LoadError
 from ._extras import require
+from ._prep import check_dims, parse_dims
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -31,6 +33,12 @@ class Episodes:
     fps: float | None = None
     dim_names: list[str] | None = None
     source: str = ""
+    #: ``states[i]``: the ``(T_i, S)`` robot state of episode ``i`` (read with ``state_key``).
+    states: list[np.ndarray] | None = None
+    #: The action dimensions kept (indices into the stored action; ``None``: all of them).
+    dims: tuple[int, ...] | None = None
+    #: Each episode's index in the dataset (LeRobot's ``episode_index``; else its position).
+    episode_index: list[int] | None = None
 
     @property
     def dim(self) -> int:
@@ -58,7 +66,14 @@ class Episodes:
         )
 
 
-def read_episodes(path: PathLike, *, key: str | None = None) -> Episodes:
+def read_episodes(
+    path: PathLike,
+    *,
+    key: str | None = None,
+    dims: str | Sequence[int] | None = None,
+    state_key: str | None = None,
+    max_episodes: int | None = None,
+) -> Episodes:
     """Reads action episodes from a file or a LeRobot dataset directory.
 
     - ``.npy``: a ``(T, D)`` array is one episode, an ``(N, T, D)`` array N equal-length episodes
@@ -72,27 +87,61 @@ def read_episodes(path: PathLike, *, key: str | None = None) -> Episodes:
       action names. Needs pyarrow (``pip install 'actok[lerobot]'``); without it, raises
       ``ImportError`` whose one-line message names that command.
 
+    The data preparation of LeRobot's FAST training script: ``dims`` keeps those action
+    dimensions, in order (``"0:6,7:23"`` or a list of indices; recorded in ``Episodes.dims``);
+    ``state_key`` also reads the robot state (a LeRobot column such as ``"observation.state"``,
+    or an .npz array with one row per action) into ``Episodes.states``, for delta actions (see
+    :func:`chunk_episodes`); ``max_episodes`` keeps the first episodes (by episode index).
+
     Never unpickles. Raises :class:`LoadError` for a missing path, a missing key, a bad shape,
-    a non-numeric dtype or inconsistent episode boundaries.
+    a non-numeric dtype or inconsistent episode boundaries, and :class:`ActokError` for bad
+    ``dims``.
     """
     p = Path(os.fspath(path))
+    selected = parse_dims(dims)
+    if max_episodes is not None and (isinstance(max_episodes, bool) or int(max_episodes) < 1):
+        raise ActokError(f"max_episodes must be a positive integer, got {max_episodes!r}")
     if p.is_dir():
-        return _read_lerobot(p, key or "action")
-    if not p.exists():
+        read = _read_lerobot(p, key or "action", state_key)
+    elif not p.exists():
         raise LoadError(f"cannot read episodes: {p} does not exist")
-    suffix = p.suffix.lower()
-    if suffix == ".npy":
-        if key is not None:
+    elif p.suffix.lower() == ".npy":
+        if key is not None or state_key is not None:
+            what = "key" if key is not None else "state_key"
             raise LoadError(
-                f"{p} is a .npy file, which holds one array: key={key!r} names an array of an "
-                ".npz archive or a column of a LeRobot dataset (leave it out for .npy)"
+                f"{p} is a .npy file, which holds one array: {what}="
+                f"{key if key is not None else state_key!r} names an array of an .npz archive "
+                "or a column of a LeRobot dataset (leave it out for .npy)"
             )
-        return _read_npy(p)
-    if suffix == ".npz":
-        return _read_npz(p, key or "actions")
-    raise LoadError(
-        f"cannot read episodes from {p}: expected a .npy or .npz file or a LeRobot dataset "
-        "directory"
+        read = _read_npy(p)
+    elif p.suffix.lower() == ".npz":
+        read = _read_npz(p, key or "actions", state_key)
+    else:
+        raise LoadError(
+            f"cannot read episodes from {p}: expected a .npy or .npz file or a LeRobot dataset "
+            "directory"
+        )
+    return select(read, selected, max_episodes)
+
+
+def select(
+    read: Episodes, dims: tuple[int, ...] | None, max_episodes: int | None = None
+) -> Episodes:
+    """``read`` restricted to the action dimensions ``dims`` and its first ``max_episodes``."""
+    episodes, states, index = read.episodes, read.states, read.episode_index
+    if max_episodes is not None:
+        n = int(max_episodes)
+        episodes = episodes[:n]
+        states = None if states is None else states[:n]
+        index = None if index is None else index[:n]
+    names = read.dim_names
+    if dims is not None:
+        check_dims(dims, read.dim, f"the action of {read.source}")
+        cols = list(dims)
+        episodes = [e[:, cols] for e in episodes]
+        names = None if names is None else [names[i] for i in cols]
+    return dataclasses.replace(
+        read, episodes=episodes, states=states, episode_index=index, dim_names=names, dims=dims
     )
 
 
@@ -126,7 +175,7 @@ def _read_npy(p: Path) -> Episodes:
     return Episodes(episodes=episodes, source=str(p))
 
 
-def _read_npz(p: Path, key: str) -> Episodes:
+def _read_npz(p: Path, key: str, state_key: str | None = None) -> Episodes:
     archive = _load(p)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise LoadError(f"{p} is a .npy array, not an .npz archive (rename it to .npy)")
@@ -138,6 +187,18 @@ def _read_npz(p: Path, key: str) -> Episodes:
             ends = z["episode_ends"] if "episode_ends" in z.files else None
             fps = z["fps"] if "fps" in z.files else None
             names = z["dim_names"] if "dim_names" in z.files else None
+            state = None
+            if state_key is not None:
+                if state_key not in z.files:
+                    raise LoadError(
+                        f"{p} has no state array {state_key!r} (it holds: {', '.join(z.files)}): "
+                        "name it with --state-key"
+                    )
+                state = _check_actions(z[state_key], f"{p}[{state_key!r}]")
+                if len(state) != len(actions):
+                    raise LoadError(
+                        f"{p}: state {state_key!r} has {len(state)} rows, actions {len(actions)}"
+                    )
         except ValueError as exc:  # an object array inside the archive
             raise LoadError(f"cannot read {p}: {exc}") from None
     total = len(actions)
@@ -161,6 +222,9 @@ def _read_npz(p: Path, key: str) -> Episodes:
                 f"but {key!r} has {total} steps"
             )
         episodes = np.split(actions, ends[:-1])
+    states = None
+    if state is not None:
+        states = [state] if ends is None else np.split(state, ends[:-1])
     fps_value = None
     if fps is not None:
         fps = np.asarray(fps)
@@ -172,6 +236,8 @@ def _read_npz(p: Path, key: str) -> Episodes:
         fps=fps_value,
         dim_names=_dim_names(names, actions.shape[1], str(p)),
         source=str(p),
+        states=states,
+        episode_index=list(range(len(episodes))),
     )
 
 
@@ -194,7 +260,7 @@ def _lerobot_names(feature: Any) -> Any:
     return None
 
 
-def _read_lerobot(root: Path, key: str) -> Episodes:
+def _read_lerobot(root: Path, key: str, state_key: str | None = None) -> Episodes:
     info_path = root / "meta" / "info.json"
     data_dir = root / "data"
     if not data_dir.is_dir():
@@ -215,20 +281,24 @@ def _read_lerobot(root: Path, key: str) -> Episodes:
     pa = require("pyarrow", extra="lerobot", needed_for="reading LeRobot datasets")
     pq = require("pyarrow.parquet", extra="lerobot", needed_for="reading LeRobot datasets")
 
-    actions, episode_index, frame_index = [], [], []
+    actions, states, episode_index, frame_index = [], [], [], []
     for f in files:
         try:
             schema = pq.read_schema(f)
         except (OSError, pa.ArrowException) as exc:
             raise LoadError(f"cannot read {f}: {exc}") from None
-        for column in (key, "episode_index"):
+        needed = (key, "episode_index") + (() if state_key is None else (state_key,))
+        for column in needed:
             if column not in schema.names:
-                raise LoadError(f"{f} has no column {column!r} (it has: {', '.join(schema.names)})")
-        columns = [key, "episode_index"] + (
-            ["frame_index"] if "frame_index" in schema.names else []
-        )
+                raise LoadError(
+                    f"{f} has no column {column!r} (it has: {', '.join(schema.names)})"
+                    + (": name the state column with --state-key" if column == state_key else "")
+                )
+        columns = list(needed) + (["frame_index"] if "frame_index" in schema.names else [])
         table = pq.read_table(f, columns=columns)
         actions.append(_action_matrix(table.column(key), f"{f}[{key!r}]", pa))
+        if state_key is not None:
+            states.append(_action_matrix(table.column(state_key), f"{f}[{state_key!r}]", pa))
         episode_index.append(_int_column(table.column("episode_index"), f"{f}[episode_index]"))
         if "frame_index" in columns:
             frame_index.append(_int_column(table.column("frame_index"), f"{f}[frame_index]"))
@@ -247,6 +317,7 @@ def _read_lerobot(root: Path, key: str) -> Episodes:
         order = np.argsort(episode, kind="stable")
     episode = episode[order]
     all_actions = all_actions[order]
+    all_states = np.concatenate(states)[order] if state_key is not None else None
     starts = np.flatnonzero(np.diff(episode)) + 1
     if frame_index:
         same = (np.diff(episode) == 0) & (np.diff(frame) == 0)
@@ -257,6 +328,7 @@ def _read_lerobot(root: Path, key: str) -> Episodes:
             )
     episodes = np.split(all_actions, starts)
     fps = info.get("fps")
+    ids = [int(i) for i in episode[np.concatenate([[0], starts])]] if len(episode) else []
     features = info.get("features", {})
     names = _lerobot_names(features.get(key) if isinstance(features, dict) else None)
     if names is not None and len(names) != all_actions.shape[1]:
@@ -266,6 +338,8 @@ def _read_lerobot(root: Path, key: str) -> Episodes:
         fps=float(fps) if isinstance(fps, (int, float)) and not isinstance(fps, bool) else None,
         dim_names=names,
         source=str(root),
+        states=None if all_states is None else np.split(all_states, starts),
+        episode_index=ids,
     )
 
 

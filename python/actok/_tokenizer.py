@@ -109,15 +109,7 @@ class FastTokenizer:
             raise TypeError(f"path must be a str or os.PathLike[str], got {type(path).__name__}")
         if revision is not None and not isinstance(revision, str):
             raise TypeError(f"revision must be a str or None, got {type(revision).__name__}")
-        if os.path.isdir(local):
-            if revision is not None:
-                raise ActokError(
-                    f"revision={revision!r} applies to hub ids, but {local!r} is a local "
-                    "directory: check out that revision there, or drop revision="
-                )
-        elif _hub.is_repo_id(local):
-            local = _hub.snapshot(local, revision)
-        return cls(_actok._FastTokenizer.from_pretrained(local))
+        return cls(_actok._FastTokenizer.from_pretrained(_hub.local_directory(local, revision)))
 
     @classmethod
     def fit(
