@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import require_module
 from fake_hub import FakeHub, repo_files
@@ -151,3 +152,39 @@ def test_hub_ids_are_only_org_slash_name():
     assert _hub.is_repo_id("lerobot/fast-action-tokenizer")
     for not_an_id in ["fast", "a/b/c", "./a", "/abs/path", "a/../b", "a--b/c", "a/", "-a/b"]:
         assert not _hub.is_repo_id(not_an_id), not_an_id
+
+
+def test_cli_takes_a_hub_id(tmp_path):
+    """`actok encode org/name ...` resolves the id once, offline from the cache here."""
+    home = tmp_path / "hf-home"
+    with FakeHub({REPO: _repo(_layout("5"))}) as hub:
+        assert _load(REPO, home, endpoint=hub.endpoint, offline=False).returncode == 0
+    episode = np.cumsum(np.random.default_rng(3).normal(0, 0.05, (40, 3)), axis=0).clip(-1, 1)
+    np.save(tmp_path / "episode.npy", episode)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_HOME=str(home), HF_HUB_OFFLINE="1")
+    out = tmp_path / "ids.npz"
+    args = ["encode", REPO, str(tmp_path / "episode.npy"), "-o", str(out), "--quiet"]
+    result = subprocess.run(
+        [sys.executable, "-m", "actok", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert out.is_file()
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "actok",
+            "encode",
+            "acme/gone",
+            str(tmp_path / "episode.npy"),
+            "-o",
+            str(tmp_path / "x.npz"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("actok: error: cannot load 'acme/gone'"), missing.stderr
