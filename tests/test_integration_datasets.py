@@ -128,3 +128,5 @@ def test_bad_rows_are_named(tok):
 def test_empty_batch(tok):
     out = ActionEncoder(tok)(pa.table({"actions": pa.array([], pa.list_(pa.list_(pa.float32())))}))
     assert out.column("action_ids").to_pylist() == []
+    out = ActionEncoder(tok)({"actions": np.zeros((0, H, D), np.float32)})
+    assert len(out["action_ids"]) == 0

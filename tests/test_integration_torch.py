@@ -104,6 +104,14 @@ def test_collates_a_list_of_tensors_and_dict_samples(tok):
     assert rows(out["input_ids"], out["attention_mask"]) == tok.encode(x)
 
 
+def test_a_list_of_chunks_is_a_batch(tok):
+    x = smooth_chunks(3, seed=5)
+    ids, mask = encode_actions(tok, [torch.from_numpy(c) for c in x])
+    assert rows(ids, mask) == tok.encode(x)
+    ids, mask = encode_actions(tok, list(x), padding_side="left")
+    assert rows(ids, mask) == tok.encode(x)
+
+
 def test_bfloat16_and_grad_tensors_are_read(tok):
     x = torch.from_numpy(smooth_chunks(3, seed=4)).bfloat16().requires_grad_(True)
     ids, mask = encode_actions(tok, x)
@@ -164,6 +172,20 @@ def test_round_trip_matches_the_tokenizer(tok, n, seed, side, extra, pad_id):
 BATCH = 256
 
 
+def thread_names() -> set[str] | None:
+    """This process's thread names (Linux), or None where /proc does not list them."""
+    task = Path("/proc/self/task")
+    if not task.is_dir():
+        return None
+    names = set()
+    for t in task.iterdir():
+        try:
+            names.add((t / "comm").read_text().strip())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return names
+
+
 def batches(loader) -> list[dict]:
     return [{k: v.clone() for k, v in b.items()} for b in loader]
 
@@ -180,6 +202,8 @@ def test_dataloader_workers_match_the_main_process(tok, method):
     try:
         # The pool exists in this process before the workers start (a fork copies it dead).
         tok.encode_batch(data.x)
+        names = thread_names()
+        assert names is None or any(n.startswith("actok-") for n in names), names
         main = batches(torch.utils.data.DataLoader(data, batch_size=BATCH, collate_fn=collate))
         loader = torch.utils.data.DataLoader(
             data,

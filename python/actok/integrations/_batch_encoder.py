@@ -146,6 +146,8 @@ def _numpy_chunks(column: Any, name: str, shape: tuple[int, int] | None) -> np.n
     """``(B, H, D)`` actions from a numpy column: already ``(B, H, D)``, ``(B, H * D)`` with a
     known shape, or an object array of ``(H, D)`` arrays (how numpy holds nested lists)."""
     a = np.asarray(column)
+    if a.shape[:1] == (0,):  # an empty batch: no chunk, nothing to check
+        return np.zeros((0, 1, 1))
     if a.dtype == object:
         if a.ndim != 1:
             raise ActokError(f"column {name!r}: expected one chunk per row, got shape {a.shape}")

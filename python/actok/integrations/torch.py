@@ -87,7 +87,7 @@ def encode_actions(
     check_shape: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(input_ids, attention_mask)``: ``(B, L)`` ``torch.long`` tensors for ``(B, H, D)``
-    (or ``(H, D)``) actions, a numpy array or a CPU tensor.
+    (or ``(H, D)``) actions, a numpy array or a CPU tensor (or a list of ``(H, D)`` ones).
 
     ``L`` is ``max_length`` when given (a longer sequence raises :class:`actok.EncodeError`;
     nothing is truncated), else the batch's longest sequence. Padding holds ``pad_id``, on the
@@ -96,6 +96,8 @@ def encode_actions(
     :meth:`actok.FastTokenizer.encode`.
     """
     side = _layout.padding_side(padding_side)
+    if isinstance(actions, (list, tuple)):
+        actions = _stack(actions, "actions")  # chunks, e.g. tensors: stacked in one call
     ids, lengths = tokenizer.encode_batch(
         _numpy(actions, "actions"),
         max_length,
