@@ -24,26 +24,12 @@ def padding_side(value: object) -> str:
     return str(value)
 
 
-def _gather_rows(ids: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Row ``b`` of the result is ``ids[b]`` read from position ``starts[b]`` on; positions past
-    the row's end repeat its last column (padding either way: callers pass the lengths)."""
-    width = ids.shape[1]
-    if width == 0 or not starts.any():
-        return ids
-    index = np.minimum(np.arange(width)[None, :] + starts[:, None], width - 1)
-    return np.take_along_axis(ids, index, axis=1)
-
-
 def to_left(ids: np.ndarray, lengths: np.ndarray, pad_id: int) -> np.ndarray:
     """Right-padded ``(B, L)`` rows moved to the right end of the row (left padding)."""
     width = ids.shape[1]
-    if width == 0:
-        return ids
-    # Position j of row b holds token j - (L - n_b) when j >= L - n_b, padding before it.
-    shift = width - lengths.astype(np.int64)
-    index = np.arange(width)[None, :] - shift[:, None]
-    out = np.take_along_axis(ids, np.maximum(index, 0), axis=1)
-    out[index < 0] = pad_id
+    out = np.full_like(ids, pad_id)
+    # Boolean masks select row-major, so the n tokens of each row keep their order.
+    out[mask_for(lengths, width, "left")] = ids[mask_for(lengths, width, "right")]
     return out
 
 
@@ -55,15 +41,15 @@ def mask_for(lengths: np.ndarray, width: int, side: str) -> np.ndarray:
     return positions < n if side == "right" else positions >= width - n
 
 
-def lengths_from_mask(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(starts, lengths)`` of each row's tokens from a ``(B, L)`` attention mask, or an error
+def lengths_from_mask(mask: np.ndarray) -> np.ndarray:
+    """Each row's number of tokens in a bool ``(B, L)`` attention mask, or an error
     naming the first row whose tokens are not one contiguous run (left or right padded rows,
     and rows padded on both sides, are contiguous)."""
-    m = mask.astype(bool, copy=False)
-    rows, width = m.shape
+    m = mask
+    width = m.shape[1]
     lengths = m.sum(axis=1)
     if width == 0:
-        return np.zeros(rows, dtype=np.int64), lengths.astype(np.int64)
+        return lengths.astype(np.int64)
     first = m.argmax(axis=1)
     last = width - 1 - m[:, ::-1].argmax(axis=1)
     contiguous = (lengths == 0) | (last - first + 1 == lengths)
@@ -74,13 +60,18 @@ def lengths_from_mask(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             f"{lengths[b]} of them) must be one contiguous run, as left or right padding makes; "
             "pass lengths= for another layout"
         )
-    starts = np.where(lengths > 0, first, 0)
-    return starts.astype(np.int64), lengths.astype(np.int64)
+    return lengths.astype(np.int64)
 
 
-def right_aligned(ids: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """``ids`` with each row's tokens moved to the start of the row (the core's layout)."""
-    return _gather_rows(ids, starts)
+def right_aligned(ids: np.ndarray, tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``ids`` with each row's tokens (where the bool ``tokens`` mask is True, ``lengths[b]``
+    of them in row ``b``) moved to the start of the row, the core's layout; the rest is 0."""
+    right = mask_for(lengths, ids.shape[1], "right")
+    if np.array_equal(tokens, right):
+        return ids
+    out = np.zeros_like(ids)
+    out[right] = ids[tokens]
+    return out
 
 
 def check_lengths(lengths: np.ndarray, rows: int, width: int) -> np.ndarray:

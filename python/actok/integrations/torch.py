@@ -148,20 +148,20 @@ def decode_ids(
     if attention_mask is not None and lengths is not None:
         raise ActokError("pass attention_mask or lengths, not both")
     if attention_mask is not None:
-        mask = _numpy(attention_mask, "attention_mask")
-        if mask.shape != id_array.shape:
+        tokens = _numpy(attention_mask, "attention_mask").astype(bool, copy=False)
+        if tokens.shape != id_array.shape:
             raise ActokError(
-                f"attention_mask has shape {mask.shape} but ids have shape {id_array.shape}"
+                f"attention_mask has shape {tokens.shape} but ids have shape {id_array.shape}"
             )
-        starts, n = _layout.lengths_from_mask(mask)
+        n = _layout.lengths_from_mask(tokens)
     elif lengths is not None:
         n = _layout.check_lengths(_numpy(lengths, "lengths"), rows, width)
-        starts = width - n if side == "left" else np.zeros(rows, dtype=np.int64)
+        tokens = _layout.mask_for(n, width, side)
     else:
         n = np.full(rows, width, dtype=np.int64)
-        starts = np.zeros(rows, dtype=np.int64)
+        tokens = np.ones((rows, width), dtype=bool)
     actions, valid = tokenizer.decode(
-        (_layout.right_aligned(id_array, starts), n),
+        (_layout.right_aligned(id_array, tokens, n), n),
         time_horizon,
         action_dim,
         on_error=on_error,
