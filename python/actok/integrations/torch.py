@@ -89,7 +89,7 @@ def encode_actions(
     """``(input_ids, attention_mask)``: ``(B, L)`` ``torch.long`` tensors for ``(B, H, D)``
     (or ``(H, D)``) actions, a numpy array or a CPU tensor (or a list of ``(H, D)`` ones).
 
-    ``L`` is ``max_length`` when given (a longer sequence raises :class:`actok.EncodeError`;
+    ``L`` is ``max_length`` when given (a longer sequence raises :class:`actok.ActokError`;
     nothing is truncated), else the batch's longest sequence. Padding holds ``pad_id``, on the
     ``padding_side`` (``"right"`` or ``"left"``); the mask is 1 at token positions and 0 at
     padding. ``on_overflow`` and ``check_shape`` are those of
