@@ -213,6 +213,8 @@ def bench_ray(tok, x, batch, repeat, report) -> None:
 
     from actok.integrations.ray import ActionEncoder
 
+    # A benchmark talks to nothing off this machine: Ray's usage statistics explicitly off.
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False

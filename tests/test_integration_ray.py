@@ -10,6 +10,7 @@ the point is the shipping and the formats, not throughput (the benchmark measure
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,11 @@ N = 200
 
 @pytest.fixture(scope="module")
 def cluster():
+    # A test sends nothing off this machine: Ray's usage statistics, which release wheels
+    # already leave off for ray.init() (nightly ones do not), are turned off explicitly. Ray's
+    # processes inherit the setting from this environment.
+    saved = os.environ.get("RAY_USAGE_STATS_ENABLED")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -45,6 +51,10 @@ def cluster():
         yield
     finally:
         ray.shutdown()
+        if saved is None:
+            del os.environ["RAY_USAGE_STATS_ENABLED"]
+        else:
+            os.environ["RAY_USAGE_STATS_ENABLED"] = saved
 
 
 @pytest.fixture(scope="module")
