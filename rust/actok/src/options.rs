@@ -106,6 +106,17 @@ pub enum FitAlphabet {
     Lossless,
 }
 
+/// How a fit chooses `min_token`, spelled as a word (an integer `min_token` is the third way:
+/// [`crate::Placement::MinToken`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlacementMode {
+    /// Choose from data: [`crate::Placement::Auto`].
+    #[default]
+    Auto,
+    /// The reference recipe's: [`crate::Placement::Reference`].
+    Reference,
+}
+
 /// Which statistics a [`crate::Normalizer`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NormalizerKind {
@@ -201,6 +212,11 @@ choice!(OnDecodeError, "on_error", [
 choice!(FitAlphabet, "alphabet", [
     "lossless" => FitAlphabet::Lossless,
     "reference" => FitAlphabet::Reference,
+]);
+
+choice!(PlacementMode, "placement", [
+    "auto" => PlacementMode::Auto,
+    "reference" => PlacementMode::Reference,
 ]);
 
 choice!(NormalizerKind, "normalizer kind", [
