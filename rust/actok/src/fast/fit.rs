@@ -6,7 +6,7 @@
 //! `tokenizers`' `BpeTrainer` merge for merge. With the lossless alphabet the fit can also choose
 //! `min_token` ([`Placement`], `fast/placement.rs`) and the scale for a target RMSE
 //! (`fast/scale_search.rs`) by fitting candidates on the first 80% of the chunks and counting
-//! their tokens on the last 20% ([`Split`]).
+//! their tokens on the last 20% (`fast/split.rs`).
 //!
 //! The quantized coefficients are kept as `i16` between the range pass and the pieces pass (half
 //! the size of `f32` input; if one does not fit, the chunks are transformed again instead), so
@@ -23,7 +23,9 @@ use crate::fast::fit_report::{FitReport, PlacementReport, PlacementTrial, FIT_RE
 use crate::fast::normalizer::Normalizer;
 use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline, ValueFault};
 use crate::fast::placement::{self, Candidate, Placement, MAX_CODE};
+use crate::fast::placement::{choose_trial, mean, Trial};
 use crate::fast::scale_search;
+use crate::fast::split::{Split, MIN_VALIDATION_CHUNKS};
 use crate::fast::tokenizer::FastTokenizer;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
@@ -33,10 +35,6 @@ use crate::sample::Sample;
 
 /// Chunks quantized per parallel batch (bounds the memory of pieces in flight).
 const BATCH: usize = 1 << 14;
-
-/// Fewest validation chunks on which placements are compared; below it (corpora of fewer than
-/// 40 chunks) `auto` keeps the reference placement.
-pub(crate) const MIN_VALIDATION_CHUNKS: usize = 8;
 
 /// Settings of [`FastTokenizer::fit`].
 #[derive(Clone, Debug, PartialEq)]
@@ -151,36 +149,6 @@ impl<T: Sample> FitData<'_, T> {
     pub(crate) fn chunk(&self, b: usize) -> &[T] {
         let len = self.chunk_len();
         &self.chunks[b * len..(b + 1) * len]
-    }
-}
-
-/// The chunks candidates are fitted on and those their tokens (and RMSE) are measured on: the
-/// first 80% and the last 20%, in the order given (chunks cut from episodes in order, so the
-/// validation chunks are mostly whole later episodes, not neighbours of training chunks). With
-/// fewer than [`MIN_VALIDATION_CHUNKS`] validation chunks there is no held-out part: both are
-/// every chunk, and `auto` placements keep the reference one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Split {
-    pub(crate) training: Range<usize>,
-    pub(crate) validation: Range<usize>,
-    pub(crate) held_out: bool,
-}
-
-impl Split {
-    pub(crate) fn of(n: usize) -> Self {
-        let validation = n / 5;
-        if validation < MIN_VALIDATION_CHUNKS {
-            return Self {
-                training: 0..n,
-                validation: 0..n,
-                held_out: false,
-            };
-        }
-        Self {
-            training: 0..n - validation,
-            validation: n - validation..n,
-            held_out: true,
-        }
     }
 }
 
@@ -485,82 +453,6 @@ pub(crate) fn effective_placement(options: &FitOptions) -> Result<Placement> {
             "placement min_token={m} needs alphabet=\"lossless\": the reference alphabet spans \
              chr(0..=max - min) from the smallest coefficient"
         ))),
-    }
-}
-
-/// One placement fitted on the training chunks: its report and its tokens per validation chunk.
-pub(crate) struct Trial {
-    pub(crate) report: PlacementTrial,
-    pub(crate) counts: Vec<u32>,
-}
-
-fn mean(counts: &[u32]) -> f64 {
-    counts.iter().map(|&c| f64::from(c)).sum::<f64>() / counts.len().max(1) as f64
-}
-
-/// Whether `a` spends more tokens than `b` on the same chunks beyond noise: the mean of the
-/// per-chunk differences exceeds two of its standard errors.
-fn clearly_more(a: &[u32], b: &[u32]) -> bool {
-    let n = a.len() as f64;
-    let d: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| f64::from(x) - f64::from(y))
-        .collect();
-    let m = d.iter().sum::<f64>() / n;
-    let var = d.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0);
-    m > 0.0 && m > 2.0 * (var / n).sqrt()
-}
-
-/// The placement `auto` keeps: the first trial (the reference, then by fewest bytes) that spends
-/// no more tokens than the reference one and not clearly more than the fewest (beyond two
-/// standard errors of the per-chunk difference), so that noise in a small validation split does
-/// not pick a placement, and on a tie the cheaper characters win.
-pub(crate) fn choose_trial(trials: Vec<Trial>, split: &Split) -> PlacementReport {
-    let tokens = |i: usize| trials[i].report.tokens_per_chunk;
-    let best = (0..trials.len()).fold(0, |best, i| if tokens(i) < tokens(best) { i } else { best });
-    let kept = (0..trials.len())
-        .find(|&i| tokens(i) <= tokens(0) && !clearly_more(&trials[i].counts, &trials[best].counts))
-        .unwrap_or(best);
-    let reference = tokens(0);
-    let reason = match (kept, best) {
-        (0, 0) => format!(
-            "no placement spent fewer tokens than the reference one ({reference:.3} per \
-             validation chunk)"
-        ),
-        (0, _) => format!(
-            "the fewest tokens ({:.3} per validation chunk, {}) are within noise of the \
-             reference placement's {reference:.3}",
-            tokens(best),
-            trials[best].report.label
-        ),
-        (k, b) => {
-            let change = (tokens(k) / reference - 1.0) * 100.0;
-            let fewest = if k == b {
-                "the fewest tokens".to_string()
-            } else {
-                format!(
-                    "within noise of the fewest ({:.3}, {}) with cheaper characters",
-                    tokens(b),
-                    trials[b].report.label
-                )
-            };
-            format!(
-                "{fewest}: {:.3} per validation chunk against {reference:.3} with the reference \
-                 placement ({change:+.1}%)",
-                tokens(k)
-            )
-        }
-    };
-    let kept_report = trials[kept].report.clone();
-    PlacementReport {
-        requested: "auto".into(),
-        min_token: kept_report.min_token,
-        label: kept_report.label,
-        reason,
-        training_chunks: split.training.len(),
-        validation_chunks: split.validation.len(),
-        candidates: trials.into_iter().map(|t| t.report).collect(),
     }
 }
 

@@ -12,5 +12,6 @@ pub(crate) mod pipeline;
 pub(crate) mod placement;
 pub(crate) mod quantize;
 pub(crate) mod scale_search;
+pub(crate) mod split;
 pub(crate) mod token_values;
 pub(crate) mod tokenizer;

@@ -13,6 +13,8 @@
 
 use crate::bpe::unicode_class::{char_class, CharClass};
 use crate::error::{Error, Result};
+use crate::fast::fit_report::{PlacementReport, PlacementTrial};
+use crate::fast::split::Split;
 use crate::options::PlacementMode;
 
 /// Highest code point a fit places a coefficient on: U+D7FF, just below the surrogates (which no
@@ -227,6 +229,82 @@ fn describe(first: u32, last: u32) -> String {
         "mixed classes"
     };
     format!("{name} from U+{first:04X}")
+}
+
+/// One placement fitted on the training chunks: its report and its tokens per validation chunk.
+pub(crate) struct Trial {
+    pub(crate) report: PlacementTrial,
+    pub(crate) counts: Vec<u32>,
+}
+
+pub(crate) fn mean(counts: &[u32]) -> f64 {
+    counts.iter().map(|&c| f64::from(c)).sum::<f64>() / counts.len().max(1) as f64
+}
+
+/// Whether `a` spends more tokens than `b` on the same chunks beyond noise: the mean of the
+/// per-chunk differences exceeds two of its standard errors.
+fn clearly_more(a: &[u32], b: &[u32]) -> bool {
+    let n = a.len() as f64;
+    let d: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) - f64::from(y))
+        .collect();
+    let m = d.iter().sum::<f64>() / n;
+    let var = d.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0);
+    m > 0.0 && m > 2.0 * (var / n).sqrt()
+}
+
+/// The placement `auto` keeps: the first trial (the reference, then by fewest bytes) that spends
+/// no more tokens than the reference one and not clearly more than the fewest (beyond two
+/// standard errors of the per-chunk difference), so that noise in a small validation split does
+/// not pick a placement, and on a tie the cheaper characters win.
+pub(crate) fn choose_trial(trials: Vec<Trial>, split: &Split) -> PlacementReport {
+    let tokens = |i: usize| trials[i].report.tokens_per_chunk;
+    let best = (0..trials.len()).fold(0, |best, i| if tokens(i) < tokens(best) { i } else { best });
+    let kept = (0..trials.len())
+        .find(|&i| tokens(i) <= tokens(0) && !clearly_more(&trials[i].counts, &trials[best].counts))
+        .unwrap_or(best);
+    let reference = tokens(0);
+    let reason = match (kept, best) {
+        (0, 0) => format!(
+            "no placement spent fewer tokens than the reference one ({reference:.3} per \
+             validation chunk)"
+        ),
+        (0, _) => format!(
+            "the fewest tokens ({:.3} per validation chunk, {}) are within noise of the \
+             reference placement's {reference:.3}",
+            tokens(best),
+            trials[best].report.label
+        ),
+        (k, b) => {
+            let change = (tokens(k) / reference - 1.0) * 100.0;
+            let fewest = if k == b {
+                "the fewest tokens".to_string()
+            } else {
+                format!(
+                    "within noise of the fewest ({:.3}, {}) with cheaper characters",
+                    tokens(b),
+                    trials[b].report.label
+                )
+            };
+            format!(
+                "{fewest}: {:.3} per validation chunk against {reference:.3} with the reference \
+                 placement ({change:+.1}%)",
+                tokens(k)
+            )
+        }
+    };
+    let kept_report = trials[kept].report.clone();
+    PlacementReport {
+        requested: "auto".into(),
+        min_token: kept_report.min_token,
+        label: kept_report.label,
+        reason,
+        training_chunks: split.training.len(),
+        validation_chunks: split.validation.len(),
+        candidates: trials.into_iter().map(|t| t.report).collect(),
+    }
 }
 
 #[cfg(test)]

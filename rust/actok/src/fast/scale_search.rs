@@ -13,12 +13,13 @@
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::{Error, Result};
 use crate::fast::fit::{
-    choose_trial, effective_placement, quantize, quiet, Corpus, FitData, FitOptions, FitStage,
-    Report, Split,
+    effective_placement, quantize, quiet, Corpus, FitData, FitOptions, FitStage, Report,
 };
 use crate::fast::fit_report::{PlacementReport, ScaleReport, ScaleTrial};
 use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline};
 use crate::fast::placement::{self, Placement};
+use crate::fast::placement::{choose_trial, mean};
+use crate::fast::split::Split;
 use crate::parallel;
 use crate::sample::Sample;
 
@@ -145,8 +146,7 @@ fn fit_scale<T: Sample>(
         &quiet,
     )?;
     let counts = corpus.token_counts(split.validation.clone(), &tokenizer)?;
-    let tokens = counts.iter().map(|&c| f64::from(c)).sum::<f64>() / counts.len().max(1) as f64;
-    Ok((tokens, placed))
+    Ok((mean(&counts), placed))
 }
 
 /// The validation RMSE at each scale of [`GRID`]: per value, the RMS over the validation chunks of
