@@ -80,7 +80,11 @@ def main() -> None:
 
     episodes = actok.read_episodes(SAMPLE)
     chunks = actok.chunk_episodes(episodes, horizon=20).astype(np.float64)
-    tok = actok.FastTokenizer.fit(chunks, scale=10, vocab_size=512, normalizer="quantile")
+    # The reference placement and min_frequency, as these fixtures were made before the fit
+    # chose placements: the client test needs chunks of more than one token (with the placement
+    # chosen from data, a still chunk of Lift is a single token).
+    pinned = {"placement": "reference", "min_frequency": 2}
+    tok = actok.FastTokenizer.fit(chunks, scale=10, vocab_size=512, normalizer="quantile", **pinned)
     picked = np.random.default_rng(0).choice(len(chunks), 64, replace=False)
     write_case(out / "lift", tok, chunks[np.sort(picked)])
     broken = out / "lift-no-normalizer"
@@ -90,7 +94,7 @@ def main() -> None:
 
     for horizon, dim in [(50, 14), (30, 26)]:
         smooth = smooth_chunks(2000, horizon, dim, seed=horizon)
-        tok = actok.FastTokenizer.fit(smooth, scale=10, vocab_size=1024)
+        tok = actok.FastTokenizer.fit(smooth, scale=10, vocab_size=1024, **pinned)
         write_case(out / f"bench-{horizon}x{dim}", tok, smooth[:256])
     print(f"fixtures written to {out}")
 

@@ -270,12 +270,14 @@ def test_encode_beyond_unicode_clips_to_the_last_scalar_value(tok):
     assert q[0, 5] == tok.min_token + 0x10FFFF
 
 
-@pytest.fixture(scope="module")
-def lossless_tok() -> actok.FastTokenizer:
-    """A lossless tokenizer fitted, without a normalizer, on normalized robosuite chunks."""
+@pytest.fixture(scope="module", params=["reference", "auto"])
+def lossless_tok(request) -> actok.FastTokenizer:
+    """A lossless tokenizer fitted, without a normalizer, on normalized robosuite chunks, with the
+    reference placement (the range starts at ``min_token``) and the one chosen from data."""
     episodes = actok.read_episodes(BUNDLED.parent / "robosuite_lift_7d_20hz.npz").episodes
     normalized = actok.Normalizer.fit(episodes).apply(np.concatenate(episodes))
-    return actok.FastTokenizer.fit(actok.chunk_episodes([normalized], 20), 10, 512)
+    chunks = actok.chunk_episodes([normalized], 20)
+    return actok.FastTokenizer.fit(chunks, 10, 512, placement=request.param)
 
 
 def test_encode_unnormalized_actions_name_the_likely_cause(lossless_tok):
@@ -293,7 +295,8 @@ def test_encode_unnormalized_actions_name_the_likely_cause(lossless_tok):
     found = re.search(r"quantized coefficient (-?\d+) is outside (-?\d+) to (-?\d+)", msg)
     assert found, msg
     q, lo, hi = (int(g) for g in found.groups())
-    assert lo == tok.min_token and not lo <= q <= hi, msg
+    reference = tok.fit_report["placement"]["requested"] == "reference"
+    assert (lo == tok.min_token if reference else lo >= tok.min_token) and not lo <= q <= hi, msg
     # The range named is exact: (1, 1, 1) chunks quantize to q itself (the length-1 DCT is the
     # identity); its ends encode, one past either end is refused naming the same range.
     for inside in (lo, 0, hi):

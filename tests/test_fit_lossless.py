@@ -40,13 +40,22 @@ def random_walks(rng: np.random.Generator, n: int, h: int, d: int) -> np.ndarray
     d=st.integers(1, 4),
     scale=st.sampled_from([1.0, 5.0, 10.0, 25.0]),
     vocab_size=st.sampled_from([256, 400, 1024]),
+    placement=st.sampled_from(["reference", "auto", "shifted", "far"]),
 )
-def test_every_chunk_in_the_fitted_range_round_trips(seed, h, d, scale, vocab_size):
+def test_every_chunk_in_the_fitted_range_round_trips(seed, h, d, scale, vocab_size, placement):
+    """Whatever the placement (the reference one, chosen from data, or a fixed ``min_token``
+    putting the range on two- or three-byte characters), every coefficient of the range
+    round-trips."""
     rng = np.random.default_rng(seed)
-    train = random_walks(rng, 40, h, d)
+    train = random_walks(rng, 40 if placement != "auto" else 120, h, d)
     lo, hi = fitted_range(train, scale)
-    tok = FastTokenizer.fit(train, scale, vocab_size)
-    assert tok.min_token == lo
+    fixed = {"shifted": lo - 0x100, "far": lo - 0x4E00}
+    tok = FastTokenizer.fit(train, scale, vocab_size, placement=fixed.get(placement, placement))
+    if placement == "reference":
+        assert tok.min_token == lo
+    elif placement in fixed:
+        assert tok.min_token == fixed[placement]
+    assert tok.min_token <= lo
     # Fresh chunks whose coefficients are anywhere in the fitted range, most never seen in
     # training, each perturbed below half a quantization step.
     q = rng.integers(lo, hi + 1, size=(30, h, d)).astype(np.float64)

@@ -35,6 +35,16 @@ def lift_tok(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def lift_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """FAST's recipe with the reference placement (min_token the smallest coefficient less the
+    margin): the one whose sweep shows the non-monotone token counts zero's character causes."""
+    out = tmp_path_factory.mktemp("inspect") / "lift_reference"
+    args = ["fit", "-o", str(out), "--out-of-range", "clip", "--placement", "reference"]
+    assert main([*args, "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
 def lift_keep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same with the defaults: the normalizer keeps the tails."""
     out = tmp_path_factory.mktemp("inspect") / "lift_keep"
@@ -229,16 +239,19 @@ def test_keep_policy_round_trip_stays_within_the_quantization_bound(
 
 
 def test_sweep_records_zero_character_and_explains_only_true_cases(
-    lift_tok: Path, capsys: pytest.CaptureFixture[str]
+    lift_reference: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    report = _json_report(capsys, str(lift_tok), "--sweep", *LIFT_SWEEP)
-    tok = actok.FastTokenizer.from_pretrained(lift_tok)
+    report = _json_report(capsys, str(lift_reference), "--sweep", *LIFT_SWEEP)
+    tok = actok.FastTokenizer.from_pretrained(lift_reference)
     assert tok.normalizer is not None
     with pytest.warns(actok.ClippingWarning):  # FAST's recipe clips the tails, and says so
         sample = tok.normalizer.apply(_lift_chunks().astype(np.float64))  # 1384 chunks: all used
     rows = report["sweep"]
     for row in rows:
-        fitted = actok.FastTokenizer.fit(sample, scale=row["scale"], vocab_size=1024)
+        assert row["placement"] == "reference"  # the tokenizer's own
+        fitted = actok.FastTokenizer.fit(
+            sample, scale=row["scale"], vocab_size=1024, placement="reference"
+        )
         assert row["min_token"] == fitted.min_token
         assert row["zero_codepoint"] == -fitted.min_token
         assert row["zero_class"] == _gpt2_class(row["zero_codepoint"])
@@ -253,7 +266,7 @@ def test_sweep_records_zero_character_and_explains_only_true_cases(
     # This sample has both kinds: 2.5 -> 5 (zero stays "other") and 10 -> 20 (number -> letter).
     assert True in changed and False in changed
 
-    assert main(["inspect", str(lift_tok), "--sweep", *LIFT_SWEEP]) == 0
+    assert main(["inspect", str(lift_reference), "--sweep", *LIFT_SWEEP]) == 0
     out = capsys.readouterr().out
     notes = out[out.index("note: ") :].split("note: ")[1:]
     assert len(notes) == len(fewer)
@@ -263,6 +276,20 @@ def test_sweep_records_zero_character_and_explains_only_true_cases(
         assert ("not the cause" in note) == (not blamed)
         if blamed:
             assert f"U+{a['zero_codepoint']:04X} ({a['zero_class']})" in " ".join(note.split())
+
+
+def test_the_placement_chosen_from_data_makes_the_sweep_monotone(
+    lift_tok: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lift's non-monotone counts above come from zero's character: with placement="auto" (the
+    default, and what the sweep then fits with) each scale gets its placement, and tokens grow
+    with the scale."""
+    report = _json_report(capsys, str(lift_tok), "--sweep", *LIFT_SWEEP)
+    rows = report["sweep"]
+    assert all(row["placement"] == "auto" for row in rows)
+    assert report["sweep_non_monotone"] == []
+    tokens = [row["mean_tokens"] for row in rows]
+    assert tokens == sorted(tokens)
 
 
 def test_sweep_without_fewer_tokens_has_no_note() -> None:

@@ -90,11 +90,13 @@ class FastTokenizer:
         vocab_size: int = 1024,
         *,
         alphabet: Literal["lossless", "reference"] = "lossless",
-        min_frequency: int = 2,
+        min_frequency: int | None = None,
         max_token_length: int = 10000,
         normalizer: Normalizer | _NormalizerKind | None = None,
         out_of_range: _OutOfRange | None = None,
         progress: bool = False,
+        placement: Literal["auto", "reference"] | int = "auto",
+        target_rmse: float | None = None,
     ) -> FastTokenizer: ...
     def save_pretrained(self, path: str | PathLike[str]) -> None: ...
     @property
@@ -104,6 +106,8 @@ class FastTokenizer:
     def scale(self) -> float: ...
     @property
     def min_token(self) -> int: ...
+    @property
+    def fit_report(self) -> dict[str, Any] | None: ...
     @property
     def vocab_size(self) -> int: ...
     @property

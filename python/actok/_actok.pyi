@@ -22,6 +22,7 @@ __all__ = [
     "chunk_episodes",
     "get_num_threads",
     "openpi_vocab_map",
+    "parse_placement",
     "set_num_threads",
     "transform",
 ]
@@ -43,6 +44,7 @@ def transform(
 ) -> npt.NDArray[np.floating]: ...
 def _pretokenize(text: str) -> list[str]: ...
 def check_option(option: str, value: str) -> str: ...
+def parse_placement(text: str) -> str | int: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int | None) -> None: ...
 
@@ -60,10 +62,12 @@ class _FastTokenizer:
         scale: float,
         vocab_size: int,
         alphabet: str,
-        min_frequency: int,
+        min_frequency: int | None,
         max_token_length: int,
         normalizer: _Normalizer | None,
         progress: Callable[[str, int, int], object] | None,
+        placement: str | int,
+        target_rmse: float | None,
     ) -> _FastTokenizer: ...
     def save_pretrained(self, path: str) -> None: ...
     def with_normalizer(self, normalizer: _Normalizer | None) -> _FastTokenizer: ...

@@ -20,7 +20,14 @@ from typing import BinaryIO, Callable
 import numpy as np
 
 from . import _cli_data, _hub, _inspect
-from ._actok import OPTIONS, ActokError, __version__, check_option, set_num_threads
+from ._actok import (
+    OPTIONS,
+    ActokError,
+    __version__,
+    check_option,
+    parse_placement,
+    set_num_threads,
+)
 from ._chunking import chunk_episodes
 from ._clipping import ClippingWarning
 from ._extras import MissingExtra
@@ -133,6 +140,25 @@ def _parser() -> argparse.ArgumentParser:
         default="lossless",
         help="lossless (default): every coefficient in the fitted range encodes; reference: the "
         "reference recipe's alphabet, merges identical to the tokenizers library",
+    )
+    fit.add_argument(
+        "--placement",
+        type=_placement,
+        metavar="{auto,reference,MIN_TOKEN}",
+        default="auto",
+        help="where the coefficients land in Unicode (min_token): auto (default) fits candidate "
+        "placements on the first 80%% of the chunks and keeps the one with the fewest tokens on "
+        "the last 20%% (the reference one unless another is better); reference: the reference "
+        "recipe's; an integer fixes min_token. Every placement loads in the reference processor",
+    )
+    fit.add_argument(
+        "--target-rmse",
+        type=float,
+        default=None,
+        metavar="RMSE",
+        help="choose the scale instead of --scale: the one with the fewest tokens per chunk "
+        "among scales whose RMSE (normalized units) on the last 20%% of the chunks is at most "
+        "RMSE; prints the scale and placement chosen",
     )
     fit.add_argument(
         "--quiet",
@@ -298,6 +324,15 @@ def _normalize_choice(text: str) -> str:
         ) from None
 
 
+def _placement(text: str) -> str | int:
+    """``--placement``: a placement name or an integer ``min_token``, parsed by the core (refused
+    with the core's message as it parses)."""
+    try:
+        return parse_placement(text)
+    except ActokError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _metavar(names: list[str]) -> str:
     return "{" + ",".join(names) + "}"
 
@@ -409,6 +444,8 @@ def _fit(args: argparse.Namespace) -> int:
         normalizer=normalizer,
         # A bar redrawn with carriage returns is noise in a log file or a CI transcript.
         progress=not args.quiet and sys.stderr.isatty(),
+        placement=args.placement,
+        target_rmse=args.target_rmse,
     )
     tokenizer.save_pretrained(args.output)
     prep.save(args.output)
@@ -419,6 +456,9 @@ def _fit(args: argparse.Namespace) -> int:
         f"{'' if stats is None else f' (statistics of {stats})'}\n"
         f"wrote {args.output}: {tokenizer!r}"
     )
+    if tokenizer.fit_report is not None:
+        zero_class = _inspect.zero_class(tokenizer.min_token)
+        print("\n".join(_inspect.fit_lines(tokenizer.fit_report, tokenizer.min_token, zero_class)))
     return 0
 
 

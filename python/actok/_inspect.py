@@ -121,6 +121,10 @@ def _measure(
         },
         "speed_us_per_chunk": {"encode": enc * 1e6, "decode": dec * 1e6},
         "sweep": _sweep(tokenizer, chunks, sweep, sweep_chunks),
+        "min_token": tokenizer.min_token,
+        "zero_codepoint": -tokenizer.min_token,
+        "zero_class": zero_class(tokenizer.min_token),
+        "fit": tokenizer.fit_report,
     }
     report["sweep_non_monotone"] = _non_monotone(report["sweep"])
     if fps:
@@ -272,9 +276,12 @@ def _sweep(
     if normalizer is not None:
         sample = np.ascontiguousarray(normalizer.apply(sample))
     h, d = sample.shape[1:]
+    placement = sweep_placement(tokenizer)
     rows = []
     for scale in sorted(set(scales)):
-        fitted = FastTokenizer.fit(sample, scale=scale, vocab_size=tokenizer.vocab_size)
+        fitted = FastTokenizer.fit(
+            sample, scale=scale, vocab_size=tokenizer.vocab_size, placement=placement
+        )
         ids, lengths = fitted.encode_batch(sample, on_overflow="clip")
         decoded = fitted.decode((ids, lengths), time_horizon=h, action_dim=d)
         err = decoded - sample
@@ -288,9 +295,28 @@ def _sweep(
                 "min_token": fitted.min_token,
                 "zero_codepoint": zero,
                 "zero_class": _char_class(chr(zero)),
+                "placement": placement,
             }
         )
     return rows
+
+
+def sweep_placement(tokenizer: FastTokenizer) -> str:
+    """The placement the sweep's tokenizers are fitted with: ``"auto"`` for a tokenizer whose fit
+    chose its placement (or fixed one: another scale needs another ``min_token``), else the
+    reference recipe's (a tokenizer without actok's record)."""
+    fit = tokenizer.fit_report
+    if fit and fit["placement"]["requested"] != "reference":
+        return "auto"
+    return "reference"
+
+
+def zero_class(min_token: int) -> str | None:
+    """The class of zero's character ``chr(-min_token)``, or None if there is no such character."""
+    zero = -min_token
+    if not 0 <= zero <= 0x10FFFF or 0xD800 <= zero <= 0xDFFF:
+        return None
+    return _char_class(chr(zero))
 
 
 def _char_class(c: str) -> str:
@@ -345,6 +371,7 @@ def format_report(r: dict[str, Any]) -> str:
     """The report as the text ``actok inspect`` prints: the raw round trip first."""
     lines = _headline(r)
     lines += ["", *_per_dimension_table(r), "", *_tokenization_lines(r)]
+    lines += ["", *fit_lines(r["fit"], r["min_token"], r["zero_class"])]
     if r["sweep"]:
         lines += ["", *_sweep_lines(r)]
     return "\n".join(lines)
@@ -435,9 +462,72 @@ def _tokenization_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def fit_lines(fit: dict[str, Any] | None, min_token: int, zero_class: str | None) -> list[str]:
+    """Where the coefficients sit (``min_token``) and, from the fit's record (``actok_fit``), why:
+    the placement and the candidates it was compared with, and a target RMSE's scale sweep.
+    ``actok fit`` prints these lines too."""
+    zero = -min_token
+    where = (
+        f"zero coefficient = U+{zero:04X} ({zero_class})"
+        if zero_class
+        else "zero coefficient has no character"
+    )
+    if not fit:
+        return [
+            f"placement          min_token {min_token}: {where}",
+            "  (no record of how it was chosen: not written by actok's lossless fit)",
+        ]
+    p = fit["placement"]
+    lines = [f"placement          min_token {min_token}: {where}; {p['label']}"]
+    if p["requested"] == "auto":
+        lines.append(
+            f'  chosen by placement="auto", fitted on {p["training_chunks"]} chunks and counted '
+            f"on the next {p['validation_chunks']}: {p['reason']}"
+            if p["candidates"]
+            else f'  placement="auto": {p["reason"]}'
+        )
+    else:
+        lines.append(f'  placement="{p["requested"]}": {p["reason"]}')
+    if p["candidates"]:
+        lines.append("  tokens per validation chunk by placement (fewest first):")
+        ranked = sorted(p["candidates"], key=lambda c: c["tokens_per_chunk"])
+        for c in ranked[:6]:
+            kept = "  <- kept" if c["min_token"] == min_token else ""
+            lines.append(
+                f"    {c['tokens_per_chunk']:>8.3f}  min_token {c['min_token']:>6}  {c['label']}"
+                f"{kept}"
+            )
+        if len(ranked) > 6:
+            lines.append(f"    ... {len(ranked) - 6} more (--json lists them all)")
+    scale = fit.get("scale")
+    if scale:
+        lines.append(
+            f"scale              {scale['scale']:g}, chosen for target RMSE "
+            f"{scale['target_rmse']:g}: validation RMSE {scale['rmse']:.5f}, "
+            f"{scale['tokens_per_chunk']:.2f} tokens per chunk (normalized units, "
+            f"{scale['validation_chunks']} validation chunks)"
+        )
+        lines.append("  sweep: scale, validation RMSE, tokens per chunk where fitted")
+        for row in scale["sweep"]:
+            if row["rmse"] > 4 * scale["target_rmse"] or row["rmse"] < scale["rmse"] / 4:
+                continue  # far from the target: the full sweep is in --json
+            tokens = row.get("tokens_per_chunk")
+            kept = "  <- chosen" if row["scale"] == scale["scale"] else ""
+            note = "  (not fitted)" if row.get("note") and tokens is None else ""
+            within = "<=" if row["rmse"] <= scale["target_rmse"] else "> "
+            lines.append(
+                f"    {row['scale']:>8g}  {row['rmse']:.5f} {within} target"
+                + (f"  {tokens:.2f} tokens (min_token {row['min_token']})" if tokens else "")
+                + kept
+                + note
+            )
+    return lines
+
+
 def _sweep_lines(r: dict[str, Any]) -> list[str]:
     lines = [
-        "scale sweep (tokenizers fitted on a subsample, normalized units):",
+        "scale sweep (tokenizers fitted on a subsample, normalized units, placement "
+        f"{r['sweep'][0]['placement']!r}):",
         f"  {'scale':>8} {'tokens':>8} {'RMSE':>9} {'max|err|':>9}  zero coefficient as",
     ]
     for row in r["sweep"]:

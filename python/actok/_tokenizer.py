@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, Union
@@ -30,6 +31,15 @@ def _as_batch(actions: object) -> np.ndarray:
             f"actions must have shape (H, D) or (B, H, D), got an array of shape {a.shape}"
         )
     return a
+
+
+def _target_rmse(target: object) -> float | None:
+    """``target_rmse`` as a float (the core checks it is finite and > 0)."""
+    if target is None:
+        return None
+    if isinstance(target, bool) or not isinstance(target, (int, float, np.integer, np.floating)):
+        raise ActokError(f"target_rmse must be a number or None, got {target!r}")
+    return float(target)
 
 
 def _as_chunks(chunks: object) -> np.ndarray:
@@ -119,11 +129,13 @@ class FastTokenizer:
         vocab_size: int = 1024,
         *,
         alphabet: str = "lossless",
-        min_frequency: int = 2,
+        min_frequency: int | None = None,
         max_token_length: int = 10000,
         normalizer: Normalizer | str | None = None,
         out_of_range: str | None = None,
         progress: bool = False,
+        placement: str | int = "auto",
+        target_rmse: float | None = None,
     ) -> FastTokenizer:
         """Fits a FAST tokenizer to action chunks (the reference ``fit``, in Rust).
 
@@ -132,13 +144,16 @@ class FastTokenizer:
         time, scaled by ``scale`` and rounded half to even; a byte-level BPE with ``vocab_size``
         tokens is then trained on the resulting strings, merge for merge as the ``tokenizers``
         ``BpeTrainer`` would (``min_frequency``, ``max_token_length`` as there).
+        ``min_frequency`` defaults to 2 (the reference's) with ``alphabet="reference"`` and to 1
+        with the lossless alphabet (small corpora then fill more of the vocabulary, which spends
+        fewer tokens on held-out chunks).
 
         ``alphabet="reference"`` reproduces the reference recipe exactly (``min_token`` is the
         smallest coefficient; initial alphabet ``chr(0 .. max - min)``; fails when
         ``max - min > vocab_size``). ``alphabet="lossless"`` (the default) widens the range by a
         margin of ``max(1, ceil((max - min) / 10))`` on each side and puts every byte-level symbol
         needed for it in the vocabulary, so every coefficient in
-        ``[min_token, max + margin]`` encodes losslessly; outside it :meth:`encode` raises
+        ``[min - margin, max + margin]`` encodes losslessly; outside it :meth:`encode` raises
         :class:`EncodeError` (or saturates with ``on_overflow="clip"``).
 
         ``normalizer`` makes the tokenizer work on raw actions: a fitted :class:`Normalizer`, or
@@ -151,6 +166,24 @@ class FastTokenizer:
         :class:`Normalizer`). With ``"keep"`` the tails are tokenized unclipped, so the lossless
         alphabet is sized from them; ``"clip"`` is FAST's recipe and warns with
         :class:`ClippingWarning` how many training values it clipped.
+
+        ``placement`` chooses ``min_token``, i.e. where the coefficients land in Unicode (zero
+        becomes ``chr(-min_token)``; the GPT-2 pre-tokenizer cuts a chunk wherever the character
+        class changes, and BPE never merges across a cut): ``"auto"`` (the default) fits the
+        reference placement and placements on runs of one character class (letters from U+00F8,
+        ...) on the first 80% of the chunks, counts their tokens on the last 20%, and keeps the
+        one with the fewest, the reference one unless another is strictly better;
+        ``"reference"`` is the reference recipe's (the range starts at U+0000); an ``int`` fixes
+        ``min_token`` (the fitted range must land on U+0000..U+D7FF). With
+        ``alphabet="reference"`` only the reference placement exists. Every placement writes a
+        directory the reference processor loads and encodes exactly as actok does.
+
+        ``target_rmse`` chooses the scale instead (``scale`` is then ignored): among scales from
+        0.1 to 1000 (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade), those whose RMSE of
+        ``decode(encode(y))`` against ``y`` on the last 20% of the chunks (normalized units) is
+        at most ``target_rmse``; the three smallest are fitted (each with its placement) and the
+        one with the fewest tokens per validation chunk is kept. :attr:`fit_report` records what
+        was chosen, why, and the sweep.
 
         ``progress=True`` draws a progress bar on stderr. The GIL is released during the fit.
         The result saves with :meth:`save_pretrained` in the layout the reference loads.
@@ -180,10 +213,14 @@ class FastTokenizer:
                     float(scale),
                     _convert.count(vocab_size, "vocab_size"),
                     alphabet,
-                    _convert.count(min_frequency, "min_frequency"),
+                    None
+                    if min_frequency is None
+                    else _convert.count(min_frequency, "min_frequency"),
                     _convert.count(max_token_length, "max_token_length"),
                     None if normalizer is None else normalizer._inner,
                     bar,
+                    placement,
+                    _target_rmse(target_rmse),
                 )
             )
         finally:
@@ -230,6 +267,17 @@ class FastTokenizer:
     def min_token(self) -> int:
         """Quantized value that maps to character U+0000."""
         return self._inner.min_token
+
+    @property
+    def fit_report(self) -> dict[str, Any] | None:
+        """What the :meth:`fit` that made this tokenizer chose and why, as recorded in
+        ``processor_config.json`` under ``"actok_fit"`` (a key the reference processor keeps
+        but never reads): ``placement`` (``requested``, ``min_token``, ``label``, ``reason``,
+        ``training_chunks``, ``validation_chunks``, ``candidates`` with ``tokens_per_chunk``
+        each) and, with ``target_rmse``, ``scale`` (``target_rmse``, ``scale``, ``rmse``,
+        ``tokens_per_chunk``, ``sweep``). ``None`` for tokenizers without that record."""
+        report = json.loads(self._inner.processor_config_json()).get("actok_fit")
+        return report if isinstance(report, dict) else None
 
     @property
     def vocab_size(self) -> int:

@@ -1,7 +1,9 @@
 //! String options (`on_error="pad"`, `alphabet="reference"`, ...) converted through the core's
 //! tables ([`actok::Choice`]): the spellings and the refusal message are the core's own.
 
-use actok::{Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, OutOfRange, Overflow};
+use actok::{
+    Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, OutOfRange, Overflow, Placement,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -35,7 +37,8 @@ fn table<T: Choice>() -> Table {
     }
 }
 
-/// Every string option the Python package and the CLI take.
+/// Every string option the Python package and the CLI take (a fit's placement, a name or an
+/// integer, has its own parser: [`parse_placement`]).
 fn tables() -> [Table; 7] {
     [
         table::<Overflow>(),
@@ -59,12 +62,25 @@ fn check_option(option: &str, value: &str) -> PyResult<&'static str> {
     (table.check)(value).map_err(to_py)
 }
 
-/// Adds `OPTIONS` (`{option: [spelling, ...]}`) and `check_option` to the extension module.
+/// A fit's placement spelled as text (the CLI's `--placement`), through the core's parser: the
+/// name (`"auto"`, `"reference"`) or the integer `min_token`, else the core's `ActokError`.
+#[pyfunction]
+fn parse_placement(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
+    match Placement::parse(text).map_err(to_py)? {
+        Placement::MinToken(m) => Ok(m.into_pyobject(py)?.into_any().unbind()),
+        Placement::Auto => Ok(PyString::new(py, "auto").into_any().unbind()),
+        Placement::Reference => Ok(PyString::new(py, "reference").into_any().unbind()),
+    }
+}
+
+/// Adds `OPTIONS` (`{option: [spelling, ...]}`), `check_option` and `parse_placement` to the
+/// extension module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let options = PyDict::new(m.py());
     for t in tables() {
         options.set_item(t.option, (t.names)())?;
     }
     m.add("OPTIONS", options)?;
-    m.add_function(wrap_pyfunction!(check_option, m)?)
+    m.add_function(wrap_pyfunction!(check_option, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_placement, m)?)
 }

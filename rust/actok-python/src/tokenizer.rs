@@ -5,14 +5,14 @@ use std::sync::{Arc, Mutex};
 
 use actok::{
     ConstraintBatch, EncodeOptions, FastTokenizer, FitAlphabet, FitOptions, FitProgress,
-    OnDecodeError, Overflow, VocabMapping,
+    OnDecodeError, Overflow, Placement, VocabMapping,
 };
 use numpy::{
     PyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyInt, PyList};
+use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use crate::constraint::{PyConstraint, PyConstraintBatch};
 use crate::errors::to_py;
@@ -23,6 +23,26 @@ use crate::options::Opt;
 
 /// `(ids (B, L) int32, lengths (B,) int32, values clipped per dimension)`.
 type PaddedArrays<'py> = (Bound<'py, PyAny>, Bound<'py, PyArray1<i32>>, Vec<u64>);
+
+/// A fit's `placement`: `"auto"`, `"reference"` (through the core's table) or an `int` min_token.
+struct PlacementArg(Placement);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PlacementArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+            let min_token: i64 = obj.extract().map_err(|_| {
+                to_py(actok::Error::InvalidArgument(
+                    "placement min_token does not fit in a 64-bit integer".into(),
+                ))
+            })?;
+            return Ok(Self(Placement::MinToken(min_token)));
+        }
+        let text = obj.cast::<PyString>()?;
+        Placement::parse(&text.to_cow()?).map(Self).map_err(to_py)
+    }
+}
 
 /// The core FAST tokenizer (wrapped by `actok.FastTokenizer`).
 #[pyclass(frozen, module = "actok._actok", name = "_FastTokenizer")]
@@ -116,7 +136,7 @@ impl PyFastTokenizer {
     /// Fits a tokenizer to `(N, H, D)` chunks (raw, normalized by `normalizer` on the way, when
     /// given), the GIL released; `progress(stage, done, total)` is called as the fit advances.
     #[staticmethod]
-    #[pyo3(signature = (chunks, scale, vocab_size, alphabet, min_frequency, max_token_length, normalizer, progress))]
+    #[pyo3(signature = (chunks, scale, vocab_size, alphabet, min_frequency, max_token_length, normalizer, progress, placement, target_rmse))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -124,10 +144,12 @@ impl PyFastTokenizer {
         scale: f64,
         vocab_size: usize,
         alphabet: Opt<FitAlphabet>,
-        min_frequency: u64,
+        min_frequency: Option<u64>,
         max_token_length: usize,
         normalizer: Option<&PyNormalizer>,
         progress: Option<Py<PyAny>>,
+        placement: PlacementArg,
+        target_rmse: Option<f64>,
     ) -> PyResult<Self> {
         let options = FitOptions {
             scale,
@@ -135,6 +157,8 @@ impl PyFastTokenizer {
             alphabet: alphabet.0,
             min_frequency,
             max_token_length,
+            placement: placement.0,
+            target_rmse,
         };
         let progress = progress.as_ref().map(|callback| Progress {
             callback,

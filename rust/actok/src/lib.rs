@@ -80,7 +80,11 @@ pub use error::{
 pub use fast::chunking::{chunk_count, chunk_episodes};
 pub use fast::episodes::episodes_dim;
 pub use fast::fit::{FitOptions, FitProgress, FitStage, ProgressFn};
+pub use fast::fit_report::{
+    FitReport, PlacementReport, PlacementTrial, ScaleReport, ScaleTrial, FIT_REPORT_KEY,
+};
 pub use fast::normalizer::{Normalizer, Statistics, MEANSTD_SEEN_STDS, QUANTILES};
+pub use fast::placement::Placement;
 pub use fast::tokenizer::{Decoded, EncodeOptions, Encoded, FastTokenizer, Padded};
 pub use format::directory::{CONFIG_FILE, TOKENIZER_FILE};
 pub use format::layout::TOKENIZER_SUBFOLDER;
@@ -91,6 +95,7 @@ pub use format::tokenizer_json::{
 };
 pub use options::{
     Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, OutOfRange, Overflow,
+    PlacementMode,
 };
 pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;

@@ -94,16 +94,28 @@ pub enum FitAlphabet {
     /// encoded (the reference drops them silently; actok raises), and `chr(0..=32)` entries are
     /// dead (byte-level mapping never produces them).
     Reference,
-    /// Every byte-level symbol needed to spell `chr(0..=R)` is in the vocabulary, so every
-    /// coefficient in the fitted range encodes losslessly, with no dead entries.
+    /// Every byte-level symbol needed to spell the characters of the fitted range is in the
+    /// vocabulary, so every coefficient in it encodes losslessly, with no dead entries.
     ///
     /// Range policy: with `lo`/`hi` the smallest/largest quantized coefficient of the corpus and
-    /// `margin = max(1, ceil((hi - lo) / 10))`, `min_token = lo - margin` and the guaranteed range
-    /// is `[min_token, hi + margin]` (`R = hi - lo + 2 * margin`). Values outside it follow the
+    /// `margin = max(1, ceil((hi - lo) / 10))`, the guaranteed range is
+    /// `[lo - margin, hi + margin]`; `min_token` is the placement's ([`crate::Placement`]:
+    /// `lo - margin` for the reference placement). Values outside it follow the
     /// encoder's overflow policy: an [`Error::Encode`] by default, saturation to the nearest
     /// representable value with [`Overflow::Clip`].
     #[default]
     Lossless,
+}
+
+/// How a fit chooses `min_token`, spelled as a word (an integer `min_token` is the third way:
+/// [`crate::Placement::MinToken`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlacementMode {
+    /// Choose from data: [`crate::Placement::Auto`].
+    #[default]
+    Auto,
+    /// The reference recipe's: [`crate::Placement::Reference`].
+    Reference,
 }
 
 /// Which statistics a [`crate::Normalizer`] uses.
@@ -201,6 +213,11 @@ choice!(OnDecodeError, "on_error", [
 choice!(FitAlphabet, "alphabet", [
     "lossless" => FitAlphabet::Lossless,
     "reference" => FitAlphabet::Reference,
+]);
+
+choice!(PlacementMode, "placement", [
+    "auto" => PlacementMode::Auto,
+    "reference" => PlacementMode::Reference,
 ]);
 
 choice!(NormalizerKind, "normalizer kind", [

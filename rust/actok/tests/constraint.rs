@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use actok::dct::{transform_axis, DctSpec};
 use actok::{
     Constraint, ConstraintBatch, Error, FastTokenizer, FitAlphabet, FitOptions, OnDecodeError,
-    Refusal, VocabMapping,
+    Placement, Refusal, VocabMapping,
 };
 use proptest::prelude::*;
 
@@ -60,10 +60,15 @@ fn fitted(seed: u64, scale: f64, vocab_size: usize, alphabet: FitAlphabet) -> Fa
     let mut rng = Rng(seed);
     let (n, h, d) = (60, 8, 3);
     let data = corpus(&mut rng, n, h, d);
+    // The reference placement and min_frequency: these tests were built around those
+    // tokenizers (ranges from U+0000, two-byte characters at scale 100); other placements are
+    // covered by tests/test_placement.py.
     let options = FitOptions {
         scale,
         vocab_size,
         alphabet,
+        placement: Placement::Reference,
+        min_frequency: Some(2),
         ..FitOptions::default()
     };
     FastTokenizer::fit(&data, [n, h, d], &options, None).unwrap()

@@ -3,19 +3,28 @@
 //! The recipe: DCT-II (ortho) along time, `round_half_even(c * scale)`, `min_token` from the
 //! corpus, each chunk to the string `chr(q - min_token)`, GPT-2 pre-tokenization and byte-level
 //! mapping (the encoder's own code), then BPE training ([`crate::bpe::trainer`]) that reproduces
-//! `tokenizers`' `BpeTrainer` merge for merge.
+//! `tokenizers`' `BpeTrainer` merge for merge. With the lossless alphabet the fit can also choose
+//! `min_token` ([`Placement`], `fast/placement.rs`) and the scale for a target RMSE
+//! (`fast/scale_search.rs`) by fitting candidates on the first 80% of the chunks and counting
+//! their tokens on the last 20% (`fast/split.rs`).
 //!
 //! The quantized coefficients are kept as `i16` between the range pass and the pieces pass (half
 //! the size of `f32` input; if one does not fit, the chunks are transformed again instead), so
 //! memory is the input, that copy, and the distinct pieces' symbols.
 
+use std::ops::Range;
+
 use crate::bpe::bytelevel::{push_utf8, BYTE_TO_CHAR};
 use crate::bpe::trainer::{self, piece_hash, TrainConfig, WordSet};
-use crate::bpe::Bpe;
+use crate::bpe::{Bpe, BpeScratch};
 use crate::error::{Error, Place, Quantity, Result};
 use crate::fast::code::CoefficientCode;
+use crate::fast::fit_report::{FitReport, PlacementReport, PlacementTrial, FIT_REPORT_KEY};
 use crate::fast::normalizer::Normalizer;
 use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline, ValueFault};
+use crate::fast::placement::{self, choose_trial, mean, Candidate, Placement, Trial, MAX_CODE};
+use crate::fast::scale_search;
+use crate::fast::split::{Split, MIN_VALIDATION_CHUNKS};
 use crate::fast::tokenizer::FastTokenizer;
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
@@ -23,36 +32,46 @@ use crate::options::FitAlphabet;
 use crate::parallel;
 use crate::sample::Sample;
 
-/// Code points from U+D800 on include surrogates, which no string can hold.
-const MAX_RANGE: i64 = 0xD7FF;
-
 /// Chunks quantized per parallel batch (bounds the memory of pieces in flight).
 const BATCH: usize = 1 << 14;
 
 /// Settings of [`FastTokenizer::fit`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitOptions {
-    /// Multiplier applied to DCT coefficients before rounding (finite, > 0).
+    /// Multiplier applied to DCT coefficients before rounding (finite, > 0). Ignored when
+    /// `target_rmse` is set (the fit chooses it).
     pub scale: f64,
     /// Target vocabulary size (alphabet + merges).
     pub vocab_size: usize,
     /// The initial alphabet and range policy.
     pub alphabet: FitAlphabet,
-    /// Pairs seen fewer times are never merged (the reference uses 2).
-    pub min_frequency: u64,
+    /// Pairs seen fewer times are never merged; `None` is the alphabet's default: 2 with the
+    /// reference alphabet (the reference recipe's), 1 with the lossless one (on corpora too small
+    /// to fill the vocabulary, merging pairs seen once spends fewer tokens on held-out chunks:
+    /// 6-8% on the two smallest shared datasets, `benches/bench_placement.py --explore`).
+    pub min_frequency: Option<u64>,
     /// New tokens are at most this long minus one, in characters (the reference uses 10000).
     pub max_token_length: usize,
+    /// How `min_token` is chosen ([`Placement::Auto`] by default).
+    pub placement: Placement,
+    /// When set, the scale is chosen: the one with the fewest tokens per validation chunk among
+    /// the scales of a fixed grid whose validation RMSE (normalized units) is at most this
+    /// (lossless alphabet only). See `fast/scale_search.rs`.
+    pub target_rmse: Option<f64>,
 }
 
 impl Default for FitOptions {
-    /// The paper's defaults (scale 10, vocab 1024) with the lossless alphabet.
+    /// The paper's defaults (scale 10, vocab 1024) with the lossless alphabet and the placement
+    /// chosen from data.
     fn default() -> Self {
         Self {
             scale: 10.0,
             vocab_size: 1024,
             alphabet: FitAlphabet::Lossless,
-            min_frequency: 2,
+            min_frequency: None,
             max_token_length: 10000,
+            placement: Placement::Auto,
+            target_rmse: None,
         }
     }
 }
@@ -66,15 +85,22 @@ pub enum FitStage {
     Pieces,
     /// Learning merges (`done` merges of at most about `total`).
     Merges,
+    /// Comparing placements (`done`/`total` candidates fitted and counted).
+    Placement,
+    /// Sweeping scales for a target RMSE (`done`/`total` scales fitted).
+    Scale,
 }
 
 impl FitStage {
-    /// The stage's name in progress reports (`"range"`, `"pieces"`, `"merges"`).
+    /// The stage's name in progress reports (`"range"`, `"pieces"`, `"merges"`, `"placement"`,
+    /// `"scale"`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Range => "range",
             Self::Pieces => "pieces",
             Self::Merges => "merges",
+            Self::Placement => "placement",
+            Self::Scale => "scale",
         }
     }
 }
@@ -93,6 +119,12 @@ pub struct FitProgress {
 /// Progress callback type accepted by [`FastTokenizer::fit`].
 pub type ProgressFn<'a> = &'a (dyn Fn(FitProgress) + Sync);
 
+/// Reports `(stage, done, total)`; trial fits get [`quiet`].
+pub(crate) type Report<'a> = &'a dyn Fn(FitStage, usize, usize);
+
+/// The report that reports nothing (trial fits run inside a `placement` or `scale` stage).
+pub(crate) fn quiet(_: FitStage, _: usize, _: usize) {}
+
 /// One chunk's pieces: concatenated UTF-8 bytes, end offsets and hashes.
 struct Pieces {
     bytes: Vec<u8>,
@@ -100,13 +132,338 @@ struct Pieces {
     hashes: Vec<u64>,
 }
 
+/// The chunks a fit was given: row-major `(N, H, D)` values and the normalizer applied on the way.
+pub(crate) struct FitData<'a, T> {
+    pub(crate) chunks: &'a [T],
+    pub(crate) shape: [usize; 3],
+    pub(crate) normalizer: Option<&'a Normalizer>,
+}
+
+impl<T: Sample> FitData<'_, T> {
+    fn chunk_len(&self) -> usize {
+        self.shape[1] * self.shape[2]
+    }
+
+    /// Chunk `b`'s values.
+    pub(crate) fn chunk(&self, b: usize) -> &[T] {
+        let len = self.chunk_len();
+        &self.chunks[b * len..(b + 1) * len]
+    }
+}
+
+/// A corpus quantized at one scale: the range of its coefficients and, when they all fit, an
+/// `i16` copy of them (so later passes need not transform again).
+pub(crate) struct Corpus<'a, T> {
+    data: &'a FitData<'a, T>,
+    pipeline: ChunkPipeline<'a>,
+    scale: f64,
+    cache: Option<Vec<i16>>,
+    /// The smallest and largest quantized coefficient.
+    lo: f64,
+    hi: f64,
+}
+
+impl<'a, T: Sample> Corpus<'a, T> {
+    /// Pass 1: quantizes every chunk at `scale`, keeping the range and the `i16` copy.
+    pub(crate) fn new(data: &'a FitData<'a, T>, scale: f64, report: Report<'_>) -> Result<Self> {
+        let [n, h, d] = data.shape;
+        let chunk_len = data.chunk_len();
+        let pipeline = ChunkPipeline::new(h, d, scale, data.normalizer)?;
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut cache: Option<Vec<i16>> = Some(Vec::with_capacity(data.chunks.len()));
+        for start in (0..n).step_by(BATCH) {
+            let count = BATCH.min(n - start);
+            let keep = cache.is_some();
+            let ranges = parallel::map_init(
+                count,
+                parallel::min_parallel_items(chunk_len),
+                ChunkBuffers::default,
+                |buf, i| {
+                    let b = start + i;
+                    quantize(data.chunk(b), b, d, &pipeline, buf)?;
+                    let (l, u) = buf
+                        .coefficients
+                        .iter()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &q| {
+                            (lo.min(q), hi.max(q))
+                        });
+                    let small = keep && l >= f64::from(i16::MIN) && u <= f64::from(i16::MAX);
+                    let q: Option<Vec<i16>> =
+                        small.then(|| buf.coefficients.iter().map(|&q| q as i16).collect());
+                    Ok((l, u, q))
+                },
+            )?;
+            for r in ranges {
+                let (l, u, q) = r?;
+                lo = lo.min(l);
+                hi = hi.max(u);
+                match (q, &mut cache) {
+                    (Some(q), Some(c)) => c.extend_from_slice(&q),
+                    _ => cache = None,
+                }
+            }
+            report(FitStage::Range, start + count, n);
+        }
+        Ok(Self {
+            data,
+            pipeline,
+            scale,
+            cache,
+            lo,
+            hi,
+        })
+    }
+
+    /// Chunk `b`'s quantized coefficients into `buf.coefficients`.
+    fn load(&self, b: usize, buf: &mut ChunkBuffers) -> Result<()> {
+        let len = self.data.chunk_len();
+        match &self.cache {
+            Some(c) => {
+                buf.coefficients.clear();
+                buf.coefficients
+                    .extend(c[b * len..(b + 1) * len].iter().map(|&q| f64::from(q)));
+                Ok(())
+            }
+            None => quantize(
+                self.data.chunk(b),
+                b,
+                self.data.shape[2],
+                &self.pipeline,
+                buf,
+            ),
+        }
+    }
+
+    /// `[qlo, qhi]`: the coefficients the alphabet covers (the corpus's range, widened by the
+    /// lossless margin), checked against the limits of `options`.
+    pub(crate) fn covered(&self, options: &FitOptions) -> Result<(i64, i64)> {
+        coefficient_range(self.lo, self.hi, options, self.scale)
+    }
+
+    /// Pass 2 and training: a tokenizer fitted on `chunks` with `min_token`, its alphabet
+    /// covering `[qlo, qhi]`.
+    pub(crate) fn fit(
+        &self,
+        chunks: Range<usize>,
+        min_token: i64,
+        (qlo, qhi): (i64, i64),
+        options: &FitOptions,
+        report: Report<'_>,
+    ) -> Result<FastTokenizer> {
+        let chunk_len = self.data.chunk_len();
+        let code = CoefficientCode::new(min_token, self.scale);
+        let (first, last) = (qlo - min_token, qhi - min_token);
+        debug_assert!(
+            first >= 0 && last <= MAX_CODE,
+            "placements are checked first"
+        );
+        let initial_alphabet: Vec<char> = match options.alphabet {
+            FitAlphabet::Reference => (0..=last as u32)
+                .map(|cp| char::from_u32(cp).expect("below the surrogates"))
+                .collect(),
+            FitAlphabet::Lossless => {
+                let symbols = lossless_symbols(first, last);
+                if symbols.len() > options.vocab_size {
+                    return Err(Error::InvalidArgument(format!(
+                        "vocab_size {} is smaller than the {} byte-level symbols needed to encode \
+                         every coefficient in the fitted range [{qlo}, {qhi}] (code points \
+                         U+{first:04X}..U+{last:04X}); raise vocab_size or lower scale",
+                        options.vocab_size,
+                        symbols.len(),
+                    )));
+                }
+                symbols
+            }
+        };
+        let (start, n) = (chunks.start, chunks.len());
+        let mut words = WordSet::new();
+        for from in (0..n).step_by(BATCH) {
+            let count = BATCH.min(n - from);
+            let pieces = parallel::map_init(
+                count,
+                parallel::min_parallel_items(chunk_len),
+                ChunkBuffers::default,
+                |buf, i| {
+                    self.load(start + from + i, buf)?;
+                    Ok(to_pieces(&self.pipeline, buf, code))
+                },
+            )?;
+            for p in pieces {
+                let p: Pieces = p?;
+                let mut at = 0usize;
+                for (&end, &hash) in p.ends.iter().zip(&p.hashes) {
+                    words.add(&p.bytes[at..end as usize], hash)?;
+                    at = end as usize;
+                }
+            }
+            report(FitStage::Pieces, from + count, n);
+        }
+        let config = TrainConfig {
+            vocab_size: options.vocab_size,
+            min_frequency: options.min_frequency.unwrap_or(match options.alphabet {
+                FitAlphabet::Reference => 2,
+                FitAlphabet::Lossless => 1,
+            }),
+            max_token_length: options.max_token_length,
+            initial_alphabet,
+        };
+        let trained = trainer::train(words, &config, &mut |done, total| {
+            report(FitStage::Merges, done as usize, total as usize)
+        })?;
+        let (merges, merged_ids) = last_occurrences(&trained.merges, &trained.merged_ids);
+        let bpe = Bpe::new(trained.tokens, merges, merged_ids, false);
+        let mut config = ProcessorConfig::new(self.scale, options.vocab_size, min_token)?;
+        // Decoding defaults to the shape the tokenizer was fitted on (the reference leaves these
+        // null, and then every decode call must pass them).
+        config.time_horizon = Some(self.data.shape[1]);
+        config.action_dim = Some(self.data.shape[2]);
+        Ok(FastTokenizer::new(
+            config,
+            bpe,
+            TokenizerSections::default(),
+        ))
+    }
+
+    /// Tokens of each chunk of `chunks` encoded by `tokenizer` (fitted on this corpus with an
+    /// alphabet covering every chunk's coefficients).
+    pub(crate) fn token_counts(
+        &self,
+        chunks: Range<usize>,
+        tokenizer: &FastTokenizer,
+    ) -> Result<Vec<u32>> {
+        let code = CoefficientCode::new(tokenizer.config().min_token, self.scale);
+        let bpe = tokenizer.bpe();
+        let counts = parallel::map_init(
+            chunks.len(),
+            parallel::min_parallel_items(self.data.chunk_len()),
+            || (ChunkBuffers::default(), BpeScratch::default(), Vec::new()),
+            |(buf, scratch, ids), i| {
+                self.load(chunks.start + i, buf)?;
+                let split = self.pipeline.split(buf, |_, q| {
+                    let c = char::from_u32(code.code_point(q) as u32);
+                    Ok::<_, std::convert::Infallible>(c.expect("the range check keeps codes valid"))
+                });
+                split.unwrap_or_else(|never| match never {});
+                ids.clear();
+                for piece in buf.pieces() {
+                    bpe.encode_chars(piece, scratch, ids);
+                }
+                Ok(ids.len() as u32)
+            },
+        )?;
+        counts.into_iter().collect()
+    }
+
+    /// Fits each candidate on the split's training chunks and counts its tokens on each
+    /// validation chunk, in order; candidates whose alphabet exceeds `vocab_size` are skipped.
+    pub(crate) fn trials(
+        &self,
+        candidates: &[Candidate],
+        covered: (i64, i64),
+        options: &FitOptions,
+        split: &Split,
+        report: Report<'_>,
+    ) -> Result<Vec<Trial>> {
+        let mut trials = Vec::with_capacity(candidates.len());
+        for (i, c) in candidates.iter().enumerate() {
+            let fitted = self.fit(
+                split.training.clone(),
+                c.min_token,
+                covered,
+                options,
+                &quiet,
+            );
+            match fitted {
+                Ok(tok) => {
+                    let counts = self.token_counts(split.validation.clone(), &tok)?;
+                    trials.push(Trial {
+                        report: PlacementTrial {
+                            min_token: c.min_token,
+                            label: c.label.clone(),
+                            tokens_per_chunk: mean(&counts),
+                        },
+                        counts,
+                    })
+                }
+                // Only the reference placement must fit; another may need too many symbols.
+                Err(e) if i == 0 => return Err(e),
+                Err(_) => {}
+            }
+            report(FitStage::Placement, i + 1, candidates.len());
+        }
+        Ok(trials)
+    }
+
+    /// Chooses `min_token` as `options.placement` asks, for the covered range `covered`.
+    pub(crate) fn place(
+        &self,
+        covered: (i64, i64),
+        options: &FitOptions,
+        split: &Split,
+        report: Report<'_>,
+    ) -> Result<PlacementReport> {
+        let (qlo, qhi) = covered;
+        let placement = effective_placement(options)?;
+        let chosen = |c: Candidate, reason: String| PlacementReport {
+            requested: placement.name().into(),
+            min_token: c.min_token,
+            label: c.label,
+            reason,
+            training_chunks: 0,
+            validation_chunks: 0,
+            candidates: Vec::new(),
+        };
+        match placement {
+            Placement::Reference => Ok(chosen(
+                placement::reference(qlo),
+                match options.alphabet {
+                    FitAlphabet::Reference => "the reference alphabet's placement".into(),
+                    FitAlphabet::Lossless => "requested".into(),
+                },
+            )),
+            Placement::MinToken(m) => {
+                Ok(chosen(placement::fixed(m, qlo, qhi)?, "requested".into()))
+            }
+            Placement::Auto if !split.held_out => Ok(chosen(
+                placement::reference(qlo),
+                format!(
+                    "too few chunks ({}) to compare placements: the last 20% must hold at least \
+                     {MIN_VALIDATION_CHUNKS} validation chunks; kept the reference placement",
+                    split.training.len()
+                ),
+            )),
+            Placement::Auto => {
+                let candidates = placement::candidates(qlo, qhi);
+                let trials = self.trials(&candidates, covered, options, split, report)?;
+                Ok(choose_trial(trials, split))
+            }
+        }
+    }
+}
+
+/// The placement `options` asks for, the alphabet's restrictions applied.
+pub(crate) fn effective_placement(options: &FitOptions) -> Result<Placement> {
+    match (options.alphabet, options.placement) {
+        (FitAlphabet::Lossless, p) => Ok(p),
+        (FitAlphabet::Reference, Placement::Auto | Placement::Reference) => {
+            Ok(Placement::Reference)
+        }
+        (FitAlphabet::Reference, Placement::MinToken(m)) => Err(Error::InvalidArgument(format!(
+            "placement min_token={m} needs alphabet=\"lossless\": the reference alphabet spans \
+             chr(0..=max - min) from the smallest coefficient"
+        ))),
+    }
+}
+
 impl FastTokenizer {
     /// Fits a FAST tokenizer to `chunks`, given row-major with `shape = (N, H, D)`.
     ///
     /// With [`FitAlphabet::Reference`] the vocabulary, merges and `min_token` are identical to
     /// what the reference `fit` (the `tokenizers` `BpeTrainer`) produces on the same data, with
-    /// `min_frequency` and `max_token_length` as given. `progress`, if given, is called from the
-    /// calling thread as the fit advances.
+    /// `min_frequency` and `max_token_length` as given. With the lossless alphabet,
+    /// `options.placement` chooses `min_token` and `options.target_rmse` (if set) the scale; what
+    /// was chosen and why is [`FastTokenizer::fit_report`]. `progress`, if given, is called from
+    /// the calling thread as the fit advances.
     ///
     /// Errors name what is wrong: an empty corpus or zero `H`/`D`, a non-finite value (with its
     /// chunk and index), a bad `scale`, a coefficient range too wide for characters, or a
@@ -141,6 +498,15 @@ impl FastTokenizer {
         Ok(fitted.with_normalizer(Some(normalizer.clone())))
     }
 
+    /// What the fit that made this tokenizer chose and why (its placement and, for a target RMSE,
+    /// its scale sweep), as recorded in `processor_config.json` under `"actok_fit"`; `None` for
+    /// tokenizers without that record (the reference's, `alphabet="reference"` fits, or a record
+    /// that does not parse).
+    pub fn fit_report(&self) -> Option<FitReport> {
+        let value = self.config().extra.get(FIT_REPORT_KEY)?;
+        serde_json::from_value(value.clone()).ok()
+    }
+
     fn fit_chunks<T: Sample>(
         chunks: &[T],
         shape: [usize; 3],
@@ -173,131 +539,45 @@ impl FastTokenizer {
         let chunk_len = h
             .checked_mul(d)
             .filter(|c| c.checked_mul(n) == Some(chunks.len()));
-        let Some(chunk_len) = chunk_len else {
+        if chunk_len.is_none() {
             return Err(Error::InvalidArgument(format!(
                 "chunks of shape ({n}, {h}, {d}) need {n}×{h}×{d} values, got {}",
                 chunks.len()
             )));
-        };
-        let pipeline = ChunkPipeline::new(h, d, options.scale, normalizer)?;
-        let scale = options.scale;
-        let chunk = |b: usize| &chunks[b * chunk_len..(b + 1) * chunk_len];
-
-        // Pass 1: the range of quantized coefficients. They are kept as `i16` (half the size of
-        // f32 input) when they all fit, so that pass 2 need not transform again.
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        let mut cache: Option<Vec<i16>> = Some(Vec::with_capacity(chunks.len()));
-        for start in (0..n).step_by(BATCH) {
-            let count = BATCH.min(n - start);
-            let keep = cache.is_some();
-            let ranges = parallel::map_init(
-                count,
-                parallel::min_parallel_items(chunk_len),
-                ChunkBuffers::default,
-                |buf, i| {
-                    let b = start + i;
-                    quantize(chunk(b), b, d, &pipeline, buf)?;
-                    let (l, u) = buf
-                        .coefficients
-                        .iter()
-                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &q| {
-                            (lo.min(q), hi.max(q))
-                        });
-                    let small = keep && l >= f64::from(i16::MIN) && u <= f64::from(i16::MAX);
-                    let q: Option<Vec<i16>> =
-                        small.then(|| buf.coefficients.iter().map(|&q| q as i16).collect());
-                    Ok((l, u, q))
-                },
-            )?;
-            for r in ranges {
-                let (l, u, q) = r?;
-                lo = lo.min(l);
-                hi = hi.max(u);
-                match (q, &mut cache) {
-                    (Some(q), Some(c)) => c.extend_from_slice(&q),
-                    _ => cache = None,
-                }
-            }
-            report(FitStage::Range, start + count, n);
         }
-        let (min_token, range) = coefficient_range(lo, hi, options)?;
-
-        // Pass 2: pieces, deduplicated with counts.
-        let mut words = WordSet::new();
-        for start in (0..n).step_by(BATCH) {
-            let count = BATCH.min(n - start);
-            let pieces = parallel::map_init(
-                count,
-                parallel::min_parallel_items(chunk_len),
-                ChunkBuffers::default,
-                |buf, i| {
-                    let b = start + i;
-                    match &cache {
-                        Some(c) => {
-                            buf.coefficients.clear();
-                            buf.coefficients.extend(
-                                c[b * chunk_len..(b + 1) * chunk_len]
-                                    .iter()
-                                    .map(|&q| f64::from(q)),
-                            );
-                        }
-                        None => quantize(chunk(b), b, d, &pipeline, buf)?,
-                    }
-                    Ok(to_pieces(
-                        &pipeline,
-                        buf,
-                        CoefficientCode::new(min_token, scale),
-                    ))
-                },
-            )?;
-            for p in pieces {
-                let p: Pieces = p?;
-                let mut from = 0usize;
-                for (&end, &hash) in p.ends.iter().zip(&p.hashes) {
-                    words.add(&p.bytes[from..end as usize], hash)?;
-                    from = end as usize;
-                }
+        effective_placement(options)?;
+        let data = FitData {
+            chunks,
+            shape,
+            normalizer,
+        };
+        let split = Split::of(n);
+        let (scale, scale_report, placed) = match options.target_rmse {
+            None => (options.scale, None, None),
+            Some(target) => {
+                let (scale_report, placed) =
+                    scale_search::choose(&data, target, options, &split, &report)?;
+                (scale_report.scale, Some(scale_report), Some(placed))
             }
-            report(FitStage::Pieces, start + count, n);
+        };
+        let corpus = Corpus::new(&data, scale, &report)?;
+        let covered = corpus.covered(options)?;
+        let placed = match placed {
+            Some(p) => p,
+            None => corpus.place(covered, options, &split, &report)?,
+        };
+        let mut fitted = corpus.fit(0..n, placed.min_token, covered, options, &report)?;
+        if options.alphabet == FitAlphabet::Lossless {
+            let record = FitReport {
+                placement: placed,
+                scale: scale_report,
+            };
+            let value = serde_json::to_value(record).expect("a report serializes");
+            fitted
+                .config_extra_mut()
+                .insert(FIT_REPORT_KEY.into(), value);
         }
-        drop(cache);
-
-        let initial_alphabet: Vec<char> = match options.alphabet {
-            FitAlphabet::Reference => (0..=range as u32)
-                .map(|cp| char::from_u32(cp).expect("below the surrogates"))
-                .collect(),
-            FitAlphabet::Lossless => {
-                let symbols = lossless_symbols(range);
-                if symbols.len() > options.vocab_size {
-                    return Err(Error::InvalidArgument(format!(
-                        "vocab_size {} is smaller than the {} byte-level symbols needed to encode \
-                         every coefficient in the fitted range [{min_token}, {}]; raise \
-                         vocab_size or lower scale",
-                        options.vocab_size,
-                        symbols.len(),
-                        min_token + range
-                    )));
-                }
-                symbols
-            }
-        };
-        let config = TrainConfig {
-            vocab_size: options.vocab_size,
-            min_frequency: options.min_frequency,
-            max_token_length: options.max_token_length,
-            initial_alphabet,
-        };
-        let trained = trainer::train(words, &config, &mut |done, total| {
-            report(FitStage::Merges, done as usize, total as usize)
-        })?;
-        let (merges, merged_ids) = last_occurrences(&trained.merges, &trained.merged_ids);
-        let bpe = Bpe::new(trained.tokens, merges, merged_ids, false);
-        let mut config = ProcessorConfig::new(scale, options.vocab_size, min_token)?;
-        // Decoding defaults to the shape the tokenizer was fitted on (the reference leaves these
-        // null, and then every decode call must pass them).
-        config.time_horizon = Some(shape[1]);
-        config.action_dim = Some(shape[2]);
-        Ok(Self::new(config, bpe, TokenizerSections::default()))
+        Ok(fitted)
     }
 }
 
@@ -326,6 +606,20 @@ fn check_options(options: &FitOptions) -> Result<()> {
             options.scale
         )));
     }
+    if let Some(target) = options.target_rmse {
+        if !(target.is_finite() && target > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "target_rmse must be a finite number > 0, got {target}"
+            )));
+        }
+        if options.alphabet == FitAlphabet::Reference {
+            return Err(Error::InvalidArgument(
+                "target_rmse needs alphabet=\"lossless\": with the reference alphabet some \
+                 coefficients may not encode, so the RMSE is not the quantization's"
+                    .into(),
+            ));
+        }
+    }
     if options.vocab_size == 0 {
         return Err(Error::InvalidArgument(
             "vocab_size must be an int >= 1, got 0".into(),
@@ -340,34 +634,33 @@ fn check_options(options: &FitOptions) -> Result<()> {
     Ok(())
 }
 
-/// `min_token` and `R` (the alphabet spans `chr(0..=R)`) for the corpus range `[lo, hi]`.
-fn coefficient_range(lo: f64, hi: f64, options: &FitOptions) -> Result<(i64, i64)> {
+/// `[qlo, qhi]`: the coefficients the alphabet covers for the corpus range `[lo, hi]` (the
+/// lossless alphabet widens it by its margin), checked against the limits.
+fn coefficient_range(lo: f64, hi: f64, options: &FitOptions, scale: f64) -> Result<(i64, i64)> {
     let span = hi - lo;
     let margin = match options.alphabet {
         FitAlphabet::Reference => 0.0,
         FitAlphabet::Lossless => (span / 10.0).ceil().max(1.0),
     };
     let width = span + 2.0 * margin;
-    if width > MAX_RANGE as f64 {
+    if width > MAX_CODE as f64 {
         return Err(Error::InvalidArgument(format!(
             "the quantized coefficients span [{}, {}]; with {} this needs {width} characters, \
-             more than the {MAX_RANGE} below the surrogates (are the actions normalized, e.g. to \
-             [-1, 1]? is scale {} too large?)",
+             more than the {MAX_CODE} below the surrogates (are the actions normalized, e.g. to \
+             [-1, 1]? is scale {scale} too large?)",
             lo + 0.0,
             hi + 0.0,
             match options.alphabet {
                 FitAlphabet::Reference => "no margin".to_string(),
                 FitAlphabet::Lossless => format!("a margin of {margin} on each side"),
             },
-            options.scale
         )));
     }
     let min_token = lo - margin;
     if min_token.abs() > crate::format::processor_config::MAX_ABS_MIN_TOKEN as f64 {
         return Err(Error::InvalidArgument(format!(
             "the quantized coefficients start at {lo:e}: min_token would be beyond ±2^52 (are the \
-             actions normalized, e.g. to [-1, 1]? is scale {} too large?)",
-            options.scale
+             actions normalized, e.g. to [-1, 1]? is scale {scale} too large?)",
         )));
     }
     let min_token = min_token as i64;
@@ -379,13 +672,13 @@ fn coefficient_range(lo: f64, hi: f64, options: &FitOptions) -> Result<(i64, i64
             options.vocab_size
         )));
     }
-    Ok((min_token, range))
+    Ok((min_token, min_token + range))
 }
 
-/// The byte-level symbols of every byte in the UTF-8 of `chr(0..=range)`, sorted.
-fn lossless_symbols(range: i64) -> Vec<char> {
+/// The byte-level symbols of every byte in the UTF-8 of `chr(first..=last)`, sorted.
+fn lossless_symbols(first: i64, last: i64) -> Vec<char> {
     let mut needed = [false; 256];
-    for cp in 0..=range as u32 {
+    for cp in first as u32..=last as u32 {
         let c = char::from_u32(cp).expect("below the surrogates");
         let mut buf = [0u8; 4];
         for &b in c.encode_utf8(&mut buf).as_bytes() {
@@ -401,7 +694,7 @@ fn lossless_symbols(range: i64) -> Vec<char> {
 }
 
 /// DCT and round one chunk into `buf.coefficients`; errors name chunk `index` and the position.
-fn quantize<T: Sample>(
+pub(crate) fn quantize<T: Sample>(
     chunk: &[T],
     index: usize,
     dim: usize,

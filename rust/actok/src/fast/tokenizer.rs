@@ -183,6 +183,12 @@ impl FastTokenizer {
         &self.config
     }
 
+    /// The config's extra keys are the only part a fit edits after assembly (its report): the
+    /// settings the encoder and decoder read stay as [`FastTokenizer::new`] saw them.
+    pub(crate) fn config_extra_mut(&mut self) -> &mut serde_json::Map<String, serde_json::Value> {
+        &mut self.config.extra
+    }
+
     /// The BPE model.
     pub fn bpe(&self) -> &Bpe {
         &self.bpe
