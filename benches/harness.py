@@ -536,10 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     threads = actok.get_num_threads()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     if args.sweep_only:
-        result = {
-            "machine": machine,
-            "sweep": sweep.run_sweep(sys.modules[__name__], args.repeats, log),
-        }
+        rows = sweep.run_sweep(sys.modules[__name__], args.repeats, log)
+        result = {"machine": machine, "repeats": args.repeats, "sweep": rows}
         result["seconds"] = time.perf_counter() - started
         return write_results(result, sweep_markdown(result), outputs)
     shapes = [(50, 14)] if args.quick else [(h, d) for h in HORIZONS for d in DIMS]
@@ -577,8 +575,9 @@ def sweep_markdown(result: dict) -> str:
         f"{m['cpu']}, {m['logical_cores']} logical cores; {m['platform']}; {m['date']}; load "
         f"average at start {m['load_average'][0]:.2f} (the machine is shared: other work ran "
         f"beside this). Python {m['python']}, numpy {m['numpy']}, tokenizers "
-        f"{m['tokenizers']}, actok {m['actok']}. Each cell is the median of 3 samples of at "
-        f"least 10 ms; run time {result['seconds']:.0f} s.",
+        f"{m['tokenizers']}, actok {m['actok']}. Each cell is the fastest of "
+        f"{result['repeats']} samples of at least 20 ms of CPU time (not wall time); run time "
+        f"{result['seconds']:.0f} s.",
         "",
     ]
     return "\n".join(head + sweep.markdown(result["sweep"])) + "\n"

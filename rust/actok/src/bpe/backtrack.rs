@@ -70,9 +70,9 @@ struct TokenInfo {
 #[derive(Clone, Debug)]
 pub(super) struct Backtrack {
     info: Vec<TokenInfo>,
-    /// Per unit `u`: the longest `k` such that `u^k` (a run of `u`) is a valid token, 0 if `u`
-    /// is no valid token. A run longer than that is left to the run sweep (see [`Self::encode`]).
-    longest_run: Vec<u32>,
+    /// Per unit `u`: the longest run of `u` the search takes on, `max(k + 1, SHORT_RUN)` where
+    /// `u^k` is the longest run of `u` that is a valid token (see [`Self::has_untrained_run`]).
+    run_limit: Vec<u32>,
     /// The valid tokens, spelled in units.
     trie: Trie,
 }
@@ -99,6 +99,10 @@ impl BacktrackScratch {
         reserve_total(&mut self.memo, MEMO_LEN);
     }
 }
+
+/// Runs of one unit up to this long are always left to the search: it walks them quickly even
+/// when the vocabulary has no run of that unit.
+const SHORT_RUN: u32 = 16;
 
 /// Entries of [`BacktrackScratch::memo`] (128 KiB, in L2; a quarter of it measured 11% slower).
 const MEMO_LEN: usize = 1 << 14;
@@ -185,9 +189,13 @@ impl Backtrack {
                     .map_or(NONE, |(token, _)| token)
             };
         }
+        let run_limit = longest_run
+            .iter()
+            .map(|&k| (k + 1).max(SHORT_RUN))
+            .collect();
         Some(Self {
             info,
-            longest_run,
+            run_limit,
             trie,
         })
     }
@@ -217,9 +225,9 @@ impl Backtrack {
         }
     }
 
-    /// Whether `units` holds a run of one unit longer than any valid token spelled by that unit
-    /// alone: the search would walk it many times over, backtracking, when the training never
-    /// showed such a run.
+    /// Whether `units` holds a run of one unit longer than [`SHORT_RUN`] and than any valid token
+    /// spelled by that unit alone: the search would walk it many times over, backtracking, when
+    /// the training never showed such a run. (A short run costs the search little even then.)
     #[inline]
     fn has_untrained_run(&self, units: &[u32]) -> bool {
         let mut run = 0u32;
@@ -227,7 +235,7 @@ impl Backtrack {
         for &unit in units {
             run = if unit == previous { run + 1 } else { 1 };
             previous = unit;
-            if run > self.longest_run[unit as usize] + 1 {
+            if run > self.run_limit[unit as usize] {
                 return true;
             }
         }

@@ -68,10 +68,10 @@
 //!
 //! **Choosing.** The backtracking search is the fastest on the pieces training saw (it
 //! touches each unit about once); the run sweep is linear whatever the piece. The search
-//! therefore leaves a piece to the run sweep when the piece has a run of one unit longer than
-//! any valid token spelled by that unit alone (the vocabulary then cannot cover the run in a
-//! few tokens, and the search would backtrack over it again and again), and when it exceeds a
-//! work budget proportional to the piece. Both give the merge loop's ids; the choice only moves
+//! therefore leaves a piece to the run sweep when the piece has a run of one unit longer than 16
+//! and than any valid token spelled by that unit alone (the vocabulary then cannot cover the run
+//! in a few tokens, and the search would backtrack over it again and again), and when it exceeds
+//! a work budget proportional to the piece. Both give the merge loop's ids; the choice only moves
 //! the cost.
 //!
 //! **Other models: exact heap emulation** ([`Bpe::merge_general`]). Buckets by rank, a bitmap
