@@ -64,7 +64,14 @@ import actok  # noqa: E402
 
 # The FAST recipe is written once, in the test oracle.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from fast_reference import bpe_trainer, new_bytelevel_bpe, write_processor_config  # noqa: E402
+from fast_reference import (  # noqa: E402
+    bpe_trainer,
+    new_bytelevel_bpe,
+    write_processor_config,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sweep  # noqa: E402
 
 SCALE = 10
 VOCAB_SIZE = 1024
@@ -481,14 +488,17 @@ def targets(rows: list[dict], trip: dict, threads: int) -> dict:
 
 
 OUTPUT_FILES = ("harness.json", "harness.md")
+SWEEP_FILES = ("sweep.json", "sweep.md")
 
 
-def output_files(directory: Path | None, force: bool) -> tuple[Path, Path] | None:
+def output_files(
+    directory: Path | None, force: bool, names: tuple[str, str] = OUTPUT_FILES
+) -> tuple[Path, Path] | None:
     """Where ``-o DIR`` writes the results (``None``: nowhere, the tables are only printed).
     Refuses, before minutes of measuring, to replace files already there unless ``force``."""
     if directory is None:
         return None
-    json_path, md_path = (directory / name for name in OUTPUT_FILES)
+    json_path, md_path = (directory / name for name in names)
     existing = [str(p) for p in (json_path, md_path) if p.exists()]
     if existing and not force:
         raise SystemExit(
@@ -511,11 +521,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="replace those files if DIR has them")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="H=50, D=14 only (a smoke run)")
+    ap.add_argument(
+        "--sweep-only",
+        action="store_true",
+        help="only the shape sweep (tokenizers on chunks of other shapes, benches/sweep.py), "
+        "written to sweep.json and sweep.md",
+    )
     args = ap.parse_args(argv)
-    outputs = output_files(args.output, args.force)
+    outputs = output_files(
+        args.output, args.force, SWEEP_FILES if args.sweep_only else OUTPUT_FILES
+    )
     started = time.perf_counter()
     machine = machine_info()
     threads = actok.get_num_threads()
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.sweep_only:
+        rows = sweep.run_sweep(sys.modules[__name__], args.repeats, log)
+        result = {"machine": machine, "repeats": args.repeats, "sweep": rows}
+        result["seconds"] = time.perf_counter() - started
+        return write_results(result, sweep_markdown(result), outputs)
     shapes = [(50, 14)] if args.quick else [(h, d) for h in HORIZONS for d in DIMS]
     rows, checks, fits = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -525,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             checks += c
             fits.append(f)
     trip = round_trip_us(args.repeats)
+    sweep_rows = [] if args.quick else sweep.run_sweep(sys.modules[__name__], args.repeats, log)
     result = {
         "machine": machine,
         "threads": threads,
@@ -532,10 +557,33 @@ def main(argv: list[str] | None = None) -> int:
         "fit": fits,
         "checks": checks,
         "round_trip_b1_us": trip,
+        "sweep": sweep_rows,
         "seconds": time.perf_counter() - started,
     }
     result["targets"] = targets(rows, trip, threads)
     text = markdown(result)
+    if sweep_rows:
+        text += "\n" + "\n".join(sweep.markdown(sweep_rows)) + "\n"
+    return write_results(result, text, outputs)
+
+
+def sweep_markdown(result: dict) -> str:
+    m = result["machine"]
+    head = [
+        "## actok's shape sweep",
+        "",
+        f"{m['cpu']}, {m['logical_cores']} logical cores; {m['platform']}; {m['date']}; load "
+        f"average at start {m['load_average'][0]:.2f} (the machine is shared: other work ran "
+        f"beside this). Python {m['python']}, numpy {m['numpy']}, tokenizers "
+        f"{m['tokenizers']}, actok {m['actok']}. Each cell is the fastest of "
+        f"{result['repeats']} samples of at least 20 ms of CPU time (not wall time); run time "
+        f"{result['seconds']:.0f} s.",
+        "",
+    ]
+    return "\n".join(head + sweep.markdown(result["sweep"])) + "\n"
+
+
+def write_results(result: dict, text: str, outputs) -> int:
     print(text)
     if outputs is not None:
         json_path, md_path = outputs

@@ -53,3 +53,37 @@ def test_the_published_run_is_refused_before_measuring(harness):
         harness.main(["-o", str(PUBLISHED), "--quick"])
     assert "--force" in str(refused.value.code)
     assert {p.name: p.read_bytes() for p in PUBLISHED.iterdir()} == before
+
+
+def test_the_published_sweep_is_refused_before_measuring(harness):
+    """``--sweep-only`` writes sweep.json and sweep.md, and refuses the published ones too."""
+    assert harness.output_files(PUBLISHED, True, harness.SWEEP_FILES) == (
+        PUBLISHED / "sweep.json",
+        PUBLISHED / "sweep.md",
+    )
+    before = {p.name: p.read_bytes() for p in PUBLISHED.iterdir()}
+    assert {"sweep.json", "sweep.md"} <= before.keys()
+    with pytest.raises(SystemExit) as refused:
+        harness.main(["-o", str(PUBLISHED), "--sweep-only"])
+    assert "--force" in str(refused.value.code)
+    assert {p.name: p.read_bytes() for p in PUBLISHED.iterdir()} == before
+
+
+def test_sweep_ratios_are_against_the_own_shape():
+    """Each cell is compared with the same tokenizer on its fitted shape with smooth content."""
+    sys.path.insert(0, str(HARNESS.parent))
+    import sweep
+
+    def cell(fitted, h, d, content, ns, ref):
+        return {"fitted": fitted, "zero": "recipe", "H": h, "D": d, "content": content}, ns, ref
+
+    rows = []
+    for base, ns, ref in [
+        cell("15x8", 15, 8, "smooth", 20.0, 400.0),
+        cell("15x8", 160, 44, "zero", 10.0, 300.0),
+        cell("15x8", 10, 2, "noisy", 40.0, 600.0),
+    ]:
+        rows.append(base | {"actok_ns_per_value": ns, "reference_ns_per_value": ref})
+    sweep.add_ratios(rows)
+    assert [r["vs_own"] for r in rows] == [1.0, 0.5, 2.0]
+    assert [r["x_reference"] for r in rows] == [20.0, 30.0, 15.0]

@@ -427,6 +427,31 @@ def test_encode_hypothesis_codes(tok_case, data):
     check_encode(tok_case, x[None])
 
 
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_encode_hypothesis_long_degenerate_pieces(tok_case, data):
+    """Chunks far longer than any the tokenizers were trained on (at most 15x8), made of long
+    runs: all zero (an idle robot), one other coefficient repeated, zeros broken by a few
+    coefficients, a short pattern repeated. The BPE leaves its fast search on such pieces."""
+    h = data.draw(st.sampled_from([10, 50, 160]), label="H")
+    d = data.draw(st.sampled_from([2, 14, 44]), label="D")
+    kind = data.draw(st.sampled_from(["zero", "constant", "sparse", "pattern"]), label="kind")
+    small = st.integers(-6, 6)
+    q = np.zeros(h * d)
+    if kind == "constant":
+        q[:] = data.draw(small, label="value")
+    elif kind == "sparse":
+        count = data.draw(st.integers(1, 12), label="count")
+        places = data.draw(st.lists(st.integers(0, h * d - 1), min_size=count, max_size=count))
+        q[places] = data.draw(st.lists(small, min_size=count, max_size=count), label="values")
+    elif kind == "pattern":
+        pattern = data.draw(st.lists(small, min_size=1, max_size=3), label="pattern")
+        q[:] = np.resize(pattern, h * d)
+    x = chunk_from_q(q.reshape(h, d), tok_case.scale)
+    check_encode(tok_case, x[None])
+    CHUNK_COUNTS["encode: long degenerate chunks"] += 1
+
+
 # --------------------------------------------------------------------------------------------
 # Rounding ties (np.around rounds half to even)
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
 //! are all compatible is the merge loop's result.
 //!
 //! *Proof.* In a monotone model the loop processes ranks in increasing order, and within a rank
-//! its occurrences from left to right (the sweep of [`super::Bpe::merge_sweep`]). Suppose some
+//! its occurrences from left to right (the sweep of [`super::Bpe::merge_runs`]). Suppose some
 //! merge crosses a boundary of `U`, and take the first such merge, of rank `c`, between spans
 //! `u_i` and `u_{i+1}`. Before it, every merge was inside a span, so each span's state was that of
 //! its own isolated run after ranks `< c` (the rank-`c` merges inside `u_i` to the left of the
@@ -70,6 +70,9 @@ struct TokenInfo {
 #[derive(Clone, Debug)]
 pub(super) struct Backtrack {
     info: Vec<TokenInfo>,
+    /// Per unit `u`: the longest run of `u` the search takes on, `max(k + 1, SHORT_RUN)` where
+    /// `u^k` is the longest run of `u` that is a valid token (see [`Self::has_untrained_run`]).
+    run_limit: Vec<u32>,
     /// The valid tokens, spelled in units.
     trie: Trie,
 }
@@ -77,7 +80,6 @@ pub(super) struct Backtrack {
 /// Buffers of the backtracking encoder, kept in [`BpeScratch`].
 #[derive(Default, Debug)]
 pub(super) struct BacktrackScratch {
-    units: Vec<u32>,
     tokens: Vec<u32>,
     /// `dead[i]`: the search failed from unit `i` once already.
     dead: Vec<bool>,
@@ -92,12 +94,15 @@ impl BacktrackScratch {
     /// Reserves every buffer for pieces of up to `units` units (see [`Bpe::reserve`]).
     pub(super) fn reserve(&mut self, units: usize) {
         use super::reserve_total;
-        reserve_total(&mut self.units, units);
         reserve_total(&mut self.tokens, units);
         reserve_total(&mut self.dead, units + 1);
         reserve_total(&mut self.memo, MEMO_LEN);
     }
 }
+
+/// Runs of one unit up to this long are always left to the search: it walks them quickly even
+/// when the vocabulary has no run of that unit.
+const SHORT_RUN: u32 = 16;
 
 /// Entries of [`BacktrackScratch::memo`] (128 KiB, in L2; a quarter of it measured 11% slower).
 const MEMO_LEN: usize = 1 << 14;
@@ -148,6 +153,7 @@ impl Backtrack {
         // Each valid token with its spelling in units.
         let mut valid: Vec<(u32, Vec<u32>)> = Vec::new();
         let mut builder = TrieBuilder::new(n);
+        let mut longest_run = vec![0u32; n];
         for id in 0..n as u32 {
             if info[id as usize].key == NONE {
                 continue;
@@ -165,6 +171,10 @@ impl Backtrack {
             bpe.push_units(bytes, &mut spelled);
             builder.insert(&spelled, id);
             info[id as usize].units = spelled.len() as u32;
+            if spelled.iter().all(|&u| u == spelled[0]) {
+                let run = &mut longest_run[spelled[0] as usize];
+                *run = (*run).max(spelled.len() as u32);
+            }
             valid.push((id, spelled));
         }
         let trie = builder.build();
@@ -179,7 +189,15 @@ impl Backtrack {
                     .map_or(NONE, |(token, _)| token)
             };
         }
-        Some(Self { info, trie })
+        let run_limit = longest_run
+            .iter()
+            .map(|&k| (k + 1).max(SHORT_RUN))
+            .collect();
+        Some(Self {
+            info,
+            run_limit,
+            trie,
+        })
     }
 
     /// Whether the merge loop turns the bytes of `t1 t2` into `[t1, t2]` (module docs).
@@ -207,6 +225,23 @@ impl Backtrack {
         }
     }
 
+    /// Whether `units` holds a run of one unit longer than [`SHORT_RUN`] and than any valid token
+    /// spelled by that unit alone: the search would walk it many times over, backtracking, when
+    /// the training never showed such a run. (A short run costs the search little even then.)
+    #[inline]
+    fn has_untrained_run(&self, units: &[u32]) -> bool {
+        let mut run = 0u32;
+        let mut previous = NONE;
+        for &unit in units {
+            run = if unit == previous { run + 1 } else { 1 };
+            previous = unit;
+            if run > self.run_limit[unit as usize] {
+                return true;
+            }
+        }
+        false
+    }
+
     /// [`Backtrack::compatible`] through the memo (ids of 2^31 and above are not memoized).
     #[inline]
     fn compatible_memo<P: PairRanks>(&self, ranks: &P, memo: &mut [u64], t1: u32, t2: u32) -> bool {
@@ -225,19 +260,37 @@ impl Backtrack {
         answer
     }
 
-    /// Encodes the piece whose units `fill_units` appends, appending the ids to `out`; returns
-    /// `false` (and leaves `out` as it was) if the search gave up, which the caller answers by
-    /// running the merge loop.
+    /// Encodes the piece spelled `units`, appending the ids to `out`; returns `false` (and
+    /// leaves `out` as it was) if the search gave up, which the caller answers by running the
+    /// merge loop. It gives up at once on a run of one unit longer than the vocabulary's runs
+    /// of it, and after a work budget proportional to the piece (module docs of [`super`]).
     pub(super) fn encode<P: PairRanks>(
         &self,
         bpe: &Bpe,
         ranks: &P,
-        fill_units: impl FnOnce(&mut Vec<u32>),
+        units: &[u32],
+        scratch: &mut BacktrackScratch,
+        out: &mut Vec<u32>,
+    ) -> bool {
+        if self.has_untrained_run(units) {
+            return false;
+        }
+        // Pieces the search suits take well under one try per unit; a piece that needs far more
+        // is left to the run sweep, which is linear.
+        self.encode_within(bpe, ranks, units, 2 * units.len() + 64, scratch, out)
+    }
+
+    /// [`Self::encode`] with at most `budget` tries (candidate tokens) before giving up.
+    fn encode_within<P: PairRanks>(
+        &self,
+        bpe: &Bpe,
+        ranks: &P,
+        units: &[u32],
+        budget: usize,
         scratch: &mut BacktrackScratch,
         out: &mut Vec<u32>,
     ) -> bool {
         let BacktrackScratch {
-            units,
             tokens,
             dead,
             owner,
@@ -248,8 +301,6 @@ impl Backtrack {
             memo.resize(MEMO_LEN, MEMO_EMPTY);
             *owner = bpe.uid;
         }
-        units.clear();
-        fill_units(units);
         let n = units.len();
         dead.clear();
         dead.resize(n + 1, false);
@@ -260,9 +311,14 @@ impl Backtrack {
         } else {
             None
         };
+        let mut tries = 0usize;
         while let Some((mut token, mut len)) = next {
             let last = tokens.last().copied();
             loop {
+                tries += 1;
+                if tries > budget {
+                    return false;
+                }
                 if !dead[pos + len]
                     && last.map_or(true, |l| self.compatible_memo(ranks, memo, l, token))
                 {
@@ -334,12 +390,23 @@ mod tests {
             .expect("a tree model meets the backtracking encoder's assumptions")
     }
 
-    /// Runs the search alone (no fallback): `None` if it gave up.
+    /// Runs the search alone (no fallback, no work limit): `None` if it gave up.
     fn search(bpe: &Bpe, piece: &[u8]) -> Option<Vec<u32>> {
+        let t = tables(bpe);
+        let (mut out, mut units) = (Vec::new(), Vec::new());
+        bpe.push_units(piece, &mut units);
+        let mut scratch = BacktrackScratch::default();
+        t.encode_within(bpe, &bpe.table, &units, usize::MAX, &mut scratch, &mut out)
+            .then_some(out)
+    }
+
+    /// The search as encoding runs it, with its limits: `None` if it left the piece to the run
+    /// sweep.
+    fn limited_search(bpe: &Bpe, piece: &[u8]) -> Option<Vec<u32>> {
         tables(bpe);
-        let mut out = Vec::new();
-        let fill = |units: &mut Vec<u32>| bpe.push_units(piece, units);
-        bpe.search(fill, &mut BpeScratch::default(), &mut out)
+        let (mut out, mut units) = (Vec::new(), Vec::new());
+        bpe.push_units(piece, &mut units);
+        bpe.search(&units, &mut BpeScratch::default(), &mut out)
             .then_some(out)
     }
 
@@ -424,7 +491,12 @@ mod tests {
         ) {
             let bpe = tree_model(&picks);
             for piece in &pieces {
-                prop_assert_eq!(search(&bpe, piece), Some(oracle(&bpe, piece)), "piece {:?}", piece);
+                let expected = oracle(&bpe, piece);
+                prop_assert_eq!(search(&bpe, piece), Some(expected.clone()), "piece {:?}", piece);
+                // With its limits it may leave the piece to the run sweep, never answer wrong.
+                if let Some(ids) = limited_search(&bpe, piece) {
+                    prop_assert_eq!(ids, expected, "piece {:?}", piece);
+                }
             }
         }
     }

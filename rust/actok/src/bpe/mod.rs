@@ -57,19 +57,24 @@
 //! hundred in FAST vocabularies), three loads and no branch; larger models use an
 //! open-addressing table with a multiplicative hash. Both are built once per model.
 //!
-//! **Monotone models: a sweep over the ranks** ([`Bpe::merge_sweep`]). When every merge using a
-//! token ranks after every merge producing it (true of files written by the BPE trainer; checked
-//! once in [`Bpe::new`]), a merge of rank `r` only creates pairs of rank `> r`, so the heap's pops
-//! are non-decreasing in rank: all entries of rank `r` are present when the first is popped and
-//! come out by increasing position. Buckets by rank, taken in increasing rank and sorted by
-//! position, pop the same sequence. Moreover an entry pushed while rank `r` is processed is not
-//! popped before rank `r` is done, so it can be pushed at the end instead, and only if its pair
-//! still exists then (a destroyed pair's entry is stale forever): each merge pushes its left pair
-//! at once (the left neighbour was already processed, so it is final) and its right pair when the
-//! next merge of the batch is not that right neighbour (which would replace the pair). This
-//! pushes the same valid entries at the same keys and no stale ones.
+//! **Monotone models: a sweep over the ranks, on runs** ([`Bpe::merge_runs`], module
+//! [`runs`]). When every merge using a token ranks after every merge producing it (true of files
+//! written by the BPE trainer; checked once in [`Bpe::new`]), a merge of rank `r` only creates
+//! pairs of rank `> r`, so the heap's pops are non-decreasing in rank: all entries of rank `r` are
+//! present when the first is popped and come out by increasing position, and an entry pushed
+//! while rank `r` is processed is not popped before rank `r` is done. The loop is then a sweep
+//! over the ranks, and on a piece kept as runs of equal symbols a whole run merges at once: a
+//! run of a thousand zeros costs its few levels of merges, not a thousand.
 //!
-//! **Other models: exact heap emulation** ([`Bpe::merge_general`]). Same buckets, with a bitmap
+//! **Choosing.** The backtracking search is the fastest on the pieces training saw (it
+//! touches each unit about once); the run sweep is linear whatever the piece. The search
+//! therefore leaves a piece to the run sweep when the piece has a run of one unit longer than 16
+//! and than any valid token spelled by that unit alone (the vocabulary then cannot cover the run
+//! in a few tokens, and the search would backtrack over it again and again), and when it exceeds
+//! a work budget proportional to the piece. Both give the merge loop's ids; the choice only moves
+//! the cost.
+//!
+//! **Other models: exact heap emulation** ([`Bpe::merge_general`]). Buckets by rank, a bitmap
 //! over ranks to find the lowest non-empty one. The lowest bucket is taken out whole into a
 //! `batch` sorted by position; a push of the batch's rank is inserted into the unprocessed part
 //! of the batch at its sorted place; a push of a higher rank goes to its bucket; a push of a
@@ -92,11 +97,13 @@ use crate::bpe::bytelevel::{push_utf8, token_to_bytes, BYTE_TO_CHAR};
 mod backtrack;
 pub(crate) mod bytelevel;
 pub(crate) mod pretokenize;
+mod runs;
 pub(crate) mod trainer;
 mod trie;
 pub(crate) mod unicode_class;
 
 use backtrack::{Backtrack, BacktrackScratch};
+use runs::RunScratch;
 
 /// "No symbol" in the linked list, "no merge" in rank lookups, "empty" in the rank buckets.
 const NONE: u32 = u32::MAX;
@@ -283,7 +290,7 @@ pub struct Bpe {
     /// See the module docs: token strings distinct, merges yield their concatenation.
     consistent: bool,
     /// `consistent`, and every effective merge using a token ranks after every effective merge
-    /// producing it: [`Bpe::merge_sweep`] applies.
+    /// producing it: [`Bpe::merge_runs`] applies.
     monotone: bool,
     /// Id of each byte's byte-level symbol, if the vocabulary has it.
     byte_ids: [Option<u32>; 256],
@@ -345,12 +352,14 @@ impl PieceCache {
 #[derive(Default)]
 pub struct BpeScratch {
     symbols: Vec<Symbol>,
-    sweep: SweepQueue,
     queue: RankQueue,
     batch: Vec<u32>,
     cache: PieceCache,
     text: String,
     backtrack: BacktrackScratch,
+    runs: RunScratch,
+    /// The units of the piece being encoded (see [`Bpe::unit_at`]).
+    units: Vec<u32>,
     /// UTF-8 of the piece [`Bpe::encode_chars`] passes on to [`Bpe::encode_piece`].
     bytes: Vec<u8>,
 }
@@ -423,95 +432,6 @@ impl RankQueue {
             batch.sort_unstable();
         }
         Some(r as u32)
-    }
-}
-
-/// The bucket queue of [`Bpe::merge_sweep`]: ranks are taken in increasing order only.
-///
-/// Lists are first-in first-out, so a rank whose positions were all pushed in increasing order
-/// (the usual case) is walked in place; otherwise it is copied into `batch` and sorted.
-#[derive(Default)]
-struct SweepQueue {
-    heads: Vec<u32>,
-    tails: Vec<u32>,
-    /// `(position, next node)`.
-    nodes: Vec<(u32, u32)>,
-    /// Bit `r`: rank `r` has entries.
-    bits: Vec<u64>,
-    /// Bit `r`: rank `r`'s list is not in increasing position order.
-    unsorted: Vec<u64>,
-    /// Word of `bits` where the search for the next rank starts.
-    cursor: usize,
-    batch: Vec<u32>,
-    dirty: bool,
-}
-
-impl SweepQueue {
-    fn prepare(&mut self, ranks: usize, symbols: usize) {
-        if self.dirty || self.heads.len() != ranks {
-            let words = ranks.div_ceil(64);
-            self.heads.clear();
-            self.heads.resize(ranks, NONE);
-            self.tails.clear();
-            self.tails.resize(ranks, NONE);
-            self.bits.clear();
-            self.bits.resize(words, 0);
-            self.unsorted.clear();
-            self.unsorted.resize(words, 0);
-        }
-        self.nodes.clear();
-        // Every symbol is pushed at most three times: initially and after two merges.
-        self.nodes.reserve(3 * symbols);
-        self.cursor = 0;
-        self.dirty = true;
-    }
-
-    #[inline(always)]
-    fn push(&mut self, rank: u32, pos: u32) {
-        let r = rank as usize;
-        let node = self.nodes.len() as u32;
-        self.nodes.push((pos, NONE));
-        let tail = self.tails[r];
-        if tail == NONE {
-            self.heads[r] = node;
-            self.bits[r >> 6] |= 1 << (r & 63);
-        } else {
-            let last = &mut self.nodes[tail as usize];
-            last.1 = node;
-            if last.0 > pos {
-                self.unsorted[r >> 6] |= 1 << (r & 63);
-            }
-        }
-        self.tails[r] = node;
-    }
-
-    /// Removes the lowest rank with entries; returns it with the first node of its list, or with
-    /// [`NONE`] and the positions sorted in `batch`.
-    fn pop_min(&mut self) -> Option<(u32, u32)> {
-        let Some(offset) = self.bits[self.cursor..].iter().position(|&b| b != 0) else {
-            self.dirty = false;
-            return None;
-        };
-        let w = self.cursor + offset;
-        self.cursor = w;
-        let bit = self.bits[w].trailing_zeros() as usize;
-        let r = (w << 6) | bit;
-        self.bits[w] &= !(1 << bit);
-        let head = std::mem::replace(&mut self.heads[r], NONE);
-        self.tails[r] = NONE;
-        self.batch.clear();
-        if self.unsorted[w] & (1 << bit) == 0 {
-            return Some((r as u32, head));
-        }
-        self.unsorted[w] &= !(1 << bit);
-        let mut node = head;
-        while node != NONE {
-            let (pos, next) = self.nodes[node as usize];
-            self.batch.push(pos);
-            node = next;
-        }
-        self.batch.sort_unstable();
-        Some((r as u32, NONE))
     }
 }
 
@@ -704,23 +624,19 @@ impl Bpe {
         let pushes = 3 * bytes;
         let BpeScratch {
             symbols,
-            sweep,
             queue,
             batch,
             cache,
             text,
             backtrack,
+            runs,
+            units,
             bytes: utf8,
         } = scratch;
         reserve_total(symbols, bytes);
-        // The merge loop's queue: the sweep for monotone models, the general one otherwise.
+        // The merge loop's queue: the run sweep for monotone models, the general one otherwise.
         if self.monotone {
-            reserve_total(&mut sweep.heads, ranks);
-            reserve_total(&mut sweep.tails, ranks);
-            reserve_total(&mut sweep.bits, words);
-            reserve_total(&mut sweep.unsorted, words);
-            reserve_total(&mut sweep.nodes, pushes);
-            reserve_total(&mut sweep.batch, pushes);
+            runs.reserve(bytes, ranks);
         } else {
             reserve_total(&mut queue.heads, ranks);
             reserve_total(&mut queue.bits, words);
@@ -733,6 +649,7 @@ impl Bpe {
         // Byte-level symbols are at most two UTF-8 bytes each.
         text.reserve((2 * bytes).saturating_sub(text.len()));
         backtrack.reserve(bytes);
+        reserve_total(units, bytes);
         reserve_total(utf8, bytes);
     }
 
@@ -782,9 +699,12 @@ impl Bpe {
     /// backtracking search without being spelled in UTF-8 and read back.
     pub fn encode_chars(&self, chars: &[char], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
         // More than CACHED_LEN characters are more than CACHED_LEN bytes: never memoized.
-        if chars.len() > CACHED_LEN
-            && self.search(|units| self.push_char_units(chars, units), scratch, out)
-        {
+        if chars.len() > CACHED_LEN {
+            let mut units = std::mem::take(&mut scratch.units);
+            units.clear();
+            self.push_char_units(chars, &mut units);
+            self.encode_units(&units, scratch, out);
+            scratch.units = units;
             return;
         }
         let mut bytes = std::mem::take(&mut scratch.bytes);
@@ -853,60 +773,74 @@ impl Bpe {
         }
     }
 
-    /// [`Bpe::encode_piece`] without the memo and the `ignore_merges` shortcut: the
-    /// backtracking search when the model allows it, else (or if it gives up) the merge loop.
+    /// [`Bpe::encode_piece`] without the memo and the `ignore_merges` shortcut.
     fn encode_uncached(&self, piece: &[u8], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
-        if !self.search(|units| self.push_units(piece, units), scratch, out) {
-            self.encode_merging(piece, scratch, out);
-        }
+        let mut units = std::mem::take(&mut scratch.units);
+        units.clear();
+        self.push_units(piece, &mut units);
+        self.encode_units(&units, scratch, out);
+        scratch.units = units;
     }
 
-    /// The backtracking search on the piece whose units `fill_units` appends; `false` when the
-    /// model is outside its assumptions or the search gave up (then `out` is unchanged).
-    fn search(
-        &self,
-        fill_units: impl FnOnce(&mut Vec<u32>),
-        scratch: &mut BpeScratch,
-        out: &mut Vec<u32>,
-    ) -> bool {
+    /// Encodes the piece spelled `units` (its symbols before any merge): the backtracking search
+    /// when the model allows it and the piece has no long run, else (or if the search gives up)
+    /// the merge loop, over runs for monotone models.
+    fn encode_units(&self, units: &[u32], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
+        if self.search(units, scratch, out) {
+            return;
+        }
+        self.merge_units(units, scratch, out);
+    }
+
+    /// The backtracking search on the piece spelled `units`; `false` when the model is outside
+    /// its assumptions or the search gave up (then `out` is unchanged).
+    fn search(&self, units: &[u32], scratch: &mut BpeScratch, out: &mut Vec<u32>) -> bool {
         let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) else {
             return false;
         };
         match &self.dense {
-            Some(dense) => backtrack.encode(self, dense, fill_units, &mut scratch.backtrack, out),
-            None => backtrack.encode(self, &self.table, fill_units, &mut scratch.backtrack, out),
+            Some(dense) => backtrack.encode(self, dense, units, &mut scratch.backtrack, out),
+            None => backtrack.encode(self, &self.table, units, &mut scratch.backtrack, out),
         }
     }
 
     /// The merge loop on `piece` (the reference's algorithm, module docs), appending to `out`.
     fn encode_merging(&self, piece: &[u8], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
-        let n = piece.len();
+        let mut units = std::mem::take(&mut scratch.units);
+        units.clear();
+        self.push_units(piece, &mut units);
+        self.merge_units(&units, scratch, out);
+        scratch.units = units;
+    }
+
+    /// The merge loop on the piece spelled `units`, appending to `out`.
+    fn merge_units(&self, units: &[u32], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
+        if self.monotone {
+            match &self.dense {
+                Some(dense) => self.merge_runs(dense, units, &mut scratch.runs, out),
+                None => self.merge_runs(&self.table, units, &mut scratch.runs, out),
+            }
+            return;
+        }
+        let n = units.len();
         assert!(n < NONE as usize, "piece too long");
         let symbols = &mut scratch.symbols;
         symbols.clear();
-        let mut i = 0;
-        while i < n {
-            let (id, width) = self.unit_at(piece, i);
-            i += width;
-            let at = symbols.len() as u32;
-            symbols.push(Symbol {
-                id,
-                prev: at.wrapping_sub(1),
-                next: at + 1,
-            });
-        }
+        symbols.extend(units.iter().enumerate().map(|(i, &id)| Symbol {
+            id,
+            prev: (i as u32).wrapping_sub(1),
+            next: i as u32 + 1,
+        }));
         let Some(last) = symbols.last_mut() else {
             return;
         };
         last.next = NONE;
         if symbols.len() > 1 {
-            match (&self.dense, self.monotone) {
-                (Some(dense), true) => self.merge_sweep(dense, symbols, &mut scratch.sweep),
-                (None, true) => self.merge_sweep(&self.table, symbols, &mut scratch.sweep),
-                (Some(dense), false) => {
+            match &self.dense {
+                Some(dense) => {
                     self.merge_general(dense, symbols, &mut scratch.queue, &mut scratch.batch)
                 }
-                (None, false) => {
+                None => {
                     self.merge_general(&self.table, symbols, &mut scratch.queue, &mut scratch.batch)
                 }
             }
@@ -919,77 +853,6 @@ impl Bpe {
                 break;
             }
             pos = symbol.next as usize;
-        }
-    }
-
-    /// The reference merge loop for monotone consistent models: one increasing sweep over the
-    /// ranks, pushing only the pairs that survive each batch (see the module docs).
-    fn merge_sweep<P: PairRanks>(&self, ranks: &P, symbols: &mut [Symbol], queue: &mut SweepQueue) {
-        queue.prepare(self.merges.len(), symbols.len());
-        for (pos, pair) in symbols.windows(2).enumerate() {
-            let rank = ranks.rank(pair[0].id, pair[1].id);
-            if rank != NONE {
-                queue.push(rank, pos as u32);
-            }
-        }
-        while let Some((rank, mut node)) = queue.pop_min() {
-            let (merge_left, merge_right) = self.merges[rank as usize];
-            let new_id = self.merged_ids[rank as usize];
-            // The last symbol merged in this batch whose right pair is not pushed yet.
-            let mut pending = NONE;
-            let mut i = 0;
-            loop {
-                let pos = if node != NONE {
-                    let (pos, next) = queue.nodes[node as usize];
-                    node = next;
-                    pos
-                } else if i < queue.batch.len() {
-                    i += 1;
-                    queue.batch[i - 1]
-                } else {
-                    break;
-                };
-                let current = symbols[pos as usize];
-                // A dead symbol has id DEAD, never `merge_left`.
-                if current.id != merge_left || current.next == NONE {
-                    continue;
-                }
-                let next_pos = current.next;
-                let right = symbols[next_pos as usize];
-                if right.id != merge_right {
-                    continue;
-                }
-                if pending != NONE && pending != current.prev {
-                    // `pending`'s right neighbour is final: it lies before `pos` (already
-                    // processed) and is not `pos`.
-                    let neighbour = symbols[symbols[pending as usize].next as usize].id;
-                    let r = ranks.rank(new_id, neighbour);
-                    if r != NONE {
-                        queue.push(r, pending);
-                    }
-                }
-                symbols[pos as usize].id = new_id;
-                symbols[pos as usize].next = right.next;
-                symbols[next_pos as usize].id = DEAD;
-                if right.next != NONE {
-                    symbols[right.next as usize].prev = pos;
-                }
-                if current.prev != NONE {
-                    // Final: the left neighbour was processed already and stays adjacent.
-                    let r = ranks.rank(symbols[current.prev as usize].id, new_id);
-                    if r != NONE {
-                        queue.push(r, current.prev);
-                    }
-                }
-                pending = if right.next != NONE { pos } else { NONE };
-            }
-            if pending != NONE {
-                let neighbour = symbols[symbols[pending as usize].next as usize].id;
-                let r = ranks.rank(new_id, neighbour);
-                if r != NONE {
-                    queue.push(r, pending);
-                }
-            }
         }
     }
 

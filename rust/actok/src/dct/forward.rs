@@ -117,11 +117,22 @@ impl ForwardDct {
         4.0 * (self.len as f64 + 8.0) * UNIT_ROUNDOFF * terms
     }
 
+    /// Whether the exact kernel (pocketfft, `O(log H)` work per value) is cheaper than the folded
+    /// product (`O(H)` per value, on rows padded to [`COLS`] values): with 1 to 3 dimensions the
+    /// padding multiplies the product's work by 2.7 to 8, and from 128 steps on the FFT wins
+    /// anyway (instruction counts of `benches/workload.rs shape`: 160×2 chunks 661 → 314 per
+    /// value, 50×2 322 → 215, 160×14 232 → 203; 50×14 stays on the product, 180 against 203).
+    #[inline]
+    fn prefers_exact(&self, dim: usize) -> bool {
+        5 * dim < 2 * COLS || self.len >= 128
+    }
+
     /// `out[t·dim + d] = DCT-II-ortho(chunk[:, d])[t]`.
     ///
     /// Returns the per-column sums of absolute input values (for [`ForwardDct::error_bound`])
-    /// when the folded product computed `out`, or `None` when the horizon is too long for a
-    /// matrix and `out` holds scipy's exact values. Non-finite inputs give non-finite outputs.
+    /// when the folded product computed `out`, or `None` when the exact kernel did (a horizon too
+    /// long for a matrix, or [`ForwardDct::prefers_exact`]) and `out` holds scipy's exact
+    /// values. Non-finite inputs give non-finite outputs.
     pub(crate) fn transform<'s, T: Sample>(
         &self,
         chunk: &[T],
@@ -141,7 +152,7 @@ impl ForwardDct {
             dct,
             ..
         } = scratch;
-        if self.even.is_empty() {
+        if self.even.is_empty() || self.prefers_exact(dim) {
             self.exact.apply_block(chunk, out, dim, dct);
             return None;
         }

@@ -165,12 +165,23 @@ mod tests {
 
     #[test]
     fn binary_steps_hit_ties_and_still_match() {
-        // Step signals (grippers) give exact .5 ties at several scales.
+        // Step signals (grippers) give exact .5 ties at several scales. Four columns (one per
+        // step position offset), so that the folded product and its tie check run: one to
+        // three columns go to the exact kernel directly.
+        const DIM: usize = 4;
         for h in [2usize, 4, 8, 10, 16, 20, 50] {
             for step in 0..h {
-                let chunk: Vec<f64> = (0..h).map(|t| if t < step { -1.0 } else { 1.0 }).collect();
+                let chunk: Vec<f64> = (0..h * DIM)
+                    .map(|i| {
+                        if i / DIM < (step + i % DIM) % (h + 1) {
+                            -1.0
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect();
                 for scale in [1.0, 2.0, 5.0, 10.0, 12.5, 50.0] {
-                    assert_eq!(fast(&chunk, h, 1, scale), exact(&chunk, h, 1, scale));
+                    assert_eq!(fast(&chunk, h, DIM, scale), exact(&chunk, h, DIM, scale));
                 }
             }
         }
