@@ -105,6 +105,20 @@ MUTATIONS = [
         ("pytest", ("test_pretokenize.py", "-k", "boundary")),
     ),
     Mutation(
+        "runs-odd-run",
+        "run merge loop: an odd run of a self-merging symbol loses its last unit",
+        "let odd = run.count % 2 == 1;",
+        "let odd = false;",
+        ("cargo", ("bpe::",)),
+    ),
+    Mutation(
+        "runs-pair-of-two",
+        "run merge loop: a run of exactly two equal symbols never merges inside",
+        "if a != b || run.count < 2 {",
+        "if a != b || run.count < 3 {",
+        ("cargo", ("bpe::",)),
+    ),
+    Mutation(
         "far-rule-off",
         "no value is ever 'far' from the normalizer's fitting data (degrees pass as radians)",
         "far: (seen_d.0 - span, seen_d.1 + span),",
