@@ -59,10 +59,17 @@ pub(crate) fn piece_hash(bytes: &[u8]) -> u64 {
 }
 
 /// The training words: distinct pre-tokenized pieces (as raw bytes) with their counts.
+///
+/// The bytes are kept in segments of at most `block_symbols` bytes (or one longer word), which
+/// become the trainer's blocks: each segment is freed as soon as its block holds the symbols, so
+/// the raw bytes and the blocks' symbols are never all in memory together.
 pub(crate) struct WordSet {
-    bytes: Vec<u8>,
-    /// `starts[w]..starts[w + 1]` are the bytes of word `w`.
-    starts: Vec<u64>,
+    /// Words' bytes, segment by segment (words never straddle two segments).
+    segments: Vec<Vec<u8>>,
+    /// Index of the first word of each segment.
+    segment_first: Vec<u32>,
+    /// Where each word starts in its segment.
+    starts: Vec<u32>,
     counts: Vec<u64>,
     /// First word with each hash.
     by_hash: FastMap<u64, u32>,
@@ -70,28 +77,40 @@ pub(crate) struct WordSet {
     collisions: HashMap<Vec<u8>, u32>,
     /// Which bytes occur in any word.
     seen: [bool; 256],
+    /// Bytes per segment (a word longer than this gets a segment of its own).
+    block_symbols: usize,
 }
 
 impl WordSet {
     /// An empty set.
     pub(crate) fn new() -> Self {
+        Self::with_block_symbols(BLOCK_SYMBOLS)
+    }
+
+    /// An empty set whose segments (the trainer's blocks) hold at most `block_symbols` bytes.
+    fn with_block_symbols(block_symbols: usize) -> Self {
         Self {
-            bytes: Vec::new(),
-            starts: vec![0],
+            segments: Vec::new(),
+            segment_first: Vec::new(),
+            starts: Vec::new(),
             counts: Vec::new(),
             by_hash: FastMap::default(),
             collisions: HashMap::new(),
             seen: [false; 256],
+            block_symbols,
         }
     }
 
-    /// Number of distinct words.
-    pub(crate) fn len(&self) -> usize {
-        self.counts.len()
-    }
-
     fn word(&self, w: usize) -> &[u8] {
-        &self.bytes[self.starts[w] as usize..self.starts[w + 1] as usize]
+        let s = self.segment_first.partition_point(|&f| f as usize <= w) - 1;
+        let segment = &self.segments[s];
+        let start = self.starts[w] as usize;
+        // Words are non-empty, so the next word starts later exactly when it is in this segment.
+        let end = match self.starts.get(w + 1) {
+            Some(&next) if next as usize > start => next as usize,
+            _ => segment.len(),
+        };
+        &segment[start..end]
     }
 
     /// Counts one occurrence of `piece` (non-empty), whose [`piece_hash`] is `hash`.
@@ -124,8 +143,26 @@ impl WordSet {
         for &b in piece {
             self.seen[b as usize] = true;
         }
-        self.bytes.extend_from_slice(piece);
-        self.starts.push(self.bytes.len() as u64);
+        let full = match self.segments.last() {
+            Some(last) => !last.is_empty() && last.len() + piece.len() > self.block_symbols,
+            None => true,
+        };
+        if full {
+            // Later segments fill up: allocate them whole rather than doubling into them.
+            let capacity = if self.segments.is_empty() {
+                0
+            } else {
+                self.block_symbols
+            };
+            self.segments.push(Vec::with_capacity(capacity));
+            self.segment_first.push(w);
+        }
+        let segment = self.segments.last_mut().expect("pushed above");
+        let start = u32::try_from(segment.len()).map_err(|_| {
+            Error::InvalidArgument("a training piece longer than 4294967295 bytes".into())
+        })?;
+        self.starts.push(start);
+        segment.extend_from_slice(piece);
         self.counts.push(1);
         Ok(w)
     }
@@ -158,7 +195,51 @@ enum Pos {
     /// Every word that contained the pair before training (the blocks' initial index).
     Initial,
     /// These words (sorted, distinct global indices).
-    Words(Vec<u32>),
+    Words(WordList),
+}
+
+/// A sorted list of distinct word indices, stored as LEB128 varints of the gaps between them.
+///
+/// Entries that are never merged keep their lists in the queue until training ends; on long
+/// words (FAST chunks of letters) those lists held more memory than the words themselves. The
+/// gaps of a sorted list are mostly small: one or two bytes per word instead of four.
+#[derive(Debug)]
+struct WordList(Box<[u8]>);
+
+impl WordList {
+    /// The list of `words` (sorted and distinct).
+    fn encode(words: &[u32]) -> Self {
+        let mut bytes = Vec::with_capacity(words.len() + 4);
+        let mut prev = 0u32;
+        for &w in words {
+            debug_assert!(w >= prev, "sorted");
+            let mut gap = w - prev;
+            prev = w;
+            while gap >= 0x80 {
+                bytes.push((gap as u8) | 0x80);
+                gap >>= 7;
+            }
+            bytes.push(gap as u8);
+        }
+        Self(bytes.into_boxed_slice())
+    }
+
+    /// The words, into `out` (cleared first).
+    fn decode_into(&self, out: &mut Vec<u32>) {
+        out.clear();
+        let (mut prev, mut gap, mut shift) = (0u32, 0u32, 0u32);
+        for &b in self.0.iter() {
+            gap |= u32::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                prev += gap;
+                out.push(prev);
+                gap = 0;
+                shift = 0;
+            } else {
+                shift += 7;
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -193,6 +274,8 @@ impl Ord for Entry {
 struct Block<S> {
     /// Global index of the first word.
     first_word: u32,
+    /// The words' raw bytes until `init_block` turns them into `syms` (then empty).
+    raw: Vec<u8>,
     /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]`.
     syms: Vec<S>,
     starts: Vec<u32>,
@@ -353,7 +436,8 @@ fn train_with<S: Sym>(
 ) -> Result<Trained> {
     // Alphabet: the initial alphabet plus every byte-level symbol seen, by code point.
     let mut alphabet: Vec<char> = config.initial_alphabet.clone();
-    for (&seen, &symbol) in words.seen.iter().zip(&BYTE_TO_CHAR) {
+    let seen = words.seen;
+    for (&seen, &symbol) in seen.iter().zip(&BYTE_TO_CHAR) {
         if seen {
             alphabet.push(symbol);
         }
@@ -377,12 +461,11 @@ fn train_with<S: Sym>(
         return Err(Error::InvalidArgument("initial alphabet too large".into()));
     }
 
-    let mut blocks: Vec<Block<S>> = make_blocks(&words);
+    let mut blocks: Vec<Block<S>> = make_blocks(words);
     // Convert to ids and index the initial pairs, block by block in parallel.
     parallel::for_each_block(&mut blocks, 1, 2, Vec::new, |scratch, _, block| {
-        init_block(&mut block[0], &words, &byte_id, scratch)
+        init_block(&mut block[0], &byte_id, scratch)
     })?;
-    drop(words);
 
     // Global initial counts.
     let mut pair_counts: FastMap<u64, i64> = FastMap::default();
@@ -415,6 +498,8 @@ fn train_with<S: Sym>(
     let mut gained_right: Vec<Vec<u32>> = Vec::new();
     let mut gained_touched: Vec<u64> = Vec::new();
     let mut ranges: Vec<(usize, usize)> = vec![(0, 0); blocks.len()];
+    // The decoded word list of the entry being merged.
+    let mut listed: Vec<u32> = Vec::new();
     loop {
         if tokens.len() >= config.vocab_size {
             break;
@@ -447,7 +532,9 @@ fn train_with<S: Sym>(
         merged_ids.push(new_id);
 
         // Which words of which block to merge in.
-        if let Pos::Words(list) = &top.pos {
+        if let Pos::Words(encoded) = &top.pos {
+            encoded.decode_into(&mut listed);
+            let list = &listed;
             for (b, range) in ranges.iter_mut().enumerate() {
                 let lo = list.partition_point(|&w| w < block_starts[b]);
                 let hi = match block_starts.get(b + 1) {
@@ -458,6 +545,7 @@ fn train_with<S: Sym>(
             }
         }
         let pos = &top.pos;
+        let listed_ref = &listed;
         let ranges_ref = &ranges;
         let token_len_ref = &token_len;
         let max_len = config.max_token_length;
@@ -481,7 +569,8 @@ fn train_with<S: Sym>(
                         merge_listed(block, &words[lo..hi], 0, merge, token_len_ref, max_len);
                         block.init_words = words;
                     }
-                    Pos::Words(list) => {
+                    Pos::Words(_) => {
+                        let list = listed_ref;
                         let (lo, hi) = ranges_ref[b];
                         if lo < hi {
                             block.out.ensure(vocab_len);
@@ -546,7 +635,7 @@ fn train_with<S: Sym>(
                 queue.push(Entry {
                     count: count as u64,
                     pair,
-                    pos: Pos::Words(list),
+                    pos: Pos::Words(WordList::encode(&list)),
                 });
             }
         }
@@ -560,49 +649,51 @@ fn train_with<S: Sym>(
     })
 }
 
-/// Splits the words into blocks of about [`BLOCK_SYMBOLS`] symbols (word ranges only).
-fn make_blocks<S: Sym>(words: &WordSet) -> Vec<Block<S>> {
-    let mut blocks = Vec::new();
-    let mut first = 0usize;
-    while first < words.len() {
-        let base = words.starts[first];
-        let mut end = first + 1;
-        while end < words.len() && (words.starts[end + 1] - base) as usize <= BLOCK_SYMBOLS {
-            end += 1;
-        }
-        blocks.push(Block {
-            first_word: first as u32,
-            // Temporarily: the number of words, filled in by `init_block`.
-            starts: vec![0; end - first],
+/// The words' segments as blocks (raw bytes, starts and counts; `init_block` does the rest).
+fn make_blocks<S: Sym>(words: WordSet) -> Vec<Block<S>> {
+    let WordSet {
+        segments,
+        segment_first,
+        starts,
+        counts,
+        ..
+    } = words;
+    let bounds: Vec<usize> = segment_first
+        .iter()
+        .map(|&f| f as usize)
+        .chain([counts.len()])
+        .collect();
+    segments
+        .into_iter()
+        .zip(bounds.windows(2))
+        .map(|(raw, b)| Block {
+            first_word: b[0] as u32,
+            raw,
+            starts: starts[b[0]..b[1]].to_vec(),
+            counts: counts[b[0]..b[1]].to_vec(),
             ..Block::default()
-        });
-        first = end;
-    }
-    blocks
+        })
+        .collect()
 }
 
-/// Fills a block's symbols and initial pair index from the word set.
-fn init_block<S: Sym>(
-    block: &mut Block<S>,
-    words: &WordSet,
-    byte_id: &[u32; 256],
-    marks: &mut Vec<u32>,
-) {
-    let first = block.first_word as usize;
+/// Turns a block's raw bytes into symbols (freeing the bytes) and builds its initial pair index.
+fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Vec<u32>) {
+    let raw = std::mem::take(&mut block.raw);
     let n = block.starts.len();
-    let base = words.starts[first];
-    let end = words.starts[first + n];
-    block.syms = words.bytes[base as usize..end as usize]
+    block.lens = (0..n)
+        .map(|i| {
+            let end = block.starts.get(i + 1).map_or(raw.len(), |&e| e as usize);
+            (end - block.starts[i] as usize) as u32
+        })
+        .collect();
+    block.syms = raw
         .iter()
         .map(|&b| S::from_id(byte_id[b as usize]))
         .collect();
-    block.starts = (0..n)
-        .map(|i| (words.starts[first + i] - base) as u32)
-        .collect();
-    block.lens = (0..n)
-        .map(|i| (words.starts[first + i + 1] - words.starts[first + i]) as u32)
-        .collect();
-    block.counts = words.counts[first..first + n].to_vec();
+    let word = |i: usize| {
+        let start = block.starts[i] as usize;
+        &raw[start..start + block.lens[i] as usize]
+    };
 
     // Pairs of initial symbols are pairs of bytes: index them densely by byte pair.
     const NO: u32 = u32::MAX;
@@ -611,7 +702,7 @@ fn init_block<S: Sym>(
     let mut counts = vec![0i64; 1 << 16];
     let mut nwords = vec![0u32; 1 << 16];
     for i in 0..n {
-        let bytes = words.word(first + i);
+        let bytes = word(i);
         let count = block.counts[i] as i64;
         for w in bytes.windows(2) {
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
@@ -642,7 +733,7 @@ fn init_block<S: Sym>(
     block.init_words = vec![0; total as usize];
     marks.iter_mut().for_each(|m| *m = NO);
     for i in 0..n {
-        for w in words.word(first + i).windows(2) {
+        for w in word(i).windows(2) {
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
             if marks[key] != i as u32 {
                 marks[key] = i as u32;
@@ -965,7 +1056,12 @@ mod tests {
     }
 
     fn word_set(pieces: &[Vec<u8>]) -> WordSet {
-        let mut words = WordSet::new();
+        word_set_in_blocks(pieces, BLOCK_SYMBOLS)
+    }
+
+    /// The words in segments (hence trainer blocks) of at most `block_symbols` bytes.
+    fn word_set_in_blocks(pieces: &[Vec<u8>], block_symbols: usize) -> WordSet {
+        let mut words = WordSet::with_block_symbols(block_symbols);
         for p in pieces {
             words.add(p, piece_hash(p)).unwrap();
         }
@@ -1078,6 +1174,7 @@ mod tests {
             min_frequency in 0u64..4,
             max_len in prop::sample::select(vec![0usize, 2, 3, 4, 5, 6, 10000]),
             initial in prop::collection::vec(prop::sample::select(vec!['\0', 'a', 'q', '\u{120}']), 0..3),
+            block_symbols in 1usize..24,
         ) {
             let mut cfg = config(0, min_frequency, max_len);
             cfg.initial_alphabet = initial;
@@ -1085,6 +1182,20 @@ mod tests {
             let expected = simple_from_pieces(&pieces, &cfg);
             prop_assert_eq!(&fast_train(&pieces, &cfg), &expected);
             prop_assert_eq!(&fast_train_wide(&pieces, &cfg), &expected);
+            // Many small blocks (segments of the word set) train the same merges.
+            let blocks = word_set_in_blocks(&pieces, block_symbols);
+            prop_assert_eq!(&train(blocks, &cfg, &mut |_, _| {}).unwrap(), &expected);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn word_lists_round_trip(mut words in prop::collection::vec(any::<u32>(), 0..60)) {
+            words.sort_unstable();
+            words.dedup();
+            let mut out = vec![7];
+            WordList::encode(&words).decode_into(&mut out);
+            prop_assert_eq!(out, words);
         }
     }
 
