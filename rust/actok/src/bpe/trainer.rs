@@ -402,6 +402,132 @@ impl Sym for u16 {
     }
 }
 
+impl Sym for u8 {
+    #[inline]
+    fn from_id(id: u32) -> Self {
+        debug_assert!(id <= u32::from(u8::MAX));
+        id as u8
+    }
+    #[inline]
+    fn id(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+/// The blocks, with one-byte symbols while every id fits in a byte (the words' bytes become the
+/// symbols in place), widened to `S` when the first larger id is created: by then merges have
+/// shortened the words, so the wide copy is smaller than the words were.
+enum Blocks<S> {
+    Narrow(Vec<Block<u8>>),
+    Wide(Vec<Block<S>>),
+}
+
+impl<S: Sym> Blocks<S> {
+    fn outs(&mut self) -> Vec<&mut MergeOut> {
+        match self {
+            Self::Narrow(b) => b.iter_mut().map(|b| &mut b.out).collect(),
+            Self::Wide(b) => b.iter_mut().map(|b| &mut b.out).collect(),
+        }
+    }
+
+    fn first_words(&self) -> Vec<u32> {
+        match self {
+            Self::Narrow(b) => b.iter().map(|b| b.first_word).collect(),
+            Self::Wide(b) => b.iter().map(|b| b.first_word).collect(),
+        }
+    }
+
+    fn init_pairs(&self) -> Vec<(&[u64], &[i64])> {
+        match self {
+            Self::Narrow(b) => b
+                .iter()
+                .map(|b| (&b.init_pairs[..], &b.init_counts[..]))
+                .collect(),
+            Self::Wide(b) => b
+                .iter()
+                .map(|b| (&b.init_pairs[..], &b.init_counts[..]))
+                .collect(),
+        }
+    }
+
+    /// Makes the blocks wide if they are not, block by block (each narrow block is freed once
+    /// copied), keeping only the words' current symbols.
+    fn widen(&mut self) {
+        if let Self::Narrow(narrow) = self {
+            let wide = std::mem::take(narrow)
+                .into_iter()
+                .map(widen_block)
+                .collect();
+            *self = Self::Wide(wide);
+        }
+    }
+}
+
+/// `block` with `S` symbols, its words packed (merges leave gaps after each word).
+fn widen_block<S: Sym>(block: Block<u8>) -> Block<S> {
+    let live: usize = block.lens.iter().map(|&l| l as usize).sum();
+    let mut syms = Vec::with_capacity(live);
+    let mut starts = Vec::with_capacity(block.starts.len());
+    for (&start, &len) in block.starts.iter().zip(&block.lens) {
+        starts.push(syms.len() as u32);
+        let start = start as usize;
+        syms.extend(
+            block.syms[start..start + len as usize]
+                .iter()
+                .map(|&s| S::from_id(u32::from(s))),
+        );
+    }
+    Block {
+        first_word: block.first_word,
+        raw: Vec::new(),
+        syms,
+        starts,
+        lens: block.lens,
+        counts: block.counts,
+        init_pairs: block.init_pairs,
+        init_off: block.init_off,
+        init_words: block.init_words,
+        init_counts: block.init_counts,
+        out: block.out,
+    }
+}
+
+/// Merges the current entry's pair into the words of `block` (block `b`) it lists.
+#[allow(clippy::too_many_arguments)]
+fn merge_block<S: Sym>(
+    block: &mut Block<S>,
+    b: usize,
+    pos: &Pos,
+    pair: u64,
+    listed: &[u32],
+    ranges: &[(usize, usize)],
+    merge: (u32, u32, u32),
+    token_len: &[usize],
+    max_len: usize,
+    vocab_len: usize,
+) {
+    match pos {
+        Pos::Initial => {
+            let Ok(k) = block.init_pairs.binary_search(&pair) else {
+                return;
+            };
+            block.out.ensure(vocab_len);
+            let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
+            let words = std::mem::take(&mut block.init_words);
+            merge_listed(block, &words[lo..hi], 0, merge, token_len, max_len);
+            block.init_words = words;
+        }
+        Pos::Words(_) => {
+            let (lo, hi) = ranges[b];
+            if lo < hi {
+                block.out.ensure(vocab_len);
+            }
+            let first = block.first_word;
+            merge_listed(block, &listed[lo..hi], first, merge, token_len, max_len);
+        }
+    }
+}
+
 impl Sym for u32 {
     #[inline]
     fn from_id(id: u32) -> Self {
@@ -461,16 +587,25 @@ fn train_with<S: Sym>(
         return Err(Error::InvalidArgument("initial alphabet too large".into()));
     }
 
-    let mut blocks: Vec<Block<S>> = make_blocks(words);
     // Convert to ids and index the initial pairs, block by block in parallel.
-    parallel::for_each_block(&mut blocks, 1, 2, Vec::new, |scratch, _, block| {
-        init_block(&mut block[0], &byte_id, scratch)
-    })?;
+    let mut blocks: Blocks<S> = if tokens.len() <= 256 {
+        let mut narrow = make_blocks(words);
+        parallel::for_each_block(&mut narrow, 1, 2, Vec::new, |scratch, _, block| {
+            init_block(&mut block[0], &byte_id, scratch)
+        })?;
+        Blocks::Narrow(narrow)
+    } else {
+        let mut wide = make_blocks(words);
+        parallel::for_each_block(&mut wide, 1, 2, Vec::new, |scratch, _, block| {
+            init_block(&mut block[0], &byte_id, scratch)
+        })?;
+        Blocks::Wide(wide)
+    };
 
     // Global initial counts.
     let mut pair_counts: FastMap<u64, i64> = FastMap::default();
-    for block in &blocks {
-        for (&pair, &count) in block.init_pairs.iter().zip(&block.init_counts) {
+    for (pairs, counts) in blocks.init_pairs() {
+        for (&pair, &count) in pairs.iter().zip(counts) {
             *pair_counts.entry(pair).or_insert(0) += count;
         }
     }
@@ -489,7 +624,7 @@ fn train_with<S: Sym>(
         }
     }
     drop(initial_pairs);
-    let block_starts: Vec<u32> = blocks.iter().map(|b| b.first_word).collect();
+    let block_starts: Vec<u32> = blocks.first_words();
 
     let total_steps = config.vocab_size.saturating_sub(tokens.len()) as u64;
     let mut merges: Vec<(u32, u32)> = Vec::new();
@@ -497,7 +632,7 @@ fn train_with<S: Sym>(
     let mut gained_left: Vec<Vec<u32>> = Vec::new();
     let mut gained_right: Vec<Vec<u32>> = Vec::new();
     let mut gained_touched: Vec<u64> = Vec::new();
-    let mut ranges: Vec<(usize, usize)> = vec![(0, 0); blocks.len()];
+    let mut ranges: Vec<(usize, usize)> = vec![(0, 0); block_starts.len()];
     // The decoded word list of the entry being merged.
     let mut listed: Vec<u32> = Vec::new();
     loop {
@@ -544,49 +679,48 @@ fn train_with<S: Sym>(
                 *range = (lo, hi);
             }
         }
-        let pos = &top.pos;
-        let listed_ref = &listed;
-        let ranges_ref = &ranges;
+        if new_id > u32::from(u8::MAX) {
+            blocks.widen();
+        }
+        let (pos, pair) = (&top.pos, top.pair);
+        let (listed, ranges) = (&listed[..], &ranges[..]);
         let token_len_ref = &token_len;
         let max_len = config.max_token_length;
         let vocab_len = tokens.len();
         let merge = (left, right, new_id);
-        parallel::for_each_block(
-            &mut blocks,
-            1,
-            2,
-            || (),
-            |_, b, block| {
-                let block = &mut block[0];
-                match pos {
-                    Pos::Initial => {
-                        let Ok(k) = block.init_pairs.binary_search(&top.pair) else {
-                            return;
-                        };
-                        block.out.ensure(vocab_len);
-                        let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
-                        let words = std::mem::take(&mut block.init_words);
-                        merge_listed(block, &words[lo..hi], 0, merge, token_len_ref, max_len);
-                        block.init_words = words;
-                    }
-                    Pos::Words(_) => {
-                        let list = listed_ref;
-                        let (lo, hi) = ranges_ref[b];
-                        if lo < hi {
-                            block.out.ensure(vocab_len);
-                        }
-                        let first = block.first_word;
-                        merge_listed(block, &list[lo..hi], first, merge, token_len_ref, max_len);
-                    }
-                }
-            },
-        )?;
+        macro_rules! merge_all {
+            ($blocks:expr) => {
+                parallel::for_each_block(
+                    $blocks,
+                    1,
+                    2,
+                    || (),
+                    |_, b, block| {
+                        merge_block(
+                            &mut block[0],
+                            b,
+                            pos,
+                            pair,
+                            listed,
+                            ranges,
+                            merge,
+                            token_len_ref,
+                            max_len,
+                            vocab_len,
+                        )
+                    },
+                )?
+            };
+        }
+        match &mut blocks {
+            Blocks::Narrow(narrow) => merge_all!(narrow),
+            Blocks::Wide(wide) => merge_all!(wide),
+        }
 
         // Apply the changes in block (hence word) order.
         gained_left.resize_with(vocab_len, Vec::new);
         gained_right.resize_with(vocab_len, Vec::new);
-        for block in &mut blocks {
-            let out = &mut block.out;
+        for out in blocks.outs() {
             for &t in &out.touched {
                 let i = t as usize;
                 for (pair, delta) in [
@@ -1175,10 +1309,14 @@ mod tests {
             max_len in prop::sample::select(vec![0usize, 2, 3, 4, 5, 6, 10000]),
             initial in prop::collection::vec(prop::sample::select(vec!['\0', 'a', 'q', '\u{120}']), 0..3),
             block_symbols in 1usize..24,
+            padding in prop::sample::select(vec![0u32, 248, 300]),
         ) {
             let mut cfg = config(0, min_frequency, max_len);
             cfg.initial_alphabet = initial;
-            cfg.vocab_size = 6 + vocab_extra;
+            // A padded alphabet: 248 extra characters make the one-byte blocks widen during
+            // training, 300 make them wide from the start.
+            cfg.initial_alphabet.extend((0..padding).filter_map(|i| char::from_u32(0x3000 + i)));
+            cfg.vocab_size = 6 + padding as usize + vocab_extra;
             let expected = simple_from_pieces(&pieces, &cfg);
             prop_assert_eq!(&fast_train(&pieces, &cfg), &expected);
             prop_assert_eq!(&fast_train_wide(&pieces, &cfg), &expected);
