@@ -388,6 +388,13 @@ impl MergeOut {
 trait Sym: Copy + Eq + Default + Send + Sync + 'static {
     fn from_id(id: u32) -> Self;
     fn id(self) -> u32;
+
+    /// The symbols of raw word bytes, whose ids are `byte_id` (all of which fit).
+    fn from_bytes(raw: Vec<u8>, byte_id: &[u32; 256]) -> Vec<Self> {
+        raw.iter()
+            .map(|&b| Self::from_id(byte_id[b as usize]))
+            .collect()
+    }
 }
 
 impl Sym for u16 {
@@ -411,6 +418,14 @@ impl Sym for u8 {
     #[inline]
     fn id(self) -> u32 {
         u32::from(self)
+    }
+
+    /// In place: the bytes' own allocation holds the symbols.
+    fn from_bytes(mut raw: Vec<u8>, byte_id: &[u32; 256]) -> Vec<Self> {
+        for b in &mut raw {
+            *b = Self::from_id(byte_id[*b as usize]);
+        }
+        raw
     }
 }
 
@@ -820,10 +835,6 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
             (end - block.starts[i] as usize) as u32
         })
         .collect();
-    block.syms = raw
-        .iter()
-        .map(|&b| S::from_id(byte_id[b as usize]))
-        .collect();
     let word = |i: usize| {
         let start = block.starts[i] as usize;
         &raw[start..start + block.lens[i] as usize]
@@ -876,6 +887,7 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
             }
         }
     }
+    block.syms = S::from_bytes(raw, byte_id);
 }
 
 /// Merges `(left, right)` into `new_id` in the words `words[i] - offset` (local indices) of
