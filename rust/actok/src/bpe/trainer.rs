@@ -2,10 +2,13 @@
 //! (`docs/semantics.md#trainer`), on compact integer symbols.
 //!
 //! The library keeps every word as a vector of 32-byte symbols and every pair's word set as a
-//! `HashSet<usize>`; this trainer keeps a word as `u16` (or `u32`) ids in a flat per-block array that merges
-//! compact in place, and builds the initial pair → words index as a flat CSR array per block, so
-//! memory stays proportional to the corpus's symbol count. Pairs are counted, and merges applied,
-//! in parallel over blocks on actok's pool.
+//! `HashSet<usize>`; this trainer keeps a word as ids in a flat per-block array that merges
+//! compact in place (one byte per symbol, in the word set's own bytes, while every id fits in a
+//! byte; then `u16`, or `u32` for huge vocabularies), builds the initial pair → words index as a
+//! flat CSR array per block, and stores the word lists of queued pairs as varint gaps, so memory
+//! stays proportional to the corpus's symbol count (FAST chunks give long words: 1M chunks of
+//! 50×14 are 686M symbols in 2.8M distinct words). Pairs are counted, and merges applied, in
+//! parallel over blocks on actok's pool.
 //!
 //! What decides the exact vocabulary and merges, and is therefore reproduced literally:
 //! - ids: the alphabet (initial alphabet ∪ every symbol seen) sorted by code point, then one id per
