@@ -2,10 +2,13 @@
 //! (`docs/semantics.md#trainer`), on compact integer symbols.
 //!
 //! The library keeps every word as a vector of 32-byte symbols and every pair's word set as a
-//! `HashSet<usize>`; this trainer keeps a word as `u16` (or `u32`) ids in a flat per-block array that merges
-//! compact in place, and builds the initial pair → words index as a flat CSR array per block, so
-//! memory stays proportional to the corpus's symbol count. Pairs are counted, and merges applied,
-//! in parallel over blocks on actok's pool.
+//! `HashSet<usize>`; this trainer keeps a word as ids in a flat per-block array that merges
+//! compact in place (one byte per symbol, in the word set's own bytes, while every id fits in a
+//! byte; then `u16`, or `u32` for huge vocabularies), builds the initial pair → words index as a
+//! flat CSR array per block, and stores the word lists of queued pairs as varint gaps, so memory
+//! stays proportional to the corpus's symbol count (FAST chunks give long words: 1M chunks of
+//! 50×14 are 686M symbols in 2.8M distinct words). Pairs are counted, and merges applied, in
+//! parallel over blocks on actok's pool.
 //!
 //! What decides the exact vocabulary and merges, and is therefore reproduced literally:
 //! - ids: the alphabet (initial alphabet ∪ every symbol seen) sorted by code point, then one id per
@@ -59,10 +62,17 @@ pub(crate) fn piece_hash(bytes: &[u8]) -> u64 {
 }
 
 /// The training words: distinct pre-tokenized pieces (as raw bytes) with their counts.
+///
+/// The bytes are kept in segments of at most `block_symbols` bytes (or one longer word), which
+/// become the trainer's blocks: each segment is freed as soon as its block holds the symbols, so
+/// the raw bytes and the blocks' symbols are never all in memory together.
 pub(crate) struct WordSet {
-    bytes: Vec<u8>,
-    /// `starts[w]..starts[w + 1]` are the bytes of word `w`.
-    starts: Vec<u64>,
+    /// Words' bytes, segment by segment (words never straddle two segments).
+    segments: Vec<Vec<u8>>,
+    /// Index of the first word of each segment.
+    segment_first: Vec<u32>,
+    /// Where each word starts in its segment.
+    starts: Vec<u32>,
     counts: Vec<u64>,
     /// First word with each hash.
     by_hash: FastMap<u64, u32>,
@@ -70,28 +80,40 @@ pub(crate) struct WordSet {
     collisions: HashMap<Vec<u8>, u32>,
     /// Which bytes occur in any word.
     seen: [bool; 256],
+    /// Bytes per segment (a word longer than this gets a segment of its own).
+    block_symbols: usize,
 }
 
 impl WordSet {
     /// An empty set.
     pub(crate) fn new() -> Self {
+        Self::with_block_symbols(BLOCK_SYMBOLS)
+    }
+
+    /// An empty set whose segments (the trainer's blocks) hold at most `block_symbols` bytes.
+    fn with_block_symbols(block_symbols: usize) -> Self {
         Self {
-            bytes: Vec::new(),
-            starts: vec![0],
+            segments: Vec::new(),
+            segment_first: Vec::new(),
+            starts: Vec::new(),
             counts: Vec::new(),
             by_hash: FastMap::default(),
             collisions: HashMap::new(),
             seen: [false; 256],
+            block_symbols,
         }
     }
 
-    /// Number of distinct words.
-    pub(crate) fn len(&self) -> usize {
-        self.counts.len()
-    }
-
     fn word(&self, w: usize) -> &[u8] {
-        &self.bytes[self.starts[w] as usize..self.starts[w + 1] as usize]
+        let s = self.segment_first.partition_point(|&f| f as usize <= w) - 1;
+        let segment = &self.segments[s];
+        let start = self.starts[w] as usize;
+        // Words are non-empty, so the next word starts later exactly when it is in this segment.
+        let end = match self.starts.get(w + 1) {
+            Some(&next) if next as usize > start => next as usize,
+            _ => segment.len(),
+        };
+        &segment[start..end]
     }
 
     /// Counts one occurrence of `piece` (non-empty), whose [`piece_hash`] is `hash`.
@@ -124,8 +146,26 @@ impl WordSet {
         for &b in piece {
             self.seen[b as usize] = true;
         }
-        self.bytes.extend_from_slice(piece);
-        self.starts.push(self.bytes.len() as u64);
+        let full = match self.segments.last() {
+            Some(last) => !last.is_empty() && last.len() + piece.len() > self.block_symbols,
+            None => true,
+        };
+        if full {
+            // Later segments fill up: allocate them whole rather than doubling into them.
+            let capacity = if self.segments.is_empty() {
+                0
+            } else {
+                self.block_symbols
+            };
+            self.segments.push(Vec::with_capacity(capacity));
+            self.segment_first.push(w);
+        }
+        let segment = self.segments.last_mut().expect("pushed above");
+        let start = u32::try_from(segment.len()).map_err(|_| {
+            Error::InvalidArgument("a training piece longer than 4294967295 bytes".into())
+        })?;
+        self.starts.push(start);
+        segment.extend_from_slice(piece);
         self.counts.push(1);
         Ok(w)
     }
@@ -158,7 +198,51 @@ enum Pos {
     /// Every word that contained the pair before training (the blocks' initial index).
     Initial,
     /// These words (sorted, distinct global indices).
-    Words(Vec<u32>),
+    Words(WordList),
+}
+
+/// A sorted list of distinct word indices, stored as LEB128 varints of the gaps between them.
+///
+/// Entries that are never merged keep their lists in the queue until training ends; on long
+/// words (FAST chunks of letters) those lists held more memory than the words themselves. The
+/// gaps of a sorted list are mostly small: one or two bytes per word instead of four.
+#[derive(Debug)]
+struct WordList(Box<[u8]>);
+
+impl WordList {
+    /// The list of `words` (sorted and distinct).
+    fn encode(words: &[u32]) -> Self {
+        let mut bytes = Vec::with_capacity(words.len() + 4);
+        let mut prev = 0u32;
+        for &w in words {
+            debug_assert!(w >= prev, "sorted");
+            let mut gap = w - prev;
+            prev = w;
+            while gap >= 0x80 {
+                bytes.push((gap as u8) | 0x80);
+                gap >>= 7;
+            }
+            bytes.push(gap as u8);
+        }
+        Self(bytes.into_boxed_slice())
+    }
+
+    /// The words, into `out` (cleared first).
+    fn decode_into(&self, out: &mut Vec<u32>) {
+        out.clear();
+        let (mut prev, mut gap, mut shift) = (0u32, 0u32, 0u32);
+        for &b in self.0.iter() {
+            gap |= u32::from(b & 0x7F) << shift;
+            if b & 0x80 == 0 {
+                prev += gap;
+                out.push(prev);
+                gap = 0;
+                shift = 0;
+            } else {
+                shift += 7;
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -193,6 +277,8 @@ impl Ord for Entry {
 struct Block<S> {
     /// Global index of the first word.
     first_word: u32,
+    /// The words' raw bytes until `init_block` turns them into `syms` (then empty).
+    raw: Vec<u8>,
     /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]`.
     syms: Vec<S>,
     starts: Vec<u32>,
@@ -305,6 +391,13 @@ impl MergeOut {
 trait Sym: Copy + Eq + Default + Send + Sync + 'static {
     fn from_id(id: u32) -> Self;
     fn id(self) -> u32;
+
+    /// The symbols of raw word bytes, whose ids are `byte_id` (all of which fit).
+    fn from_bytes(raw: Vec<u8>, byte_id: &[u32; 256]) -> Vec<Self> {
+        raw.iter()
+            .map(|&b| Self::from_id(byte_id[b as usize]))
+            .collect()
+    }
 }
 
 impl Sym for u16 {
@@ -316,6 +409,140 @@ impl Sym for u16 {
     #[inline]
     fn id(self) -> u32 {
         u32::from(self)
+    }
+}
+
+impl Sym for u8 {
+    #[inline]
+    fn from_id(id: u32) -> Self {
+        debug_assert!(id <= u32::from(u8::MAX));
+        id as u8
+    }
+    #[inline]
+    fn id(self) -> u32 {
+        u32::from(self)
+    }
+
+    /// In place: the bytes' own allocation holds the symbols.
+    fn from_bytes(mut raw: Vec<u8>, byte_id: &[u32; 256]) -> Vec<Self> {
+        for b in &mut raw {
+            *b = Self::from_id(byte_id[*b as usize]);
+        }
+        raw
+    }
+}
+
+/// The blocks, with one-byte symbols while every id fits in a byte (the words' bytes become the
+/// symbols in place), widened to `S` when the first larger id is created: by then merges have
+/// shortened the words, so the wide copy is smaller than the words were.
+enum Blocks<S> {
+    Narrow(Vec<Block<u8>>),
+    Wide(Vec<Block<S>>),
+}
+
+impl<S: Sym> Blocks<S> {
+    fn outs(&mut self) -> Vec<&mut MergeOut> {
+        match self {
+            Self::Narrow(b) => b.iter_mut().map(|b| &mut b.out).collect(),
+            Self::Wide(b) => b.iter_mut().map(|b| &mut b.out).collect(),
+        }
+    }
+
+    fn first_words(&self) -> Vec<u32> {
+        match self {
+            Self::Narrow(b) => b.iter().map(|b| b.first_word).collect(),
+            Self::Wide(b) => b.iter().map(|b| b.first_word).collect(),
+        }
+    }
+
+    fn init_pairs(&self) -> Vec<(&[u64], &[i64])> {
+        match self {
+            Self::Narrow(b) => b
+                .iter()
+                .map(|b| (&b.init_pairs[..], &b.init_counts[..]))
+                .collect(),
+            Self::Wide(b) => b
+                .iter()
+                .map(|b| (&b.init_pairs[..], &b.init_counts[..]))
+                .collect(),
+        }
+    }
+
+    /// Makes the blocks wide if they are not, block by block (each narrow block is freed once
+    /// copied), keeping only the words' current symbols.
+    fn widen(&mut self) {
+        if let Self::Narrow(narrow) = self {
+            let wide = std::mem::take(narrow)
+                .into_iter()
+                .map(widen_block)
+                .collect();
+            *self = Self::Wide(wide);
+        }
+    }
+}
+
+/// `block` with `S` symbols, its words packed (merges leave gaps after each word).
+fn widen_block<S: Sym>(block: Block<u8>) -> Block<S> {
+    let live: usize = block.lens.iter().map(|&l| l as usize).sum();
+    let mut syms = Vec::with_capacity(live);
+    let mut starts = Vec::with_capacity(block.starts.len());
+    for (&start, &len) in block.starts.iter().zip(&block.lens) {
+        starts.push(syms.len() as u32);
+        let start = start as usize;
+        syms.extend(
+            block.syms[start..start + len as usize]
+                .iter()
+                .map(|&s| S::from_id(u32::from(s))),
+        );
+    }
+    Block {
+        first_word: block.first_word,
+        raw: Vec::new(),
+        syms,
+        starts,
+        lens: block.lens,
+        counts: block.counts,
+        init_pairs: block.init_pairs,
+        init_off: block.init_off,
+        init_words: block.init_words,
+        init_counts: block.init_counts,
+        out: block.out,
+    }
+}
+
+/// Merges the current entry's pair into the words of `block` (block `b`) it lists.
+#[allow(clippy::too_many_arguments)]
+fn merge_block<S: Sym>(
+    block: &mut Block<S>,
+    b: usize,
+    pos: &Pos,
+    pair: u64,
+    listed: &[u32],
+    ranges: &[(usize, usize)],
+    merge: (u32, u32, u32),
+    token_len: &[usize],
+    max_len: usize,
+    vocab_len: usize,
+) {
+    match pos {
+        Pos::Initial => {
+            let Ok(k) = block.init_pairs.binary_search(&pair) else {
+                return;
+            };
+            block.out.ensure(vocab_len);
+            let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
+            let words = std::mem::take(&mut block.init_words);
+            merge_listed(block, &words[lo..hi], 0, merge, token_len, max_len);
+            block.init_words = words;
+        }
+        Pos::Words(_) => {
+            let (lo, hi) = ranges[b];
+            if lo < hi {
+                block.out.ensure(vocab_len);
+            }
+            let first = block.first_word;
+            merge_listed(block, &listed[lo..hi], first, merge, token_len, max_len);
+        }
     }
 }
 
@@ -353,7 +580,8 @@ fn train_with<S: Sym>(
 ) -> Result<Trained> {
     // Alphabet: the initial alphabet plus every byte-level symbol seen, by code point.
     let mut alphabet: Vec<char> = config.initial_alphabet.clone();
-    for (&seen, &symbol) in words.seen.iter().zip(&BYTE_TO_CHAR) {
+    let seen = words.seen;
+    for (&seen, &symbol) in seen.iter().zip(&BYTE_TO_CHAR) {
         if seen {
             alphabet.push(symbol);
         }
@@ -377,17 +605,25 @@ fn train_with<S: Sym>(
         return Err(Error::InvalidArgument("initial alphabet too large".into()));
     }
 
-    let mut blocks: Vec<Block<S>> = make_blocks(&words);
     // Convert to ids and index the initial pairs, block by block in parallel.
-    parallel::for_each_block(&mut blocks, 1, 2, Vec::new, |scratch, _, block| {
-        init_block(&mut block[0], &words, &byte_id, scratch)
-    })?;
-    drop(words);
+    let mut blocks: Blocks<S> = if tokens.len() <= 256 {
+        let mut narrow = make_blocks(words);
+        parallel::for_each_block(&mut narrow, 1, 2, Vec::new, |scratch, _, block| {
+            init_block(&mut block[0], &byte_id, scratch)
+        })?;
+        Blocks::Narrow(narrow)
+    } else {
+        let mut wide = make_blocks(words);
+        parallel::for_each_block(&mut wide, 1, 2, Vec::new, |scratch, _, block| {
+            init_block(&mut block[0], &byte_id, scratch)
+        })?;
+        Blocks::Wide(wide)
+    };
 
     // Global initial counts.
     let mut pair_counts: FastMap<u64, i64> = FastMap::default();
-    for block in &blocks {
-        for (&pair, &count) in block.init_pairs.iter().zip(&block.init_counts) {
+    for (pairs, counts) in blocks.init_pairs() {
+        for (&pair, &count) in pairs.iter().zip(counts) {
             *pair_counts.entry(pair).or_insert(0) += count;
         }
     }
@@ -406,7 +642,7 @@ fn train_with<S: Sym>(
         }
     }
     drop(initial_pairs);
-    let block_starts: Vec<u32> = blocks.iter().map(|b| b.first_word).collect();
+    let block_starts: Vec<u32> = blocks.first_words();
 
     let total_steps = config.vocab_size.saturating_sub(tokens.len()) as u64;
     let mut merges: Vec<(u32, u32)> = Vec::new();
@@ -414,7 +650,9 @@ fn train_with<S: Sym>(
     let mut gained_left: Vec<Vec<u32>> = Vec::new();
     let mut gained_right: Vec<Vec<u32>> = Vec::new();
     let mut gained_touched: Vec<u64> = Vec::new();
-    let mut ranges: Vec<(usize, usize)> = vec![(0, 0); blocks.len()];
+    let mut ranges: Vec<(usize, usize)> = vec![(0, 0); block_starts.len()];
+    // The decoded word list of the entry being merged.
+    let mut listed: Vec<u32> = Vec::new();
     loop {
         if tokens.len() >= config.vocab_size {
             break;
@@ -447,7 +685,9 @@ fn train_with<S: Sym>(
         merged_ids.push(new_id);
 
         // Which words of which block to merge in.
-        if let Pos::Words(list) = &top.pos {
+        if let Pos::Words(encoded) = &top.pos {
+            encoded.decode_into(&mut listed);
+            let list = &listed;
             for (b, range) in ranges.iter_mut().enumerate() {
                 let lo = list.partition_point(|&w| w < block_starts[b]);
                 let hi = match block_starts.get(b + 1) {
@@ -457,47 +697,48 @@ fn train_with<S: Sym>(
                 *range = (lo, hi);
             }
         }
-        let pos = &top.pos;
-        let ranges_ref = &ranges;
+        if new_id > u32::from(u8::MAX) {
+            blocks.widen();
+        }
+        let (pos, pair) = (&top.pos, top.pair);
+        let (listed, ranges) = (&listed[..], &ranges[..]);
         let token_len_ref = &token_len;
         let max_len = config.max_token_length;
         let vocab_len = tokens.len();
         let merge = (left, right, new_id);
-        parallel::for_each_block(
-            &mut blocks,
-            1,
-            2,
-            || (),
-            |_, b, block| {
-                let block = &mut block[0];
-                match pos {
-                    Pos::Initial => {
-                        let Ok(k) = block.init_pairs.binary_search(&top.pair) else {
-                            return;
-                        };
-                        block.out.ensure(vocab_len);
-                        let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
-                        let words = std::mem::take(&mut block.init_words);
-                        merge_listed(block, &words[lo..hi], 0, merge, token_len_ref, max_len);
-                        block.init_words = words;
-                    }
-                    Pos::Words(list) => {
-                        let (lo, hi) = ranges_ref[b];
-                        if lo < hi {
-                            block.out.ensure(vocab_len);
-                        }
-                        let first = block.first_word;
-                        merge_listed(block, &list[lo..hi], first, merge, token_len_ref, max_len);
-                    }
-                }
-            },
-        )?;
+        macro_rules! merge_all {
+            ($blocks:expr) => {
+                parallel::for_each_block(
+                    $blocks,
+                    1,
+                    2,
+                    || (),
+                    |_, b, block| {
+                        merge_block(
+                            &mut block[0],
+                            b,
+                            pos,
+                            pair,
+                            listed,
+                            ranges,
+                            merge,
+                            token_len_ref,
+                            max_len,
+                            vocab_len,
+                        )
+                    },
+                )?
+            };
+        }
+        match &mut blocks {
+            Blocks::Narrow(narrow) => merge_all!(narrow),
+            Blocks::Wide(wide) => merge_all!(wide),
+        }
 
         // Apply the changes in block (hence word) order.
         gained_left.resize_with(vocab_len, Vec::new);
         gained_right.resize_with(vocab_len, Vec::new);
-        for block in &mut blocks {
-            let out = &mut block.out;
+        for out in blocks.outs() {
             for &t in &out.touched {
                 let i = t as usize;
                 for (pair, delta) in [
@@ -546,7 +787,7 @@ fn train_with<S: Sym>(
                 queue.push(Entry {
                     count: count as u64,
                     pair,
-                    pos: Pos::Words(list),
+                    pos: Pos::Words(WordList::encode(&list)),
                 });
             }
         }
@@ -560,49 +801,47 @@ fn train_with<S: Sym>(
     })
 }
 
-/// Splits the words into blocks of about [`BLOCK_SYMBOLS`] symbols (word ranges only).
-fn make_blocks<S: Sym>(words: &WordSet) -> Vec<Block<S>> {
-    let mut blocks = Vec::new();
-    let mut first = 0usize;
-    while first < words.len() {
-        let base = words.starts[first];
-        let mut end = first + 1;
-        while end < words.len() && (words.starts[end + 1] - base) as usize <= BLOCK_SYMBOLS {
-            end += 1;
-        }
-        blocks.push(Block {
-            first_word: first as u32,
-            // Temporarily: the number of words, filled in by `init_block`.
-            starts: vec![0; end - first],
+/// The words' segments as blocks (raw bytes, starts and counts; `init_block` does the rest).
+fn make_blocks<S: Sym>(words: WordSet) -> Vec<Block<S>> {
+    let WordSet {
+        segments,
+        segment_first,
+        starts,
+        counts,
+        ..
+    } = words;
+    let bounds: Vec<usize> = segment_first
+        .iter()
+        .map(|&f| f as usize)
+        .chain([counts.len()])
+        .collect();
+    segments
+        .into_iter()
+        .zip(bounds.windows(2))
+        .map(|(raw, b)| Block {
+            first_word: b[0] as u32,
+            raw,
+            starts: starts[b[0]..b[1]].to_vec(),
+            counts: counts[b[0]..b[1]].to_vec(),
             ..Block::default()
-        });
-        first = end;
-    }
-    blocks
+        })
+        .collect()
 }
 
-/// Fills a block's symbols and initial pair index from the word set.
-fn init_block<S: Sym>(
-    block: &mut Block<S>,
-    words: &WordSet,
-    byte_id: &[u32; 256],
-    marks: &mut Vec<u32>,
-) {
-    let first = block.first_word as usize;
+/// Turns a block's raw bytes into symbols (freeing the bytes) and builds its initial pair index.
+fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Vec<u32>) {
+    let raw = std::mem::take(&mut block.raw);
     let n = block.starts.len();
-    let base = words.starts[first];
-    let end = words.starts[first + n];
-    block.syms = words.bytes[base as usize..end as usize]
-        .iter()
-        .map(|&b| S::from_id(byte_id[b as usize]))
-        .collect();
-    block.starts = (0..n)
-        .map(|i| (words.starts[first + i] - base) as u32)
-        .collect();
     block.lens = (0..n)
-        .map(|i| (words.starts[first + i + 1] - words.starts[first + i]) as u32)
+        .map(|i| {
+            let end = block.starts.get(i + 1).map_or(raw.len(), |&e| e as usize);
+            (end - block.starts[i] as usize) as u32
+        })
         .collect();
-    block.counts = words.counts[first..first + n].to_vec();
+    let word = |i: usize| {
+        let start = block.starts[i] as usize;
+        &raw[start..start + block.lens[i] as usize]
+    };
 
     // Pairs of initial symbols are pairs of bytes: index them densely by byte pair.
     const NO: u32 = u32::MAX;
@@ -611,7 +850,7 @@ fn init_block<S: Sym>(
     let mut counts = vec![0i64; 1 << 16];
     let mut nwords = vec![0u32; 1 << 16];
     for i in 0..n {
-        let bytes = words.word(first + i);
+        let bytes = word(i);
         let count = block.counts[i] as i64;
         for w in bytes.windows(2) {
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
@@ -642,7 +881,7 @@ fn init_block<S: Sym>(
     block.init_words = vec![0; total as usize];
     marks.iter_mut().for_each(|m| *m = NO);
     for i in 0..n {
-        for w in words.word(first + i).windows(2) {
+        for w in word(i).windows(2) {
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
             if marks[key] != i as u32 {
                 marks[key] = i as u32;
@@ -651,6 +890,7 @@ fn init_block<S: Sym>(
             }
         }
     }
+    block.syms = S::from_bytes(raw, byte_id);
 }
 
 /// Merges `(left, right)` into `new_id` in the words `words[i] - offset` (local indices) of
@@ -965,7 +1205,12 @@ mod tests {
     }
 
     fn word_set(pieces: &[Vec<u8>]) -> WordSet {
-        let mut words = WordSet::new();
+        word_set_in_blocks(pieces, BLOCK_SYMBOLS)
+    }
+
+    /// The words in segments (hence trainer blocks) of at most `block_symbols` bytes.
+    fn word_set_in_blocks(pieces: &[Vec<u8>], block_symbols: usize) -> WordSet {
+        let mut words = WordSet::with_block_symbols(block_symbols);
         for p in pieces {
             words.add(p, piece_hash(p)).unwrap();
         }
@@ -1078,13 +1323,32 @@ mod tests {
             min_frequency in 0u64..4,
             max_len in prop::sample::select(vec![0usize, 2, 3, 4, 5, 6, 10000]),
             initial in prop::collection::vec(prop::sample::select(vec!['\0', 'a', 'q', '\u{120}']), 0..3),
+            block_symbols in 1usize..24,
+            padding in prop::sample::select(vec![0u32, 248, 300]),
         ) {
             let mut cfg = config(0, min_frequency, max_len);
             cfg.initial_alphabet = initial;
-            cfg.vocab_size = 6 + vocab_extra;
+            // A padded alphabet: 248 extra characters make the one-byte blocks widen during
+            // training, 300 make them wide from the start.
+            cfg.initial_alphabet.extend((0..padding).filter_map(|i| char::from_u32(0x3000 + i)));
+            cfg.vocab_size = 6 + padding as usize + vocab_extra;
             let expected = simple_from_pieces(&pieces, &cfg);
             prop_assert_eq!(&fast_train(&pieces, &cfg), &expected);
             prop_assert_eq!(&fast_train_wide(&pieces, &cfg), &expected);
+            // Many small blocks (segments of the word set) train the same merges.
+            let blocks = word_set_in_blocks(&pieces, block_symbols);
+            prop_assert_eq!(&train(blocks, &cfg, &mut |_, _| {}).unwrap(), &expected);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn word_lists_round_trip(mut words in prop::collection::vec(any::<u32>(), 0..60)) {
+            words.sort_unstable();
+            words.dedup();
+            let mut out = vec![7];
+            WordList::encode(&words).decode_into(&mut out);
+            prop_assert_eq!(out, words);
         }
     }
 

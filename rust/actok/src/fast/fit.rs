@@ -8,9 +8,12 @@
 //! (`fast/scale_search.rs`) by fitting candidates on the first 80% of the chunks and counting
 //! their tokens on the last 20% (`fast/split.rs`).
 //!
-//! The quantized coefficients are kept as `i16` between the range pass and the pieces pass (half
-//! the size of `f32` input; if one does not fit, the chunks are transformed again instead), so
-//! memory is the input, that copy, and the distinct pieces' symbols.
+//! When placement trials or a scale sweep will read the corpus again, the quantized coefficients
+//! are kept as `i16` after the range pass (half the size of `f32` input; if one does not fit, the
+//! chunks are transformed again instead). A fit that reads each chunk only twice (the reference
+//! alphabet, a fixed placement, too few chunks to compare placements) transforms them again
+//! instead of keeping that copy, and the final fit drops the copy before training, so the
+//! trainer's peak is the input plus the distinct pieces' symbols.
 
 use std::ops::Range;
 
@@ -151,8 +154,8 @@ impl<T: Sample> FitData<'_, T> {
     }
 }
 
-/// A corpus quantized at one scale: the range of its coefficients and, when they all fit, an
-/// `i16` copy of them (so later passes need not transform again).
+/// A corpus quantized at one scale: the range of its coefficients and, when asked for and they all
+/// fit, an `i16` copy of them (so later passes need not transform again).
 pub(crate) struct Corpus<'a, T> {
     data: &'a FitData<'a, T>,
     pipeline: ChunkPipeline<'a>,
@@ -164,13 +167,19 @@ pub(crate) struct Corpus<'a, T> {
 }
 
 impl<'a, T: Sample> Corpus<'a, T> {
-    /// Pass 1: quantizes every chunk at `scale`, keeping the range and the `i16` copy.
-    pub(crate) fn new(data: &'a FitData<'a, T>, scale: f64, report: Report<'_>) -> Result<Self> {
+    /// Pass 1: quantizes every chunk at `scale`, keeping the range and, if `keep_copy` (the
+    /// corpus will be read more than once more), the `i16` copy.
+    pub(crate) fn new(
+        data: &'a FitData<'a, T>,
+        scale: f64,
+        keep_copy: bool,
+        report: Report<'_>,
+    ) -> Result<Self> {
         let [n, h, d] = data.shape;
         let chunk_len = data.chunk_len();
         let pipeline = ChunkPipeline::new(h, d, scale, data.normalizer)?;
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        let mut cache: Option<Vec<i16>> = Some(Vec::with_capacity(data.chunks.len()));
+        let mut cache: Option<Vec<i16>> = keep_copy.then(|| Vec::with_capacity(data.chunks.len()));
         for start in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - start);
             let keep = cache.is_some();
@@ -241,15 +250,44 @@ impl<'a, T: Sample> Corpus<'a, T> {
     }
 
     /// Pass 2 and training: a tokenizer fitted on `chunks` with `min_token`, its alphabet
-    /// covering `[qlo, qhi]`.
+    /// covering `covered`.
     pub(crate) fn fit(
+        &self,
+        chunks: Range<usize>,
+        min_token: i64,
+        covered: (i64, i64),
+        options: &FitOptions,
+        report: Report<'_>,
+    ) -> Result<FastTokenizer> {
+        let (words, alphabet) = self.words(chunks, min_token, covered, options, report)?;
+        self.train(words, alphabet, min_token, options, report)
+    }
+
+    /// [`Corpus::fit`] on every chunk, the last use of the corpus: the `i16` copy is dropped
+    /// before training, so it and the trainer's blocks are never in memory together.
+    pub(crate) fn fit_last(
+        mut self,
+        min_token: i64,
+        covered: (i64, i64),
+        options: &FitOptions,
+        report: Report<'_>,
+    ) -> Result<FastTokenizer> {
+        let all = 0..self.data.shape[0];
+        let (words, alphabet) = self.words(all, min_token, covered, options, report)?;
+        self.cache = None;
+        self.train(words, alphabet, min_token, options, report)
+    }
+
+    /// Pass 2: the distinct pieces of `chunks` with `min_token`, and the initial alphabet
+    /// covering `[qlo, qhi]`.
+    fn words(
         &self,
         chunks: Range<usize>,
         min_token: i64,
         (qlo, qhi): (i64, i64),
         options: &FitOptions,
         report: Report<'_>,
-    ) -> Result<FastTokenizer> {
+    ) -> Result<(WordSet, Vec<char>)> {
         let chunk_len = self.data.chunk_len();
         let code = CoefficientCode::new(min_token, self.scale);
         let (first, last) = (qlo - min_token, qhi - min_token);
@@ -298,6 +336,18 @@ impl<'a, T: Sample> Corpus<'a, T> {
             }
             report(FitStage::Pieces, from + count, n);
         }
+        Ok((words, initial_alphabet))
+    }
+
+    /// Training: the tokenizer with `min_token` learned from `words`.
+    fn train(
+        &self,
+        words: WordSet,
+        initial_alphabet: Vec<char>,
+        min_token: i64,
+        options: &FitOptions,
+        report: Report<'_>,
+    ) -> Result<FastTokenizer> {
         let config = TrainConfig {
             vocab_size: options.vocab_size,
             min_frequency: options.min_frequency.unwrap_or(match options.alphabet {
@@ -560,13 +610,16 @@ impl FastTokenizer {
                 (scale_report.scale, Some(scale_report), Some(placed))
             }
         };
-        let corpus = Corpus::new(&data, scale, &report)?;
+        // Only placement trials read the corpus more than once more (a scale sweep has placed
+        // it already): without them, the pieces pass transforms the chunks again.
+        let trials = placed.is_none() && effective_placement(options)? == Placement::Auto;
+        let corpus = Corpus::new(&data, scale, trials && split.held_out, &report)?;
         let covered = corpus.covered(options)?;
         let placed = match placed {
             Some(p) => p,
             None => corpus.place(covered, options, &split, &report)?,
         };
-        let mut fitted = corpus.fit(0..n, placed.min_token, covered, options, &report)?;
+        let mut fitted = corpus.fit_last(placed.min_token, covered, options, &report)?;
         if options.alphabet == FitAlphabet::Lossless {
             let record = FitReport {
                 placement: placed,

@@ -122,7 +122,7 @@ fn fit_scale<T: Sample>(
     options: &FitOptions,
     split: &Split,
 ) -> Result<(f64, PlacementReport)> {
-    let corpus = Corpus::new(data, scale, &quiet)?;
+    let corpus = Corpus::new(data, scale, true, &quiet)?;
     let covered = corpus.covered(options)?;
     let placement = effective_placement(options)?;
     if placement == Placement::Auto && split.held_out {
