@@ -160,26 +160,29 @@ pub(crate) struct Corpus<'a, T> {
     data: &'a FitData<'a, T>,
     pipeline: ChunkPipeline<'a>,
     scale: f64,
+    /// The `i16` copy of the chunks `kept`.
     cache: Option<Vec<i16>>,
+    kept: Range<usize>,
     /// The smallest and largest quantized coefficient.
     lo: f64,
     hi: f64,
 }
 
 impl<'a, T: Sample> Corpus<'a, T> {
-    /// Pass 1: quantizes every chunk at `scale`, keeping the range and, if `keep_copy` (the
-    /// corpus will be read more than once more), the `i16` copy.
+    /// Pass 1: quantizes every chunk at `scale`, keeping the range and the `i16` copy of the
+    /// chunks `kept` (those that will be read more than once more: the trials'; may be empty).
     pub(crate) fn new(
         data: &'a FitData<'a, T>,
         scale: f64,
-        keep_copy: bool,
+        kept: Range<usize>,
         report: Report<'_>,
     ) -> Result<Self> {
         let [n, h, d] = data.shape;
         let chunk_len = data.chunk_len();
         let pipeline = ChunkPipeline::new(h, d, scale, data.normalizer)?;
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        let mut cache: Option<Vec<i16>> = keep_copy.then(|| Vec::with_capacity(data.chunks.len()));
+        let mut cache: Option<Vec<i16>> =
+            (!kept.is_empty()).then(|| Vec::with_capacity(kept.len() * chunk_len));
         for start in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - start);
             let keep = cache.is_some();
@@ -196,16 +199,22 @@ impl<'a, T: Sample> Corpus<'a, T> {
                         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &q| {
                             (lo.min(q), hi.max(q))
                         });
-                    let small = keep && l >= f64::from(i16::MIN) && u <= f64::from(i16::MAX);
+                    let small = keep
+                        && kept.contains(&b)
+                        && l >= f64::from(i16::MIN)
+                        && u <= f64::from(i16::MAX);
                     let q: Option<Vec<i16>> =
                         small.then(|| buf.coefficients.iter().map(|&q| q as i16).collect());
                     Ok((l, u, q))
                 },
             )?;
-            for r in ranges {
+            for (i, r) in ranges.into_iter().enumerate() {
                 let (l, u, q) = r?;
                 lo = lo.min(l);
                 hi = hi.max(u);
+                if !kept.contains(&(start + i)) {
+                    continue;
+                }
                 match (q, &mut cache) {
                     (Some(q), Some(c)) => c.extend_from_slice(&q),
                     _ => cache = None,
@@ -218,6 +227,7 @@ impl<'a, T: Sample> Corpus<'a, T> {
             pipeline,
             scale,
             cache,
+            kept,
             lo,
             hi,
         })
@@ -227,13 +237,14 @@ impl<'a, T: Sample> Corpus<'a, T> {
     fn load(&self, b: usize, buf: &mut ChunkBuffers) -> Result<()> {
         let len = self.data.chunk_len();
         match &self.cache {
-            Some(c) => {
+            Some(c) if self.kept.contains(&b) => {
+                let at = b - self.kept.start;
                 buf.coefficients.clear();
                 buf.coefficients
-                    .extend(c[b * len..(b + 1) * len].iter().map(|&q| f64::from(q)));
+                    .extend(c[at * len..(at + 1) * len].iter().map(|&q| f64::from(q)));
                 Ok(())
             }
-            None => quantize(
+            _ => quantize(
                 self.data.chunk(b),
                 b,
                 self.data.shape[2],
@@ -610,10 +621,12 @@ impl FastTokenizer {
                 (scale_report.scale, Some(scale_report), Some(placed))
             }
         };
-        // Only placement trials read the corpus more than once more (a scale sweep has placed
-        // it already): without them, the pieces pass transforms the chunks again.
-        let trials = placed.is_none() && effective_placement(options)? == Placement::Auto;
-        let corpus = Corpus::new(&data, scale, trials && split.held_out, &report)?;
+        // Only placement trials read chunks more than once more (a scale sweep has placed the
+        // corpus already), and only theirs: the pieces pass transforms the others again.
+        let trials =
+            placed.is_none() && effective_placement(options)? == Placement::Auto && split.held_out;
+        let kept = if trials { split.trial_chunks() } else { 0..0 };
+        let corpus = Corpus::new(&data, scale, kept, &report)?;
         let covered = corpus.covered(options)?;
         let placed = match placed {
             Some(p) => p,

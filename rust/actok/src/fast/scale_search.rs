@@ -122,7 +122,7 @@ fn fit_scale<T: Sample>(
     options: &FitOptions,
     split: &Split,
 ) -> Result<(f64, PlacementReport)> {
-    let corpus = Corpus::new(data, scale, true, &quiet)?;
+    let corpus = Corpus::new(data, scale, split.trial_chunks(), &quiet)?;
     let covered = corpus.covered(options)?;
     let placement = effective_placement(options)?;
     if placement == Placement::Auto && split.held_out {

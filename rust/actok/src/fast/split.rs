@@ -29,6 +29,12 @@ pub(crate) struct Split {
 }
 
 impl Split {
+    /// Every chunk a trial reads (fitted on or measured on): from the first training chunk to
+    /// the last chunk.
+    pub(crate) fn trial_chunks(&self) -> Range<usize> {
+        self.training.start..self.validation.end
+    }
+
     /// The split of `n` chunks.
     pub(crate) fn of(n: usize) -> Self {
         let validation = n / 5;
