@@ -16,20 +16,25 @@ For each dataset:
   encoded and decoded by the reference processor's recipe (``reference_encode`` /
   ``reference_decode``: it clamps coefficients below ``min_token`` and drops symbols missing
   from the vocabulary silently, so its RMSE includes what that loses).
-* **actok**: ``FastTokenizer.fit(train, 10, 1024)``, every default (lossless alphabet,
-  ``placement="auto"``); held-out chunks encoded with ``on_overflow="clip"`` (the count of chunks
-  that needed it is printed) and decoded. Its saved directory is then loaded by the reference
+* **actok**: ``FastTokenizer.fit(raw_train, 10, 1024, normalizer=norm)``, every default
+  (lossless alphabet, ``placement="auto"``), fitted through the same clipping normalizer, so it
+  sees the same normalized chunks and knows they are clipped (its alphabet then reserves no
+  coefficient a clipped chunk cannot reach: docs/semantics.md#lossless-alphabet); the
+  normalizer is then detached, so held-out chunks are given normalized, as to the reference.
+  They are encoded with ``on_overflow="clip"`` (the count of chunks that needed it is printed)
+  and decoded. Its saved directory is then loaded by the reference
   recipe, which must give the same ids for every held-out chunk actok encodes without clipping
   (checked; the run fails otherwise).
 * ``--target-rmse T`` adds a table: ``FastTokenizer.fit(train, target_rmse=T)`` per dataset, the
   scale and placement it chose, and its RMSE on the held-out chunks against the target.
+* ``--pre-normalized`` fits actok on the normalized arrays instead (no normalizer attached).
 * ``--explore`` adds a table of variants of the default fit (``max_token_length``,
   ``min_frequency``, the order of the training chunks), each on the held-out chunks.
 
 Usage::
 
     python benches/bench_placement.py [--data ../shared/data] [--target-rmse 0.01 0.005]
-                                      [--explore] [--markdown]
+                                      [--explore] [--pre-normalized]
 
 Needs numpy, scipy and ``tokenizers`` (the test extras). Timings are not measured here.
 """
@@ -76,6 +81,25 @@ class Dataset:
     dim: int
     train: np.ndarray  # (N, H, D) normalized chunks
     test: np.ndarray
+    raw_train: np.ndarray  # the training chunks before normalization
+    norm: actok.Normalizer  # quantile, clipping, fitted on the training steps
+
+
+PRE_NORMALIZED = False  # --pre-normalized: fit the normalized arrays, without the normalizer
+
+
+def fit_actok(ds: Dataset, raw_train: np.ndarray | None = None, **kwargs) -> actok.FastTokenizer:
+    """actok's fit on the raw training chunks through ``ds.norm``, the normalizer detached (the
+    tokenizer then works on normalized chunks, as the reference's does)."""
+    chunks = ds.raw_train if raw_train is None else raw_train
+    if PRE_NORMALIZED:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", actok.ClippingWarning)
+            return actok.FastTokenizer.fit(ds.norm.apply(chunks), **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", actok.ClippingWarning)
+        tok = actok.FastTokenizer.fit(chunks, normalizer=ds.norm, **kwargs)
+    return tok.with_normalizer(None)
 
 
 def windows(episodes: list[np.ndarray], h: int) -> np.ndarray:
@@ -99,6 +123,7 @@ def load(path: Path) -> Dataset:
         cuts = [round(len(e) * 0.8) for e in episodes]
         train_eps = [e[:c] for e, c in zip(episodes, cuts)]
         test_eps = [e[c:] for e, c in zip(episodes, cuts)]
+    raw_train = windows(train_eps, fps)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", actok.ClippingWarning)
         norm = actok.Normalizer.fit(np.concatenate(train_eps), "quantile", out_of_range="clip")
@@ -110,6 +135,8 @@ def load(path: Path) -> Dataset:
         actions.shape[1],
         windows(train_eps, fps),
         windows(test_eps, fps),
+        raw_train,
+        norm,
     )
 
 
@@ -174,7 +201,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--target-rmse", type=float, nargs="*", default=[])
     parser.add_argument("--explore", action="store_true")
+    parser.add_argument(
+        "--pre-normalized",
+        action="store_true",
+        help="fit actok on the normalized arrays without the normalizer (it cannot know they "
+        "are clipped, so its alphabet keeps the whole margin)",
+    )
     args = parser.parse_args()
+    global PRE_NORMALIZED
+    PRE_NORMALIZED = args.pre_normalized
     files = sorted(args.data.glob("*.npz")) if args.data.is_dir() else []
     if not files:
         print(f"no .npz files in {args.data}: nothing to measure (the shared data is absent)")
@@ -194,7 +229,7 @@ def main() -> None:
     for ds in datasets:
         with tempfile.TemporaryDirectory() as tmp:
             ref = run_reference(ds, Path(tmp))
-            tok = actok.FastTokenizer.fit(ds.train, SCALE, VOCAB)
+            tok = fit_actok(ds, scale=SCALE, vocab_size=VOCAB)
             ours = evaluate(tok, ds, Path(tmp))
         change = ours.tokens / ref.tokens - 1
         changes.append(change)
@@ -215,7 +250,7 @@ def main() -> None:
         for target in args.target_rmse:
             for ds in datasets:
                 with tempfile.TemporaryDirectory() as tmp:
-                    tok = actok.FastTokenizer.fit(ds.train, vocab_size=VOCAB, target_rmse=target)
+                    tok = fit_actok(ds, vocab_size=VOCAB, target_rmse=target)
                     res = evaluate(tok, ds, Path(tmp))
                 met = "yes" if res.rmse <= target else "NO"
                 print(
@@ -242,10 +277,10 @@ def main() -> None:
             row = []
             for ds in datasets:
                 kw = dict(kwargs)
-                train = ds.train
+                train = ds.raw_train
                 if kw.pop("_shuffle", False):
                     train = train[np.random.default_rng(0).permutation(len(train))]
-                tok = actok.FastTokenizer.fit(train, SCALE, VOCAB, **kw)
+                tok = fit_actok(ds, train, scale=SCALE, vocab_size=VOCAB, **kw)
                 with tempfile.TemporaryDirectory() as tmp:
                     row.append(evaluate(tok, ds, Path(tmp), check=False).tokens)
             if not base:

@@ -16,16 +16,9 @@ import scipy.fft
 from fast_reference import load_reference, quantize, reference_decode, reference_encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lossless_range import lossless_range
 
-from actok import ActokError, EncodeError, FastTokenizer
-
-
-def fitted_range(chunks: np.ndarray, scale: float) -> tuple[int, int]:
-    """The documented lossless range policy, recomputed with numpy."""
-    q = quantize(chunks, scale)
-    lo, hi = int(q.min()), int(q.max())
-    margin = max(1, math.ceil((hi - lo) / 10))
-    return lo - margin, hi + margin
+from actok import ActokError, ClippingWarning, EncodeError, FastTokenizer, Normalizer
 
 
 def random_walks(rng: np.random.Generator, n: int, h: int, d: int) -> np.ndarray:
@@ -48,7 +41,7 @@ def test_every_chunk_in_the_fitted_range_round_trips(seed, h, d, scale, vocab_si
     round-trips."""
     rng = np.random.default_rng(seed)
     train = random_walks(rng, 40 if placement != "auto" else 120, h, d)
-    lo, hi = fitted_range(train, scale)
+    lo, hi = lossless_range(train, scale)
     fixed = {"shifted": lo - 0x100, "far": lo - 0x4E00}
     tok = FastTokenizer.fit(train, scale, vocab_size, placement=fixed.get(placement, placement))
     if placement == "reference":
@@ -78,7 +71,7 @@ def test_reference_processor_loads_a_lossless_fit_and_agrees(tmp_path):
     tok = FastTokenizer.fit(train, 10, 600)
     tok.save_pretrained(tmp_path)
     ref_tok, cfg = load_reference(tmp_path)
-    lo, hi = fitted_range(train, 10)
+    lo, hi = lossless_range(train, 10)
     test = random_walks(rng, 400, 10, 3)
     q = quantize(test, 10)
     test = test[(q.min(axis=1) >= lo) & (q.max(axis=1) <= hi)]
@@ -175,3 +168,32 @@ def test_non_finite_values_are_named(bad):
     chunks[2, 3, 1] = bad
     with pytest.raises(ActokError, match=r"chunk 2 .* at flattened index 10 \(time step 3"):
         FastTokenizer.fit(chunks)
+
+
+def test_a_clipping_normalizer_bounds_the_margin():
+    """Values a clipping normalizer saturates at its limit for a whole chunk give the largest DC
+    coefficient there is (``scale * sqrt(H)``): the alphabet reserves nothing beyond it, and every
+    chunk still encodes, however far out, since the normalizer clips it first. Without clipping
+    the margin stays whole: new data may go beyond the training's extremes."""
+    rng = np.random.default_rng(5)
+    raw = random_walks(rng, 200, 15, 4) * 3.0
+    raw[:5] = 3.0
+    raw[5:10] = -3.0
+    steps = raw.reshape(-1, 4)
+    clip = Normalizer.fit(steps, "minmax", out_of_range="clip")
+    normalized = clip.apply(raw)
+    bound = math.ceil(10 * math.sqrt(15))
+    assert lossless_range(normalized, 10, clipped_peak=1.0) == (-bound, bound)
+    tok = FastTokenizer.fit(raw, 10, 512, normalizer=clip, placement="reference")
+    assert tok.min_token == -bound
+    fresh = rng.uniform(-8, 8, size=(200, 15, 4))
+    fresh[0] = 3.0
+    fresh[1] = -8.0  # beyond the clip range (within what the normalizer refuses as far out)
+    with pytest.warns(ClippingWarning):
+        ids = tok.encode(fresh)
+    assert len(ids) == 200
+    np.testing.assert_allclose(tok.decode(ids[:1], 15, 4)[0], fresh[0], atol=0.1)
+    keep = FastTokenizer.fit(
+        raw, 10, 512, normalizer=clip.with_out_of_range("keep"), placement="reference"
+    )
+    assert keep.min_token == lossless_range(normalized, 10)[0] < -bound

@@ -11,7 +11,6 @@ largest ``|min_token|`` a range can have). ``auto`` and ``target_rmse`` record w
 
 from __future__ import annotations
 
-import math
 import pickle
 
 import numpy as np
@@ -20,6 +19,7 @@ from conftest import REAL_FILES, SHARED_DATA, require_shared_data
 from fast_reference import load_reference, oracle_encode, quantize, reference_decode
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lossless_range import lossless_range
 
 import actok
 from actok import ActokError, FastTokenizer
@@ -29,14 +29,6 @@ from actok._cli import main
 def walks(rng: np.random.Generator, n: int, h: int, d: int, step: float = 0.08) -> np.ndarray:
     x = rng.normal(scale=step, size=(n, h, d)).cumsum(axis=1)
     return np.clip(x + rng.uniform(-0.6, 0.6, size=(n, 1, d)), -1, 1)
-
-
-def covered_range(chunks: np.ndarray, scale: float) -> tuple[int, int]:
-    """The lossless alphabet's coefficient range (the fitted extremes widened by the margin)."""
-    q = quantize(chunks, scale)
-    lo, hi = int(q.min()), int(q.max())
-    margin = max(1, math.ceil((hi - lo) / 10))
-    return lo - margin, hi + margin
 
 
 def assert_reference_agrees(tok: FastTokenizer, test: np.ndarray, tmp_path) -> int:
@@ -74,7 +66,7 @@ PLACEMENTS = {
 def test_every_placement_loads_in_the_reference_and_gives_the_same_ids(name, tmp_path):
     rng = np.random.default_rng(11)
     train = walks(rng, 600, 12, 3)
-    lo, hi = covered_range(train, 10)
+    lo, hi = lossless_range(train, 10)
     placement = PLACEMENTS[name](lo, hi)
     tok = FastTokenizer.fit(train, 10, 512, placement=placement)
     if isinstance(placement, int):
@@ -99,7 +91,7 @@ def test_any_fixed_placement_agrees_with_the_reference(seed, h, d, scale, offset
     lands on one-, two- or three-byte characters of every class, and the reference still agrees."""
     rng = np.random.default_rng(seed)
     train = walks(rng, 60, h, d, step=0.15)
-    lo, hi = covered_range(train, scale)
+    lo, hi = lossless_range(train, scale)
     if hi - lo + offset > 0xD7FF:
         offset = 0xD7FF - (hi - lo)
     tok = FastTokenizer.fit(train, scale, 1024, placement=lo - offset)
@@ -123,7 +115,7 @@ def test_auto_records_its_trials_and_they_are_the_encoders_counts():
     assert (placement["training_chunks"], placement["validation_chunks"]) == (320, 80)
     trials = placement["candidates"]
     assert trials[0]["label"] == "reference"
-    assert trials[0]["min_token"] == covered_range(chunks, 10)[0]
+    assert trials[0]["min_token"] == lossless_range(chunks, 10)[0]
     assert len(trials) >= 5 and len({t["min_token"] for t in trials}) == len(trials)
     kept = next(t for t in trials if t["min_token"] == tok.min_token)
     assert placement["min_token"] == tok.min_token and placement["label"] == kept["label"]
@@ -139,8 +131,8 @@ def test_auto_records_its_trials_and_they_are_the_encoders_counts():
 
 
 def _covers(tok: FastTokenizer, chunks: np.ndarray) -> bool:
-    lo, hi = covered_range(chunks, tok.scale)
-    return covered_range(chunks[:320], tok.scale) == (lo, hi)
+    lo, hi = lossless_range(chunks, tok.scale)
+    return lossless_range(chunks[:320], tok.scale) == (lo, hi)
 
 
 def test_auto_keeps_the_reference_placement_without_a_validation_split():
@@ -149,7 +141,7 @@ def test_auto_keeps_the_reference_placement_without_a_validation_split():
     placement = tok.fit_report["placement"]
     assert placement["label"] == "reference" and placement["candidates"] == []
     assert "too few chunks (30) to compare placements" in placement["reason"]
-    assert tok.min_token == covered_range(chunks, 10)[0]
+    assert tok.min_token == lossless_range(chunks, 10)[0]
 
 
 def test_the_record_survives_saving_loading_and_pickling(tmp_path):
@@ -281,7 +273,7 @@ def test_shared_data_default_fit_and_target_rmse(name, tmp_path):
     require_shared_data()
     train, test, _ = split_episodes(SHARED_DATA / REAL_FILES[name])
     tok = FastTokenizer.fit(train, 10, 1024)
-    lo, hi = covered_range(train, 10)
+    lo, hi = lossless_range(train, 10)
     strict = in_range(tok, test, lo, hi)
     assert len(strict) >= 0.9 * len(test)
     assert_reference_agrees(tok, strict, tmp_path / "default")
@@ -289,6 +281,6 @@ def test_shared_data_default_fit_and_target_rmse(name, tmp_path):
     tok = FastTokenizer.fit(train, vocab_size=1024, target_rmse=target)
     decoded = tok.decode(tok.encode(test, on_overflow="clip"))
     assert np.sqrt(np.mean((decoded - test) ** 2)) <= target
-    lo, hi = covered_range(train, tok.scale)
+    lo, hi = lossless_range(train, tok.scale)
     strict = in_range(tok, test, lo, hi)
     assert_reference_agrees(tok, strict, tmp_path / "target")

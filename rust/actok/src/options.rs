@@ -99,8 +99,10 @@ pub enum FitAlphabet {
     ///
     /// Range policy: with `lo`/`hi` the smallest/largest quantized coefficient of the corpus and
     /// `margin = max(1, ceil((hi - lo) / 10))`, the guaranteed range is
-    /// `[lo - margin, hi + margin]`; `min_token` is the placement's ([`crate::Placement`]:
-    /// `lo - margin` for the reference placement). Values outside it follow the
+    /// `[lo - margin, hi + margin]`, clamped to `±ceil(scale·√H)` when fitted through a
+    /// normalizer that clips to `[-1, 1]` (no chunk encode can meet reaches further;
+    /// `docs/semantics.md#lossless-alphabet`); `min_token` is the placement's ([`crate::Placement`]:
+    /// the range's low end for the reference placement). Values outside it follow the
     /// encoder's overflow policy: an [`Error::Encode`] by default, saturation to the nearest
     /// representable value with [`Overflow::Clip`].
     #[default]

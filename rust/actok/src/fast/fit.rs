@@ -257,7 +257,12 @@ impl<'a, T: Sample> Corpus<'a, T> {
     /// `[qlo, qhi]`: the coefficients the alphabet covers (the corpus's range, widened by the
     /// lossless margin), checked against the limits of `options`.
     pub(crate) fn covered(&self, options: &FitOptions) -> Result<(i64, i64)> {
-        coefficient_range(self.lo, self.hi, options, self.scale)
+        // Only a clipping normalizer bounds what encode will ever see.
+        let bound = match self.data.normalizer.and_then(Normalizer::clipped_peak) {
+            Some(peak) => reachable_bound(peak, self.data.shape[1], self.scale),
+            None => f64::INFINITY,
+        };
+        coefficient_range(self.lo, self.hi, bound, options, self.scale)
     }
 
     /// Pass 2 and training: a tokenizer fitted on `chunks` with `min_token`, its alphabet
@@ -700,15 +705,45 @@ fn check_options(options: &FitOptions) -> Result<()> {
     Ok(())
 }
 
+/// The largest quantized coefficient magnitude any chunk of `horizon` steps whose values all lie
+/// within `[-peak, peak]` can produce at `scale`: `|Σ_t C[k][t]·x[t]| ≤ peak·Σ_t |C[k][t]| ≤
+/// peak·√horizon` for every row `k` of the orthonormal DCT matrix (Cauchy–Schwarz; equality for
+/// `k = 0` and a constant chunk at `±peak`), so `round(scale·c) ≤ ⌈scale·peak·√horizon⌉`.
+fn reachable_bound(peak: f64, horizon: usize, scale: f64) -> f64 {
+    (scale * peak * (horizon as f64).sqrt()).ceil()
+}
+
 /// `[qlo, qhi]`: the coefficients the alphabet covers for the corpus range `[lo, hi]` (the
-/// lossless alphabet widens it by its margin), checked against the limits.
-fn coefficient_range(lo: f64, hi: f64, options: &FitOptions, scale: f64) -> Result<(i64, i64)> {
+/// lossless alphabet widens it by its margin, but not beyond `±bound`, the largest coefficient
+/// encode can ever meet: infinite unless a clipping normalizer bounds every value, to `[-1, 1]`
+/// for the usual ones), checked against the limits.
+///
+/// The margin is there for new chunks slightly beyond the training's coefficients. Clipped data
+/// often reaches the bound itself (a gripper or a joint held at the clip limit for a whole chunk
+/// is a constant chunk at ±1, the largest DC coefficient there is), and alphabet entries beyond
+/// it could never be used: each would cost the vocabulary one merge (DROID joint positions: 16,
+/// 0.5% of held-out tokens).
+fn coefficient_range(
+    lo: f64,
+    hi: f64,
+    bound: f64,
+    options: &FitOptions,
+    scale: f64,
+) -> Result<(i64, i64)> {
     let span = hi - lo;
-    let margin = match options.alphabet {
-        FitAlphabet::Reference => 0.0,
-        FitAlphabet::Lossless => (span / 10.0).ceil().max(1.0),
+    let (below, above) = match options.alphabet {
+        FitAlphabet::Reference => (0.0, 0.0),
+        FitAlphabet::Lossless => {
+            let margin = (span / 10.0).ceil().max(1.0);
+            // `lo ≥ -bound` and `hi ≤ bound` in exact arithmetic; `max(0.0)` keeps the corpus's
+            // own range whatever the rounding.
+            (
+                margin.min(lo + bound).max(0.0),
+                margin.min(bound - hi).max(0.0),
+            )
+        }
     };
-    let width = span + 2.0 * margin;
+    let width = span + below + above;
     if width > MAX_CODE as f64 {
         return Err(Error::InvalidArgument(format!(
             "the quantized coefficients span [{}, {}]; with {} this needs {width} characters, \
@@ -718,11 +753,11 @@ fn coefficient_range(lo: f64, hi: f64, options: &FitOptions, scale: f64) -> Resu
             hi + 0.0,
             match options.alphabet {
                 FitAlphabet::Reference => "no margin".to_string(),
-                FitAlphabet::Lossless => format!("a margin of {margin} on each side"),
+                FitAlphabet::Lossless => format!("margins of {below} below and {above} above"),
             },
         )));
     }
-    let min_token = lo - margin;
+    let min_token = lo - below;
     if min_token.abs() > crate::format::processor_config::MAX_ABS_MIN_TOKEN as f64 {
         return Err(Error::InvalidArgument(format!(
             "the quantized coefficients start at {lo:e}: min_token would be beyond ±2^52 (are the \
@@ -828,4 +863,50 @@ fn to_pieces(
         pieces.ends.push(pieces.bytes.len() as u32);
     }
     pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(alphabet: FitAlphabet) -> FitOptions {
+        FitOptions {
+            alphabet,
+            ..FitOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_margin_stops_at_the_bound_a_clipping_normalizer_sets() {
+        let lossless = options(FitAlphabet::Lossless);
+        let unbounded = f64::INFINITY;
+        // margin = ceil(78 / 10) = 8 on each side.
+        assert_eq!(
+            coefficient_range(-39.0, 39.0, unbounded, &lossless, 10.0).unwrap(),
+            (-47, 47)
+        );
+        // A constant chunk at ±1 of 15 steps reaches ceil(10·√15) = 39: nothing beyond.
+        let bound = reachable_bound(1.0, 15, 10.0);
+        assert_eq!(bound, 39.0);
+        assert_eq!(
+            coefficient_range(-39.0, 39.0, bound, &lossless, 10.0).unwrap(),
+            (-39, 39)
+        );
+        // Each side is cut only as far as the bound: margin 7, 6 left below, 7 above.
+        assert_eq!(
+            coefficient_range(-39.0, 30.0, 45.0, &lossless, 10.0).unwrap(),
+            (-45, 37)
+        );
+        // Rounding that puts an extreme past the bound never cuts into the corpus's range.
+        assert_eq!(
+            coefficient_range(-40.0, 39.0, bound, &lossless, 10.0).unwrap(),
+            (-40, 39)
+        );
+        // The reference alphabet has no margin to cut.
+        let reference = options(FitAlphabet::Reference);
+        assert_eq!(
+            coefficient_range(-39.0, 30.0, 45.0, &reference, 10.0).unwrap(),
+            (-39, 30)
+        );
+    }
 }

@@ -293,6 +293,18 @@ impl Normalizer {
         self.out_of_range
     }
 
+    /// With the `Clip` policy, the largest magnitude a normalized value can have: the ends of
+    /// every dimension's clip range, mapped (the map is monotone, in floating point too, so
+    /// nothing inside lands further out). `None` under the other policies, which bound nothing.
+    pub(crate) fn clipped_peak(&self) -> Option<f64> {
+        (self.out_of_range == OutOfRange::Clip).then(|| {
+            self.maps
+                .iter()
+                .map(|m| m.map(m.clip.0).abs().max(m.map(m.clip.1).abs()))
+                .fold(0.0, f64::max)
+        })
+    }
+
     /// The fitting data's `min` and `max` per dimension, when known (always after a fit).
     pub fn seen(&self) -> Option<(&[f64], &[f64])> {
         self.seen.as_ref().map(|(lo, hi)| (&lo[..], &hi[..]))
