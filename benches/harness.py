@@ -576,7 +576,8 @@ def sweep_markdown(result: dict) -> str:
         f"average at start {m['load_average'][0]:.2f} (the machine is shared: other work ran "
         f"beside this). Python {m['python']}, numpy {m['numpy']}, tokenizers "
         f"{m['tokenizers']}, actok {m['actok']}. Each cell is the fastest of "
-        f"{result['repeats']} samples of at least 20 ms of CPU time (not wall time); run time "
+        f"{result['repeats']} samples of at least 20 ms of CPU time (not wall time) in each of "
+        f"{sweep.PASSES} passes over all cells, the fastest pass kept; run time "
         f"{result['seconds']:.0f} s.",
         "",
     ]

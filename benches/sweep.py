@@ -14,6 +14,7 @@ fitted shape with smooth content, and every cell at least 10x faster than the re
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -45,9 +46,14 @@ def sweep_chunks(content: str, n: int, h: int, d: int, seed: int, smooth_chunks)
     return x
 
 
+#: passes over every cell; each cell keeps its fastest pass (a burst of other work on the shared
+#: machine then spoils one pass of a cell, not the cell)
+PASSES = 3
+
+
 def run_sweep(h_mod, repeats: int, log) -> list[dict]:
-    """Every cell of the sweep; ``h_mod`` is the harness module (its recipe and timers)."""
-    rows = []
+    """Every cell of the sweep; ``h_mod`` is the harness module (its recipe)."""
+    cells = []
     with tempfile.TemporaryDirectory() as tmp:
         for fh, fd in FITTED:
             n_train = int(np.clip(200_000 // (fh * fd), 100, 2000))
@@ -62,18 +68,42 @@ def run_sweep(h_mod, repeats: int, log) -> list[dict]:
                 shapes = [(fh, fd)] + [(h, d) for h in HORIZONS for d in DIMS if (h, d) != (fh, fd)]
                 for h, d in shapes:
                     for content in CONTENTS:
-                        cell = sweep_cell(
-                            h_mod, tok, ref_tok, min_token, (fh, fd), h, d, content, repeats
-                        )
-                        rows.append(cell | {"zero": zero_name})
-                log(f"  sweep: tokenizer fitted on {fh}x{fd} ({zero_name}): done")
+                        cell = sweep_cell(h_mod, tok, ref_tok, min_token, (fh, fd), h, d, content)
+                        cell.row["zero"] = zero_name
+                        cells.append(cell)
+                log(f"  sweep: tokenizer fitted on {fh}x{fd} ({zero_name}): ids compared")
+    for p in range(PASSES):
+        for cell in cells:
+            cell.time(repeats)
+        log(f"  sweep: timing pass {p + 1} of {PASSES} done")
+    rows = [cell.row for cell in cells]
     add_ratios(rows)
     return rows
 
 
-def sweep_cell(
-    h_mod, tok, ref_tok, min_token: int, fitted, h: int, d: int, content: str, repeats: int
-) -> dict:
+class Cell:
+    """One cell: its row (ids compared once) and the two encodes to time."""
+
+    def __init__(self, row: dict, encode, reference, chunks: int, reference_chunks: int):
+        self.row = row | {"actok_ns_per_value": math.inf, "reference_ns_per_value": math.inf}
+        self.encode, self.reference = encode, reference
+        self.chunks, self.reference_chunks = chunks, reference_chunks
+
+    def time(self, repeats: int) -> None:
+        """One pass: each side's fastest sample, kept if faster than the earlier passes'."""
+        values = self.row["H"] * self.row["D"]
+        actok.set_num_threads(1)
+        try:
+            ours = best_of(self.encode, self.chunks, repeats) * 1e3 / values
+        finally:
+            actok.set_num_threads(None)
+        ref = best_of(self.reference, self.reference_chunks, repeats) * 1e3 / values
+        r = self.row
+        r["actok_ns_per_value"] = min(r["actok_ns_per_value"], ours)
+        r["reference_ns_per_value"] = min(r["reference_ns_per_value"], ref)
+
+
+def sweep_cell(h_mod, tok, ref_tok, min_token: int, fitted, h: int, d: int, content: str) -> Cell:
     values = h * d
     b = max(4, VALUES_PER_BATCH // values)
     x = sweep_chunks(content, b, h, d, seed=h * 100 + d, smooth_chunks=h_mod.smooth_chunks)
@@ -86,21 +116,21 @@ def sweep_cell(
     def encode():
         return tok.encode(x, check_shape=False, on_overflow="clip")
 
-    actok_us = h_mod.measure_on(1, encode, len(x), repeats)
-    ref_us = h_mod.measure(lambda: h_mod.reference_encode(ref_tok, xr, min_token), len(xr), repeats)
-    return {
+    def reference():
+        return h_mod.reference_encode(ref_tok, xr, min_token)
+
+    row = {
         "fitted": f"{fitted[0]}x{fitted[1]}",
         "min_token": min_token,
         "H": h,
         "D": d,
         "content": content,
-        "actok_ns_per_value": actok_us * 1e3 / values,
-        "reference_ns_per_value": ref_us * 1e3 / values,
         "tokens_per_chunk": float(np.mean([len(t) for t in ours])),
         "lossless_chunks": len(lossless),
         "compared_chunks": len(xr),
         "ids_equal": sum(ours[i] == enc.ids[i] for i in lossless),
     }
+    return Cell(row, encode, reference, len(x), len(xr))
 
 
 def best_of(fn, chunks: int, repeats: int, min_seconds: float = 0.02) -> float:
