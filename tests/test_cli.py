@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from terminal import stderr_on_a_terminal
 
 import actok
 from actok._cli import main
@@ -224,23 +222,7 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     piped = subprocess.run([*args, str(tmp_path / "a")], capture_output=True, text=True)
     assert piped.returncode == 0 and piped.stderr == "", piped.stderr
 
-    primary, secondary = pty.openpty()
-    proc = subprocess.Popen(
-        [*args, str(tmp_path / "b")], stdout=subprocess.DEVNULL, stderr=secondary
-    )
-    os.close(secondary)
-    seen = b""
-    while True:  # read as it comes, so that a full terminal buffer never blocks the child
-        ready, _, _ = select.select([primary], [], [], 60)
-        try:
-            chunk = os.read(primary, 4096) if ready else b""
-        except OSError:  # EIO: the child closed the terminal
-            chunk = b""
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
-    assert proc.wait(60) == 0
+    seen = stderr_on_a_terminal([*args, str(tmp_path / "b")])
     assert b"actok fit merges" in seen, seen[:300]
 
 

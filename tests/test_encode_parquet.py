@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_module
+from terminal import stderr_on_a_terminal
 
 import actok
 from actok import _bulk, _token_parquet
@@ -207,9 +208,6 @@ def _bulk_encode(tokenizer_dir: Path, data: Path, out: Path) -> None:
 
 def test_progress_bar_on_a_terminal_only(tmp_path: Path, tokenizer_dir: Path) -> None:
     """The frames bar is drawn when stderr is a terminal (a pseudo-terminal here), not in a pipe."""
-    import os
-    import pty
-    import select
     import subprocess
     import sys
 
@@ -218,22 +216,6 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path, tokenizer_dir: Path) ->
     args = [script, "encode", str(tokenizer_dir), str(data), "-o"]
     piped = subprocess.run([*args, str(tmp_path / "a.parquet")], capture_output=True, text=True)
     assert piped.returncode == 0 and piped.stderr == "", piped.stderr
-    primary, secondary = pty.openpty()
-    proc = subprocess.Popen(
-        [*args, str(tmp_path / "b.parquet")], stdout=subprocess.DEVNULL, stderr=secondary
-    )
-    os.close(secondary)
-    seen = b""
-    while True:  # read as it comes, so that a full terminal buffer never blocks the child
-        ready, _, _ = select.select([primary], [], [], 60)
-        try:
-            chunk = os.read(primary, 4096) if ready else b""
-        except OSError:  # EIO: the child closed the terminal
-            chunk = b""
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
-    assert proc.wait(60) == 0
+    seen = stderr_on_a_terminal([*args, str(tmp_path / "b.parquet")])
     total = sum(len(e) for e in episodes())
     assert b"actok encode frames [" in seen and f"{total}/{total}".encode() in seen, seen
