@@ -81,22 +81,72 @@ pub(super) struct Backtrack {
 #[derive(Default, Debug)]
 pub(super) struct BacktrackScratch {
     tokens: Vec<u32>,
-    /// `dead[i]`: the search failed from unit `i` once already.
-    dead: Vec<bool>,
-    /// `uid` of the model `memo` belongs to.
-    owner: u64,
-    /// Direct-mapped memo of [`Backtrack::compatible`]: `t1 << 33 | t2 << 1 | answer`, or
-    /// [`MEMO_EMPTY`]. FAST chunks meet the same few hundred pairs again and again.
-    memo: Vec<u64>,
+    /// `dead[i] == epoch`: the search failed from unit `i` once already in this piece. Stamps
+    /// rather than flags, so a piece starts without clearing what the last one marked (a call to
+    /// `memset` was a tenth of a short piece's search).
+    dead: Vec<u32>,
+    /// The stamp of the piece being encoded (never 0, the value of fresh slots).
+    epoch: u32,
+    /// Answers of [`Backtrack::compatible`] already computed.
+    memo: PairMemo,
 }
 
 impl BacktrackScratch {
-    /// Reserves every buffer for pieces of up to `units` units (see [`Bpe::reserve`]).
-    pub(super) fn reserve(&mut self, units: usize) {
+    /// Reserves every buffer for pieces of up to `units` units of `bpe` (see [`Bpe::reserve`]).
+    pub(super) fn reserve(&mut self, units: usize, bpe: &Bpe) {
         use super::reserve_total;
         reserve_total(&mut self.tokens, units);
         reserve_total(&mut self.dead, units + 1);
-        reserve_total(&mut self.memo, MEMO_LEN);
+        self.memo.prepare(bpe);
+    }
+}
+
+/// Memo of [`Backtrack::compatible`] for one model. FAST chunks meet the same pairs again and
+/// again, and a noisy batch meets tens of thousands of distinct ones: for vocabularies of up to
+/// [`DENSE_MEMO_VOCAB`] tokens every pair has its own two bits (256 KiB for 1024 tokens, 1 MiB
+/// for FAST+'s 2048; zeroed pages are only touched as pairs come up), so no answer is ever
+/// computed twice and a lookup is one load and a shift. Larger vocabularies use a direct-mapped
+/// hash table, which forgets on collisions.
+#[derive(Default, Debug)]
+struct PairMemo {
+    /// `uid` of the model the entries belong to (0: none; uids start at 1).
+    owner: u64,
+    /// The model's vocabulary size when `dense` is used, 0 when `hashed` is.
+    width: usize,
+    /// Two bits per pair `(t1, t2)` at index `t1 * width + t2`: 0 unknown, [`MEMO_NO`] or
+    /// [`MEMO_YES`].
+    dense: Vec<u8>,
+    /// `t1 << 33 | t2 << 1 | answer`, or [`MEMO_EMPTY`].
+    hashed: Vec<u64>,
+}
+
+/// Largest vocabulary given a dense [`PairMemo`].
+const DENSE_MEMO_VOCAB: usize = 2048;
+/// Dense memo state: computed, not compatible.
+const MEMO_NO: u8 = 2;
+/// Dense memo state: computed, compatible.
+const MEMO_YES: u8 = 3;
+
+impl PairMemo {
+    /// Readies the memo for `bpe`: kept if it already belongs to it, else started over.
+    #[inline]
+    fn prepare(&mut self, bpe: &Bpe) {
+        if self.owner == bpe.uid {
+            return;
+        }
+        let vocab = bpe.tokens.len();
+        if (1..=DENSE_MEMO_VOCAB).contains(&vocab) {
+            self.width = vocab;
+            // A fresh zeroed allocation: large ones are mapped, not written.
+            self.dense = vec![0; (vocab * vocab).div_ceil(4)];
+            self.hashed = Vec::new();
+        } else {
+            self.width = 0;
+            self.dense = Vec::new();
+            self.hashed.clear();
+            self.hashed.resize(MEMO_LEN, MEMO_EMPTY);
+        }
+        self.owner = bpe.uid;
     }
 }
 
@@ -104,7 +154,7 @@ impl BacktrackScratch {
 /// when the vocabulary has no run of that unit.
 const SHORT_RUN: u32 = 16;
 
-/// Entries of [`BacktrackScratch::memo`] (128 KiB, in L2; a quarter of it measured 11% slower).
+/// Entries of [`PairMemo::hashed`] (128 KiB, in L2; a quarter of it measured 11% slower).
 const MEMO_LEN: usize = 1 << 14;
 /// An empty memo entry: it would stand for `t2 = 2^32 - 1`, which is [`NONE`], never an id.
 const MEMO_EMPTY: u64 = u64::MAX;
@@ -242,21 +292,40 @@ impl Backtrack {
         false
     }
 
-    /// [`Backtrack::compatible`] through the memo (ids of 2^31 and above are not memoized).
+    /// [`Backtrack::compatible`] through the memo (prepared for this model; in the hashed form,
+    /// ids of 2^31 and above are not memoized).
     #[inline]
-    fn compatible_memo<P: PairRanks>(&self, ranks: &P, memo: &mut [u64], t1: u32, t2: u32) -> bool {
+    fn compatible_memo<P: PairRanks>(
+        &self,
+        ranks: &P,
+        memo: &mut PairMemo,
+        t1: u32,
+        t2: u32,
+    ) -> bool {
+        if memo.width != 0 {
+            let i = t1 as usize * memo.width + t2 as usize;
+            let shift = (i & 3) * 2;
+            let state = (memo.dense[i >> 2] >> shift) & 3;
+            if state != 0 {
+                return state == MEMO_YES;
+            }
+            let answer = self.compatible(ranks, t1, t2);
+            let state = if answer { MEMO_YES } else { MEMO_NO };
+            memo.dense[i >> 2] |= state << shift;
+            return answer;
+        }
         if t1 >= 1 << 31 {
             return self.compatible(ranks, t1, t2);
         }
         let key = u64::from(t1) << 33 | u64::from(t2) << 1;
         let slot =
             (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - MEMO_LEN.trailing_zeros())) as usize;
-        let entry = memo[slot];
+        let entry = memo.hashed[slot];
         if entry != MEMO_EMPTY && entry & !1 == key {
             return entry & 1 == 1;
         }
         let answer = self.compatible(ranks, t1, t2);
-        memo[slot] = key | u64::from(answer);
+        memo.hashed[slot] = key | u64::from(answer);
         answer
     }
 
@@ -272,7 +341,8 @@ impl Backtrack {
         scratch: &mut BacktrackScratch,
         out: &mut Vec<u32>,
     ) -> bool {
-        if self.has_untrained_run(units) {
+        // A run longer than SHORT_RUN needs more units than that.
+        if units.len() > SHORT_RUN as usize && self.has_untrained_run(units) {
             return false;
         }
         // Pieces the search suits take well under one try per unit; a piece that needs far more
@@ -293,17 +363,20 @@ impl Backtrack {
         let BacktrackScratch {
             tokens,
             dead,
-            owner,
+            epoch,
             memo,
         } = scratch;
-        if *owner != bpe.uid || memo.len() != MEMO_LEN {
-            memo.clear();
-            memo.resize(MEMO_LEN, MEMO_EMPTY);
-            *owner = bpe.uid;
-        }
+        memo.prepare(bpe);
         let n = units.len();
-        dead.clear();
-        dead.resize(n + 1, false);
+        *epoch = epoch.wrapping_add(1);
+        if *epoch == 0 {
+            dead.fill(0);
+            *epoch = 1;
+        }
+        if dead.len() <= n {
+            dead.resize(n + 1, 0);
+        }
+        let epoch = *epoch;
         tokens.clear();
         let mut pos = 0;
         let mut next = if n > 0 {
@@ -319,7 +392,7 @@ impl Backtrack {
                 if tries > budget {
                     return false;
                 }
-                if !dead[pos + len]
+                if dead[pos + len] != epoch
                     && last.map_or(true, |l| self.compatible_memo(ranks, memo, l, token))
                 {
                     tokens.push(token);
@@ -338,7 +411,7 @@ impl Backtrack {
                     continue;
                 }
                 // Nothing works from `pos` after `last`: give `last` up and try its prefixes.
-                dead[pos] = true;
+                dead[pos] = epoch;
                 next = tokens.pop().map(|l| {
                     let l_len = self.info[l as usize].units as usize;
                     pos -= l_len;
@@ -498,6 +571,83 @@ mod tests {
                     prop_assert_eq!(ids, expected, "piece {:?}", piece);
                 }
             }
+        }
+    }
+
+    /// A memo of the hashed form (what vocabularies above `DENSE_MEMO_VOCAB` get), for `bpe`.
+    fn hashed_memo(bpe: &Bpe) -> PairMemo {
+        PairMemo {
+            owner: bpe.uid,
+            width: 0,
+            dense: Vec::new(),
+            hashed: vec![MEMO_EMPTY; MEMO_LEN],
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        /// Both forms of the memo give `compatible`'s answer, when they compute it and when they
+        /// read it back, for every pair of tokens (valid or not) in any order.
+        #[test]
+        fn memo_answers_are_compatible_answers(picks in picks(), reversed in any::<bool>()) {
+            let bpe = tree_model(&picks);
+            let t = tables(&bpe);
+            let mut dense = PairMemo::default();
+            dense.prepare(&bpe);
+            prop_assert_eq!(dense.width, bpe.vocab_len());
+            let mut hashed = hashed_memo(&bpe);
+            let n = bpe.vocab_len() as u32;
+            let mut pairs: Vec<(u32, u32)> =
+                (0..n).flat_map(|a| (0..n).map(move |b| (a, b))).collect();
+            if reversed {
+                pairs.reverse();
+            }
+            for _ in 0..2 {
+                for &(a, b) in &pairs {
+                    let expected = t.compatible(&bpe.table, a, b);
+                    prop_assert_eq!(t.compatible_memo(&bpe.table, &mut dense, a, b), expected);
+                    prop_assert_eq!(t.compatible_memo(&bpe.table, &mut hashed, a, b), expected);
+                }
+            }
+        }
+    }
+
+    /// One scratch over many pieces, across the wrap-around of the dead-end stamps and with the
+    /// hashed memo as well: every piece gets the merge loop's ids.
+    #[test]
+    fn one_scratch_serves_many_pieces() {
+        let bpe = demo_tokenizer();
+        let t = tables(&bpe);
+        for hashed in [false, true] {
+            let mut scratch = BacktrackScratch {
+                epoch: u32::MAX - 3,
+                ..BacktrackScratch::default()
+            };
+            if hashed {
+                scratch.memo = hashed_memo(&bpe);
+            }
+            let mut wrapped = false;
+            for (seed, piece) in demo_pieces(&bpe, 64) {
+                let (mut units, mut out) = (Vec::new(), Vec::new());
+                bpe.push_units(&piece, &mut units);
+                assert!(t.encode_within(
+                    &bpe,
+                    &bpe.table,
+                    &units,
+                    usize::MAX,
+                    &mut scratch,
+                    &mut out
+                ));
+                assert_eq!(
+                    out,
+                    oracle(&bpe, &piece),
+                    "seed {seed}, hashed memo {hashed}"
+                );
+                wrapped |= scratch.epoch < 100;
+            }
+            assert!(wrapped, "the stamps wrapped around");
+            assert_eq!(scratch.memo.width == 0, hashed);
         }
     }
 

@@ -108,8 +108,9 @@ mod tests {
 /// Appends the UTF-8 encoding of `ch` to `out`.
 ///
 /// Pieces are built one character at a time in the encoder's hot loop, where
-/// `extend_from_slice(ch.encode_utf8(..))` costs a `memcpy` call per character.
-#[inline]
+/// `extend_from_slice(ch.encode_utf8(..))` costs a `memcpy` call per character (and a call
+/// of this function cost as much as the rest of a short piece's spelling).
+#[inline(always)]
 pub(crate) fn push_utf8(out: &mut Vec<u8>, ch: char) {
     let c = ch as u32;
     if c < 0x80 {

@@ -614,10 +614,15 @@ impl Bpe {
 
     /// Makes `scratch` ready to encode pieces of up to `bytes` UTF-8 bytes with this model
     /// without allocating: every buffer reserved to what such a piece can need, the memo of short
-    /// pieces to its full capacity (about 2 MiB of address space, touched as it fills), and the
+    /// pieces to its full capacity (about 2 MiB of address space, touched as it fills), the
+    /// backtracking search's memo of token pairs (two bits per pair of a vocabulary of up to
+    /// 2048 tokens: at most 1 MiB of zeroed address space, also touched as it fills) and the
     /// model's backtracking tables built. Cheap when already done (a few comparisons).
     pub fn reserve(&self, scratch: &mut BpeScratch, bytes: usize) {
-        let _ = self.backtrack.get_or_init(|| Backtrack::new(self));
+        let searches = self
+            .backtrack
+            .get_or_init(|| Backtrack::new(self))
+            .is_some();
         let ranks = self.merges.len();
         let words = ranks.div_ceil(64);
         // A piece has at most `bytes` symbols, each pushed at most three times.
@@ -648,7 +653,9 @@ impl Bpe {
         cache.map.reserve(room);
         // Byte-level symbols are at most two UTF-8 bytes each.
         text.reserve((2 * bytes).saturating_sub(text.len()));
-        backtrack.reserve(bytes);
+        if searches {
+            backtrack.reserve(bytes, self);
+        }
         reserve_total(units, bytes);
         reserve_total(utf8, bytes);
     }
@@ -698,22 +705,33 @@ impl Bpe {
     /// [`Bpe::encode_piece`] for a piece given as characters: long pieces go to the
     /// backtracking search without being spelled in UTF-8 and read back.
     pub fn encode_chars(&self, chars: &[char], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
-        // More than CACHED_LEN characters are more than CACHED_LEN bytes: never memoized.
-        if chars.len() > CACHED_LEN {
-            let mut units = std::mem::take(&mut scratch.units);
-            units.clear();
-            self.push_char_units(chars, &mut units);
-            self.encode_units(&units, scratch, out);
-            scratch.units = units;
+        if chars.len() <= CACHED_LEN {
+            // Spelled on the stack: the memo's key is the UTF-8, and a short piece is encoded in
+            // a few dozen instructions, of which a scratch vector's upkeep was a fair share.
+            let mut utf8 = [0u8; 4 * CACHED_LEN];
+            let mut len = 0;
+            for &c in chars {
+                len += c.encode_utf8(&mut utf8[len..]).len();
+            }
+            self.encode_piece(&utf8[..len], scratch, out);
             return;
         }
-        let mut bytes = std::mem::take(&mut scratch.bytes);
-        bytes.clear();
-        for &c in chars {
-            push_utf8(&mut bytes, c);
+        if self.whole_tokens.is_some() {
+            // `ignore_merges` looks the whole piece up first, whatever its length.
+            let mut bytes = std::mem::take(&mut scratch.bytes);
+            bytes.clear();
+            for &c in chars {
+                push_utf8(&mut bytes, c);
+            }
+            self.encode_piece(&bytes, scratch, out);
+            scratch.bytes = bytes;
+            return;
         }
-        self.encode_piece(&bytes, scratch, out);
-        scratch.bytes = bytes;
+        let mut units = std::mem::take(&mut scratch.units);
+        units.clear();
+        self.push_char_units(chars, &mut units);
+        self.encode_units(&units, scratch, out);
+        scratch.units = units;
     }
 
     /// [`Bpe::push_units`] of the UTF-8 of `chars`, without spelling it: a two-byte character's
@@ -1113,6 +1131,19 @@ mod tests {
         let bpe = Bpe::new(tokens, vec![(1, 2)], vec![4], true);
         assert_eq!(encode(&bpe, "abc"), vec![5]);
         assert_eq!(encode(&bpe, "cbc"), vec![2, 4]);
+        // Pieces of more than `CACHED_LEN` characters too, through `encode_chars`.
+        let long = "abcabcabcabc";
+        let tokens: Vec<String> = ["a", "b", "c", "bc", long]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let bpe = Bpe::new(tokens, vec![(1, 2)], vec![3], true);
+        let chars: Vec<char> = long.chars().collect();
+        assert!(chars.len() > CACHED_LEN);
+        let mut out = Vec::new();
+        bpe.encode_chars(&chars, &mut BpeScratch::default(), &mut out);
+        assert_eq!(out, vec![4]);
+        assert_eq!(oracle(&bpe, long.as_bytes()), vec![4]);
     }
 
     #[test]
@@ -1333,6 +1364,7 @@ mod tests {
         #[test]
         fn encode_chars_matches_the_oracle(
             (picks, duplicates, swaps) in model_strategy(),
+            ignore_merges in prop::bool::weighted(0.2),
             texts in prop::collection::vec(
                 prop::collection::vec(
                     prop_oneof![
@@ -1361,10 +1393,24 @@ mod tests {
             }));
             let merges = base.merges.iter().map(|&(l, r)| (remap(l), remap(r))).collect();
             let merged = base.merged_ids.iter().map(|&m| remap(m)).collect();
-            let bpe = Bpe::new(tokens, merges, merged, false);
+            let bpe = Bpe::new(tokens, merges, merged, ignore_merges);
             prop_assert!(bpe.consistent);
             prop_assert_eq!(bpe.monotone, base.monotone);
             let mut scratch = BpeScratch::default();
+            // With `ignore_merges`, pieces that are whole tokens too, short and long.
+            let mut texts = texts.clone();
+            if ignore_merges {
+                texts.extend(
+                    bpe.tokens
+                        .iter()
+                        .filter(|t| !t.starts_with("<unused"))
+                        .filter_map(|t| {
+                            let mut bytes = Vec::new();
+                            token_to_bytes(t, &mut bytes);
+                            String::from_utf8(bytes).ok().map(|s| s.chars().collect())
+                        }),
+                );
+            }
             for chars in &texts {
                 let text: String = chars.iter().collect();
                 let (mut from_chars, mut from_bytes) = (Vec::new(), Vec::new());

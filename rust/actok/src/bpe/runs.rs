@@ -29,7 +29,11 @@
 //!
 //! Entries of the rank queue name a run and a pair kind (inside the run, or at its right
 //! boundary); an entry is checked against the run's current symbols when its rank comes, so
-//! entries made stale by later changes are skipped, as in the reference's heap.
+//! entries made stale by later changes are skipped, as in the reference's heap. A boundary merge
+//! whose left (or right) run is a single symbol writes the merged symbol into that run's slot
+//! instead of linking a new run. The symbol in a slot only ever grows (a merged token spells both
+//! of its parts, and tokens spelled differently have different ids), so the slot never held the
+//! merged symbol before and every older entry naming it is stale, as it would be for a new run.
 
 use super::{Bpe, PairRanks, DEAD, NONE};
 
@@ -97,7 +101,7 @@ impl RunQueue {
         self.dirty = true;
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, rank: u32, entry: u32) {
         let r = rank as usize;
         let node = self.nodes.len() as u32;
@@ -107,7 +111,7 @@ impl RunQueue {
     }
 
     /// Removes the lowest rank with entries; returns it and the first node of its list.
-    #[inline]
+    #[inline(always)]
     fn pop_min(&mut self) -> Option<(u32, u32)> {
         let Some(offset) = self.bits[self.cursor..].iter().position(|&b| b != 0) else {
             self.dirty = false;
@@ -130,7 +134,7 @@ struct Runs<'a> {
 
 impl Runs<'_> {
     /// Removes run `x` from the list.
-    #[inline]
+    #[inline(always)]
     fn unlink(&mut self, x: u32) {
         let Run { prev, next, .. } = self.runs[x as usize];
         self.runs[x as usize].id = DEAD;
@@ -145,7 +149,7 @@ impl Runs<'_> {
     }
 
     /// Inserts a run of `count` symbols `id` between `prev` (or the head) and `next`; returns it.
-    #[inline]
+    #[inline(always)]
     fn insert(&mut self, prev: u32, next: u32, id: u32, count: u32) -> u32 {
         let x = self.runs.len() as u32;
         self.runs.push(Run {
@@ -167,7 +171,7 @@ impl Runs<'_> {
 
     /// Coalesces run `x` with its neighbours when they hold the same symbol; returns the run
     /// that holds `x`'s symbols now.
-    #[inline]
+    #[inline(always)]
     fn coalesce(&mut self, mut x: u32) -> u32 {
         let Run { id, prev, next, .. } = self.runs[x as usize];
         if prev != NONE && self.runs[prev as usize].id == id {
@@ -183,7 +187,7 @@ impl Runs<'_> {
     }
 
     /// Queues the pairs inside `x` and at its two boundaries that have a merge.
-    #[inline]
+    #[inline(always)]
     fn push_around<P: PairRanks>(&self, ranks: &P, queue: &mut RunQueue, x: u32) {
         let Run {
             id,
@@ -206,7 +210,7 @@ impl Runs<'_> {
     }
 
     /// Queues the pair at the right boundary of `x` (which has a next run) if it has a merge.
-    #[inline]
+    #[inline(always)]
     fn push_boundary<P: PairRanks>(&self, ranks: &P, queue: &mut RunQueue, x: u32) {
         let left = self.runs[x as usize];
         let rank = ranks.rank(left.id, self.runs[left.next as usize].id);
@@ -300,15 +304,26 @@ impl Bpe {
                     if y == NONE || list.runs[y as usize].id != b {
                         continue;
                     }
-                    list.runs[x as usize].count -= 1;
-                    list.runs[y as usize].count -= 1;
-                    let z = list.insert(x, y, c, 1);
-                    if run.count == 1 {
-                        list.unlink(x);
-                    }
-                    if list.runs[y as usize].count == 0 {
-                        list.unlink(y);
-                    }
+                    // Most runs are single symbols: the merged symbol then takes over the slot
+                    // of one of its parts rather than a new one (module docs).
+                    let y_count = list.runs[y as usize].count;
+                    let z = if run.count == 1 {
+                        list.runs[x as usize].id = c;
+                        if y_count == 1 {
+                            list.unlink(y);
+                        } else {
+                            list.runs[y as usize].count -= 1;
+                        }
+                        x
+                    } else if y_count == 1 {
+                        list.runs[x as usize].count -= 1;
+                        list.runs[y as usize].id = c;
+                        y
+                    } else {
+                        list.runs[x as usize].count -= 1;
+                        list.runs[y as usize].count -= 1;
+                        list.insert(x, y, c, 1)
+                    };
                     let merged = list.coalesce(z);
                     list.push_around(ranks, queue, merged);
                 }

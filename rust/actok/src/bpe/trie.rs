@@ -5,8 +5,13 @@
 //! order with each node's heaviest child (most tokens below it) visited first: the path of a long
 //! run, such as the runs of zero coefficients that fill FAST pieces, is then consecutive in memory.
 //! A node's edges are contiguous, heaviest first, and scanned linearly; a node with many edges
-//! keeps them sorted by unit instead and is searched by bisection. Both arrays are a few hundred
-//! kilobytes for FAST vocabularies, against megabytes for a hash table of edges.
+//! keeps them sorted by unit instead, and also gets a table indexed by unit over the range of its
+//! edges' units when that range is not much wider than the edge count (the nodes of the first
+//! coefficient of a piece: FAST units are nearby coefficients, so their ranges are dense).
+//! Noisy chunks leave the heavy path at nearly every step, and a bisection over a few dozen edges
+//! cost more than the rest of the step; the tables hold a few thousand entries for FAST
+//! vocabularies. Nodes whose range is too sparse are bisected. All arrays are a few hundred
+//! kilobytes at most for FAST vocabularies, against megabytes for a hash table of edges.
 //!
 //! [`Trie::longest_match`] walks to where the piece leaves the trie and reads the deepest token
 //! on that path from a per-node table, so each step is a comparison with the dense array of
@@ -14,14 +19,23 @@
 
 use super::NONE;
 
-/// Above this many edges a node's edges are sorted by unit and bisected.
+/// Above this many edges a node's edges are sorted by unit, and bisected or looked up in a table.
 const LINEAR_EDGES: usize = 8;
+
+/// A wide node gets a table when the range of its units is at most this many times its edges
+/// (FAST vocabularies: 9 to 13 times on average)...
+const TABLE_DENSITY: usize = 32;
+/// ... and while all tables together hold at most this many entries (256 KiB): a few thousand
+/// for FAST vocabularies, a bound for text vocabularies.
+const TABLE_BUDGET: usize = 1 << 16;
 
 /// One node: its range in [`Trie::edges`].
 #[derive(Clone, Copy, Debug)]
 struct Node {
     first_edge: u32,
     edge_count: u32,
+    /// Offset in [`Trie::tables`] of the node's table (wide nodes only), or [`NONE`].
+    table: u32,
 }
 
 /// Trie over sequences of units (token ids of the symbols the merge loop starts from).
@@ -40,6 +54,9 @@ pub(super) struct Trie {
     deepest: Vec<(u32, u32)>,
     /// `(unit, child)`, grouped by parent.
     edges: Vec<(u32, u32)>,
+    /// Per wide node with a table: its lowest unit, the range's length, then the child of each
+    /// unit of the range (or [`NONE`]).
+    tables: Vec<u32>,
 }
 
 /// The trie while it is built: children in insertion order.
@@ -128,6 +145,7 @@ impl TrieBuilder {
         let mut nodes = Vec::with_capacity(n);
         let mut heavy = Vec::with_capacity(n);
         let mut edges = Vec::with_capacity(n);
+        let mut tables = Vec::new();
         for &old in &order {
             let mut kids: Vec<(u32, u32)> = self.children[old as usize]
                 .iter()
@@ -143,9 +161,24 @@ impl TrieBuilder {
                     .find(|&&(_, c)| c as usize == nodes.len() + 1)
                     .map_or(NONE, |&(unit, _)| unit),
             );
+            let mut table = NONE;
+            if kids.len() > LINEAR_EDGES {
+                let (low, high) = (kids[0].0, kids[kids.len() - 1].0);
+                let span = (high - low) as usize + 1;
+                if span <= TABLE_DENSITY * kids.len() && tables.len() + span + 2 <= TABLE_BUDGET {
+                    table = tables.len() as u32;
+                    tables.extend([low, span as u32]);
+                    let start = tables.len();
+                    tables.resize(start + span, NONE);
+                    for &(unit, child) in &kids {
+                        tables[start + (unit - low) as usize] = child;
+                    }
+                }
+            }
             nodes.push(Node {
                 first_edge: edges.len() as u32,
                 edge_count: kids.len() as u32,
+                table,
             });
             edges.extend(kids);
         }
@@ -167,6 +200,7 @@ impl TrieBuilder {
             heavy,
             deepest,
             edges,
+            tables,
         }
     }
 }
@@ -179,7 +213,7 @@ impl Trie {
     }
 
     /// The longest token that `units[pos..]` starts with and its length in units, or `None`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn longest_match(&self, units: &[u32], pos: usize) -> Option<(u32, usize)> {
         let mut node = self.root_child(units[pos]);
         if node == NONE {
@@ -202,12 +236,12 @@ impl Trie {
 
     /// The child of `node` along `unit` through its edge list (not the heavy edge), or
     /// [`NONE`].
-    #[inline]
+    #[inline(always)]
     fn light_child(&self, node: u32, unit: u32) -> u32 {
         let Node {
             first_edge,
             edge_count,
-            ..
+            table,
         } = self.nodes[node as usize];
         let edges = &self.edges[first_edge as usize..(first_edge + edge_count) as usize];
         if edges.len() <= LINEAR_EDGES {
@@ -215,6 +249,14 @@ impl Trie {
                 .iter()
                 .find(|&&(u, _)| u == unit)
                 .map_or(NONE, |&(_, c)| c)
+        } else if table != NONE {
+            let t = table as usize;
+            let at = unit.wrapping_sub(self.tables[t]);
+            if at < self.tables[t + 1] {
+                self.tables[t + 2 + at as usize]
+            } else {
+                NONE
+            }
         } else {
             edges
                 .binary_search_by_key(&unit, |&(u, _)| u)
@@ -239,7 +281,11 @@ mod tests {
     fn finds_every_spelling_and_nothing_else() {
         // A long run (heavy path), a wide node (bisected) and short branches.
         let mut spellings: Vec<Vec<u32>> = (1..30).map(|k| vec![5; k]).collect();
+        // Wide nodes: dense units (a table), units from 40 up (a table not starting at 0), and
+        // sparse units (bisected).
         spellings.extend((0..20).map(|u| vec![7, u]));
+        spellings.extend((40..52).map(|u| vec![8, u, 1]));
+        spellings.extend((0..12).map(|k| vec![9, 1000 * k + 3]));
         spellings.extend([vec![7], vec![1, 2, 3], vec![1, 3], vec![19, 5, 5, 5]]);
         let mut builder = TrieBuilder::new(20);
         for (token, s) in spellings.iter().enumerate() {
@@ -256,16 +302,29 @@ mod tests {
             vec![7, 0, 0],
             vec![3],
             vec![19, 5],
+            vec![7, 20],
+            vec![7, u32::MAX],
+            vec![8, 39, 1],
+            vec![8, 52, 1],
+            vec![8, 0, 1],
+            vec![8, 45],
+            vec![9, 2],
+            vec![9, 1002],
+            vec![9, 11_004],
+            vec![9, 12_003],
         ] {
             assert_eq!(lookup(&trie, &absent), NONE, "{absent:?}");
         }
         // Longest matches, against a scan over all spellings.
-        let texts: [&[u32]; 5] = [
+        let texts: [&[u32]; 8] = [
             &[5; 40],
             &[7, 3, 9],
             &[1, 2, 3, 4],
             &[19, 5, 5, 5, 5],
             &[1, 2],
+            &[8, 44, 1, 8, 51, 2],
+            &[9, 5003, 9, 5004],
+            &[8, 40, 7, 19, 9, 3],
         ];
         for text in texts {
             for pos in 0..text.len() {
@@ -278,6 +337,11 @@ mod tests {
                 assert_eq!(trie.longest_match(text, pos), expected, "{text:?} at {pos}");
             }
         }
+        // Which wide nodes got a table.
+        let table_of = |unit: u32| trie.nodes[trie.root_child(unit) as usize].table;
+        assert_ne!(table_of(7), NONE);
+        assert_ne!(table_of(8), NONE);
+        assert_eq!(table_of(9), NONE);
         // The run of 5s is consecutive: each node's heaviest child comes right after it.
         let node = trie.root_child(5) as usize;
         assert!(trie.heavy[node..node + 28].iter().all(|&unit| unit == 5));
