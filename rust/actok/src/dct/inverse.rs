@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::dct::cache::{self, Cache};
-use crate::dct::matrix::{ortho_entry, sparse_product, COLS, MAX_MATRIX_LEN, ROWS};
+use crate::dct::matrix::{ortho_entry, sparse_product, PackedMatrix, COLS, MAX_MATRIX_LEN};
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::Result;
 
@@ -29,6 +29,9 @@ impl InverseDct {
     }
 
     /// `out (H×dim) = DCT-III-ortho(coefficients (H×dim))` along the first axis, row-major.
+    ///
+    /// `coefficients` may hold [`ROW_SLACK`] values (of any value) past the `H×dim` that
+    /// matter: the product then reads its rows in place (with fewer, it copies them first).
     pub(crate) fn apply(
         &self,
         coefficients: &[f64],
@@ -38,10 +41,17 @@ impl InverseDct {
     ) {
         match self {
             Self::Matrix(m) => m.apply(coefficients, out, dim, scratch),
-            Self::Exact(t) => t.apply_block(coefficients, out, dim, &mut scratch.dct),
+            Self::Exact(t) => {
+                let n = out.len();
+                t.apply_block(&coefficients[..n], out, dim, &mut scratch.dct)
+            }
         }
     }
 }
+
+/// How many values past a chunk's coefficients [`InverseDct::apply`] reads when they are
+/// there: a row is read as whole tiles of [`COLS`] lanes.
+pub(crate) const ROW_SLACK: usize = COLS;
 
 /// The orthonormal DCT-III (`scipy.fft.idct(c, type=2, norm="ortho")` along time) of a chunk of
 /// quantized coefficients, by folded matrix product.
@@ -53,16 +63,17 @@ impl InverseDct {
 /// dimension are skipped.
 pub(crate) struct InverseMatrix {
     len: usize,
-    /// `even[t·half + j] = C[2j][t]` for `t < ⌈H/2⌉`, rows padded to a multiple of [`ROWS`].
-    even: Vec<f64>,
-    /// `odd[t·pairs + j] = C[2j+1][t]` for `t < ⌊H/2⌋`, rows padded likewise.
-    odd: Vec<f64>,
+    /// `even[t][j] = C[2j][t]` for `t, j < ⌈H/2⌉`.
+    even: PackedMatrix,
+    /// `odd[t][j] = C[2j+1][t]` for `t, j < ⌊H/2⌋`.
+    odd: PackedMatrix,
 }
 
-/// Reusable buffers for [`InverseDct::apply`] (and [`InverseMatrix::apply`]).
+/// Reusable buffers for [`InverseDct::apply`] (and [`InverseMatrix::apply`]). They only grow.
 #[derive(Default)]
 pub(crate) struct InverseScratch {
-    rows: Vec<f64>,
+    /// The coefficients with [`ROW_SLACK`] values after them, when the caller's have none.
+    padded: Vec<f64>,
     columns: Vec<u32>,
     even_out: Vec<f64>,
     odd_out: Vec<f64>,
@@ -90,20 +101,15 @@ impl InverseMatrix {
     pub(crate) fn new(len: usize) -> Self {
         debug_assert!((1..=MAX_MATRIX_LEN).contains(&len));
         let (half, pairs) = (len.div_ceil(2), len / 2);
-        let mut even = Vec::with_capacity(half.next_multiple_of(ROWS) * half);
-        for t in 0..half {
-            even.extend((0..half).map(|j| ortho_entry(2 * j, t, len)));
+        Self {
+            len,
+            even: PackedMatrix::new(half, half, |t, j| ortho_entry(2 * j, t, len)),
+            odd: PackedMatrix::new(pairs, pairs, |t, j| ortho_entry(2 * j + 1, t, len)),
         }
-        even.resize(half.next_multiple_of(ROWS) * half, 0.0);
-        let mut odd = Vec::with_capacity(pairs.next_multiple_of(ROWS) * pairs);
-        for t in 0..pairs {
-            odd.extend((0..pairs).map(|j| ortho_entry(2 * j + 1, t, len)));
-        }
-        odd.resize(pairs.next_multiple_of(ROWS) * pairs, 0.0);
-        Self { len, even, odd }
     }
 
-    /// `out (H×dim) = DCT-III-ortho(coefficients (H×dim))` along the first axis, row-major.
+    /// `out (H×dim) = DCT-III-ortho(coefficients (H×dim))` along the first axis, row-major
+    /// (`coefficients` as [`InverseDct::apply`] takes them).
     pub(crate) fn apply(
         &self,
         coefficients: &[f64],
@@ -111,49 +117,82 @@ impl InverseMatrix {
         dim: usize,
         scratch: &mut InverseScratch,
     ) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                unsafe { self.apply_avx2(coefficients, out, dim, scratch) };
+                return;
+            }
+        }
+        self.apply_with(coefficients, out, dim, scratch);
+    }
+
+    /// [`InverseMatrix::apply`] compiled for AVX2 (the row scan and the combination of the two
+    /// halves become vector loops; the product dispatches on its own).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn apply_avx2(
+        &self,
+        coefficients: &[f64],
+        out: &mut [f64],
+        dim: usize,
+        scratch: &mut InverseScratch,
+    ) {
+        self.apply_with(coefficients, out, dim, scratch);
+    }
+
+    #[inline(always)]
+    fn apply_with(
+        &self,
+        coefficients: &[f64],
+        out: &mut [f64],
+        dim: usize,
+        scratch: &mut InverseScratch,
+    ) {
         let h = self.len;
-        debug_assert_eq!(coefficients.len(), h * dim);
-        debug_assert_eq!(out.len(), h * dim);
+        let n = h * dim;
+        debug_assert!(coefficients.len() >= n);
+        debug_assert_eq!(out.len(), n);
         let (half, pairs) = (h.div_ceil(2), h / 2);
         let width = dim.next_multiple_of(COLS);
         let InverseScratch {
-            rows,
+            padded,
             columns,
             even_out,
             odd_out,
             ..
         } = scratch;
-        // E from the even rows, then O from the odd rows, each over its nonzero rows only.
+        // Every row is read as `width` lanes from its start: the last needs `width - dim`
+        // values after the chunk.
+        let coefficients = if coefficients.len() >= n + (width - dim) {
+            coefficients
+        } else {
+            padded.clear();
+            padded.extend_from_slice(&coefficients[..n]);
+            padded.resize(n + ROW_SLACK, 0.0);
+            &padded[..]
+        };
+        // E from the even rows, then O from the odd rows, each over its nonzero rows only,
+        // read in place (row `2j + parity` starts at `(2j + parity)·dim`).
         for (parity, count, matrix, result) in [
             (0usize, half, &self.even, &mut *even_out),
             (1usize, pairs, &self.odd, &mut *odd_out),
         ] {
-            // Gather the nonzero rows, each in a slot of `width` values. The buffer only grows,
-            // so padding lanes may hold values of an earlier call with more dimensions: columns
-            // of the product are independent, and those lanes only feed output lanes that are
-            // never read. Element loops rather than slice copies: these rows are a few values,
-            // where a `memcpy` call costs more.
-            if rows.len() < count * width {
-                rows.resize(count * width, 0.0);
-            }
             columns.clear();
             for j in 0..count {
-                let row = &coefficients[(2 * j + parity) * dim..(2 * j + parity + 1) * dim];
-                if row.iter().any(|&c| c != 0.0) {
-                    let at = columns.len() * width;
-                    for (slot, &c) in rows[at..at + dim].iter_mut().zip(row) {
-                        *slot = c;
-                    }
+                let at = (2 * j + parity) * dim;
+                if coefficients[at..at + dim].iter().any(|&c| c != 0.0) {
                     columns.push(j as u32);
                 }
             }
-            // The product overwrites every row of `result`, so it is only zeroed when skipped.
-            result.resize(count.next_multiple_of(ROWS) * width, 0.0);
-            if columns.is_empty() {
-                result.fill(0.0);
-            } else {
-                sparse_product(matrix, count, columns, rows, result, width);
+            let rows = matrix.padded_rows() * width;
+            if result.len() < rows {
+                result.resize(rows, 0.0);
             }
+            // Writes every row of the result (zeros when no column is listed).
+            let row = move |j: usize| (2 * j + parity) * dim;
+            sparse_product(matrix, columns, row, coefficients, result, width);
         }
         for t in 0..half {
             let e = &even_out[t * width..t * width + dim];
@@ -162,9 +201,9 @@ impl InverseMatrix {
                 let (early, late) = out.split_at_mut((h - 1 - t) * dim);
                 let early = &mut early[t * dim..(t + 1) * dim];
                 let late = &mut late[..dim];
-                for d in 0..dim {
-                    early[d] = e[d] + o[d];
-                    late[d] = e[d] - o[d];
+                for (((early, late), &e), &o) in early.iter_mut().zip(late).zip(e).zip(o) {
+                    *early = e + o;
+                    *late = e - o;
                 }
             } else {
                 out[t * dim..(t + 1) * dim].copy_from_slice(e);

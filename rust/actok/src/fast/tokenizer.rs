@@ -1,7 +1,7 @@
 //! The FAST tokenizer: DCT → quantize → characters → byte-level BPE, and back.
 
 use crate::bpe::{Bpe, BpeScratch};
-use crate::dct::inverse::{InverseDct, InverseScratch};
+use crate::dct::inverse::{InverseDct, InverseScratch, ROW_SLACK};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Place, Result};
 use crate::fast::code::CoefficientCode;
 use crate::fast::coefficient_range::CoefficientRange;
@@ -611,9 +611,11 @@ impl FastTokenizer {
         buffers: &mut DecodeBuffers,
     ) -> Option<DecodeIssue> {
         let mut coefficients = std::mem::take(&mut buffers.coefficients);
-        // `write` sets every value (no need to zero first).
-        coefficients.resize(out.len(), 0.0);
-        if let Some(count) = self.values.write(ids, &mut coefficients) {
+        // `write` sets every value (no need to zero first); the slack after them lets the
+        // inverse read whole rows in place.
+        let n = out.len();
+        coefficients.resize(n + ROW_SLACK, 0.0);
+        if let Some(count) = self.values.write(ids, &mut coefficients[..n]) {
             // Fast path: every token is whole, its values were copied without building text.
             let issue = (count != out.len()).then_some(DecodeIssue::WrongLength {
                 got: count,
@@ -653,11 +655,11 @@ impl FastTokenizer {
         };
         let mut coefficients = std::mem::take(&mut buffers.coefficients);
         coefficients.clear();
-        coefficients.resize(out.len(), 0.0);
+        coefficients.resize(out.len() + ROW_SLACK, 0.0);
         let mut count = 0usize;
         let code = CoefficientCode::new(self.config.min_token, self.config.scale);
         for ch in text.chars() {
-            if count < coefficients.len() {
+            if count < out.len() {
                 coefficients[count] = code.value(ch);
             }
             count += 1;

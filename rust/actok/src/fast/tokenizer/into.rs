@@ -272,7 +272,10 @@ impl FastTokenizer {
         stride: usize,
     ) {
         let n = horizon * dim;
-        reserve_total(&mut buffers.coefficients, n);
+        reserve_total(
+            &mut buffers.coefficients,
+            n + crate::dct::inverse::ROW_SLACK,
+        );
         reserve_total(&mut buffers.actions, n);
         buffers.inverse.reserve(horizon);
         let bytes = stride.saturating_mul(self.bpe.max_token_bytes());
