@@ -324,6 +324,10 @@ impl PyFastTokenizer {
             .map_err(to_py)?;
         let tok = &self.inner;
         let (rows, decoded) = match id_lists(sequences)? {
+            IdLists::Flat(flat) => {
+                let ids = flat.rows();
+                (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0)))
+            }
             IdLists::Narrow(ids) => (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0))),
             IdLists::Wide(ids) => (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0))),
         };
@@ -374,6 +378,10 @@ impl PyFastTokenizer {
             .map_err(to_py)?;
         let tok = &self.inner;
         let (rows, decoded) = match id_lists(sequences)? {
+            IdLists::Flat(flat) => {
+                let ids = flat.rows();
+                (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d)))
+            }
             IdLists::Narrow(ids) => (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d))),
             IdLists::Wide(ids) => (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d))),
         };

@@ -75,8 +75,21 @@ pub(crate) struct TokenValues {
     /// The values of token `i`'s whole characters are `values[starts[i]..starts[i + 1]]`.
     starts: Vec<u32>,
     values: Vec<f64>,
+    /// Per token, one past its last nonzero value among those (0 when all are zero).
+    nonzero_ends: Vec<u32>,
     parts: Vec<Parts>,
     code: CoefficientCode,
+}
+
+/// What [`TokenValues::write`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// How many coefficients the ids hold (also when more than the output holds).
+    pub(crate) count: usize,
+    /// One past the last nonzero coefficient written (0 when all are zero; at most the output's
+    /// length, and when the ids hold more coefficients than that, possibly past the last
+    /// nonzero one): the inverse DCT skips the rows after it without looking at them.
+    pub(crate) nonzero_end: usize,
 }
 
 impl TokenValues {
@@ -88,6 +101,7 @@ impl TokenValues {
         let mut this = Self {
             starts: Vec::with_capacity(n + 1),
             values: Vec::new(),
+            nonzero_ends: Vec::with_capacity(n),
             parts: Vec::with_capacity(n),
             code: CoefficientCode::new(min_token, scale),
         };
@@ -99,7 +113,11 @@ impl TokenValues {
                 let middle = &bytes[parts.head_len as usize..bytes.len() - parts.tail_len as usize];
                 let text = std::str::from_utf8(middle).expect("checked by Parts::of");
                 let values: Vec<f64> = text.chars().map(|c| this.value(c)).collect();
+                let nonzero_end = values.iter().rposition(|&v| v != 0.0).map_or(0, |i| i + 1);
                 this.values.extend(values);
+                this.nonzero_ends.push(nonzero_end as u32);
+            } else {
+                this.nonzero_ends.push(0);
             }
             this.parts.push(parts);
             this.starts.push(this.values.len() as u32);
@@ -113,12 +131,13 @@ impl TokenValues {
     }
 
     /// Writes the coefficients of `ids` into `out` (positions past the last one written are set
-    /// to zero) and returns how many there are (also when more than `out` holds), or `None` when
-    /// some id is unknown or the bytes are not valid UTF-8 this way (then the caller takes the
-    /// general path and `out` holds garbage).
+    /// to zero) and returns how many there are and where the nonzero ones end ([`Written`]), or
+    /// `None` when some id is unknown or the bytes are not valid UTF-8 this way (then the caller
+    /// takes the general path and `out` holds garbage).
     #[inline]
-    pub(crate) fn write<I: InputId>(&self, ids: &[I], out: &mut [f64]) -> Option<usize> {
+    pub(crate) fn write<I: InputId>(&self, ids: &[I], out: &mut [f64]) -> Option<Written> {
         let mut count = 0usize;
+        let mut nonzero_end = 0usize;
         let mut pending = [0u8; 4];
         let mut pending_len = 0usize;
         for &id in ids {
@@ -138,6 +157,9 @@ impl TokenValues {
                 let c = std::str::from_utf8(&pending[..len]).ok()?.chars().next()?;
                 if let Some(slot) = out.get_mut(count) {
                     *slot = self.value(c);
+                    if *slot != 0.0 {
+                        nonzero_end = count + 1;
+                    }
                 }
                 count += 1;
             }
@@ -158,6 +180,10 @@ impl TokenValues {
                     out[start..].copy_from_slice(&values[..room]);
                 }
             }
+            let token_nonzero_end = self.nonzero_ends[i] as usize;
+            if token_nonzero_end > 0 {
+                nonzero_end = count + token_nonzero_end;
+            }
             count += values.len();
             pending_len = parts.tail_len as usize;
             pending[..pending_len].copy_from_slice(&parts.tail[..pending_len]);
@@ -168,7 +194,10 @@ impl TokenValues {
         if count < out.len() {
             out[count..].fill(0.0);
         }
-        Some(count)
+        Some(Written {
+            count,
+            nonzero_end: nonzero_end.min(out.len()),
+        })
     }
 }
 
@@ -258,12 +287,19 @@ mod tests {
             if complete {
                 prop_assert!(fast.is_some(), "the split text must take the fast path");
             }
-            if let Some(count) = fast {
+            if let Some(Written { count, nonzero_end }) = fast {
                 let expected = expected.expect("fast path answered on invalid UTF-8");
                 prop_assert_eq!(count, expected.len());
                 let n = count.min(out.len());
                 prop_assert_eq!(&out[..n], &expected[..n]);
                 prop_assert!(out[n..].iter().all(|&v| v == 0.0));
+                // Exact when everything fit; an upper bound (all the inverse needs) otherwise.
+                let last = out.iter().rposition(|&v| v != 0.0).map_or(0, |i| i + 1);
+                if count <= out.len() {
+                    prop_assert_eq!(nonzero_end, last);
+                } else {
+                    prop_assert!(last <= nonzero_end && nonzero_end <= out.len());
+                }
             }
         }
     }

@@ -1,5 +1,7 @@
 //! The FAST tokenizer: DCT → quantize → characters → byte-level BPE, and back.
 
+use std::mem::MaybeUninit;
+
 use crate::bpe::{Bpe, BpeScratch};
 use crate::dct::inverse::{InverseDct, InverseScratch, ROW_SLACK};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Place, Result};
@@ -7,7 +9,7 @@ use crate::fast::code::CoefficientCode;
 use crate::fast::coefficient_range::CoefficientRange;
 use crate::fast::normalizer::Normalizer;
 use crate::fast::pipeline::{ChunkBuffers, ChunkPipeline, ValueFault};
-use crate::fast::token_values::TokenValues;
+use crate::fast::token_values::{TokenValues, Written};
 use crate::format::processor_config::ProcessorConfig;
 use crate::format::tokenizer_json::TokenizerSections;
 use crate::options::{OnDecodeError, Overflow};
@@ -497,8 +499,12 @@ impl FastTokenizer {
                 valid: Vec::new(),
             });
         }
-        // Each chunk decodes straight into its slice of the output.
-        let mut actions = zeroed(sequences.len() * chunk_len).map_err(|_| {
+        // Each chunk decodes straight into its slice of the output, which its worker
+        // initializes first: no zeroing pass over the whole batch on the calling thread
+        // (a `calloc` of reused memory is a `memset` of it, serial, before any decoding).
+        let total = sequences.len() * chunk_len;
+        let mut actions: Vec<f64> = Vec::new();
+        actions.try_reserve_exact(total).map_err(|_| {
             Error::InvalidArgument(format!(
                 "cannot allocate {} decoded chunks of shape ({horizon}, {dim}): out of memory \
                  (are time_horizon and action_dim right?)",
@@ -506,9 +512,11 @@ impl FastTokenizer {
             ))
         })?;
         let inverse = InverseDct::new(horizon)?;
-        let mut slots: Vec<(&mut [f64], Option<Outcome>)> = actions
+        // Per chunk: its output, what went wrong, whether it was written.
+        type Slot<'a> = (&'a mut [MaybeUninit<f64>], Option<Outcome>, bool);
+        let mut slots: Vec<Slot<'_>> = actions.spare_capacity_mut()[..total]
             .chunks_mut(chunk_len)
-            .map(|out| (out, None))
+            .map(|out| (out, None, false))
             .collect();
         let min_parallel = parallel::min_parallel_items(chunk_len);
         parallel::for_each_block(
@@ -517,7 +525,8 @@ impl FastTokenizer {
             min_parallel,
             || (),
             |_, b, slot| {
-                let (out, outcome) = &mut slot[0];
+                let (out, outcome, written) = &mut slot[0];
+                let out = initialized(out);
                 let ids = sequences[b].as_ref();
                 let issue = DECODE_BUFFERS.with_borrow_mut(|buffers| {
                     self.decode_chunk(ids, out, dim, &inverse, on_error, buffers)
@@ -526,11 +535,14 @@ impl FastTokenizer {
                     Rule::Prefix if self.is_prefix(ids, &issue, chunk_len) => Outcome::Incomplete,
                     _ => Outcome::Fault(issue),
                 });
+                *written = true;
             },
         )?;
         let raise = matches!(rule, Rule::Prefix | Rule::Whole(OnDecodeError::Raise));
         let mut valid = Vec::with_capacity(sequences.len());
-        for (b, (_, outcome)) in slots.into_iter().enumerate() {
+        let mut all_written = true;
+        for (b, (_, outcome, written)) in slots.into_iter().enumerate() {
+            all_written &= written;
             valid.push(outcome.is_none());
             if let Some(Outcome::Fault(reason)) = outcome {
                 if raise {
@@ -538,6 +550,10 @@ impl FastTokenizer {
                 }
             }
         }
+        assert!(all_written, "every chunk is decoded");
+        // SAFETY: the capacity is `total` and every chunk of it was initialized (checked just
+        // above).
+        unsafe { actions.set_len(total) };
         Ok(Decoded { actions, valid })
     }
 
@@ -615,14 +631,15 @@ impl FastTokenizer {
         // inverse read whole rows in place.
         let n = out.len();
         coefficients.resize(n + ROW_SLACK, 0.0);
-        if let Some(count) = self.values.write(ids, &mut coefficients[..n]) {
+        if let Some(Written { count, nonzero_end }) = self.values.write(ids, &mut coefficients[..n])
+        {
             // Fast path: every token is whole, its values were copied without building text.
             let issue = (count != out.len()).then_some(DecodeIssue::WrongLength {
                 got: count,
                 expected: out.len(),
             });
             if issue.is_none() || on_error == OnDecodeError::Pad {
-                inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
+                inverse.apply(&coefficients, nonzero_end, out, dim, &mut buffers.inverse);
                 self.apply_inverse_normalizer(out, dim);
             } else {
                 out.fill(0.0);
@@ -675,7 +692,7 @@ impl FastTokenizer {
             out.fill(0.0);
             return issue;
         }
-        inverse.apply(&coefficients, out, dim, &mut buffers.inverse);
+        inverse.apply(&coefficients, out.len(), out, dim, &mut buffers.inverse);
         buffers.coefficients = coefficients;
         self.apply_inverse_normalizer(out, dim);
         issue
@@ -691,16 +708,14 @@ impl FastTokenizer {
     }
 }
 
-/// `n` zeros, or an error instead of an abort when the memory is not there. Small buffers take
-/// the usual path (`calloc`, pages zeroed lazily).
-fn zeroed(n: usize) -> std::result::Result<Vec<f64>, std::collections::TryReserveError> {
-    if n <= 1 << 24 {
-        return Ok(vec![0.0; n]);
+/// `out` zeroed, as the `f64`s it now holds (a few kB, written again at once by the decoder:
+/// cheap while in cache).
+fn initialized(out: &mut [MaybeUninit<f64>]) -> &mut [f64] {
+    for v in out.iter_mut() {
+        v.write(0.0);
     }
-    let mut v = Vec::new();
-    v.try_reserve_exact(n)?;
-    v.resize(n, 0.0);
-    Ok(v)
+    // SAFETY: every element was just initialized, and `MaybeUninit<f64>` has `f64`'s layout.
+    unsafe { &mut *(out as *mut [MaybeUninit<f64>] as *mut [f64]) }
 }
 
 /// The real part of each padded row: `ids` is row-major `(lengths.len(), width)`.
