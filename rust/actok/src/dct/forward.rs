@@ -44,8 +44,7 @@ pub(crate) struct ForwardScratch {
     /// multiple of [`COLS`] values.
     sums: Vec<f64>,
     diffs: Vec<f64>,
-    /// The even and odd coefficients, same padded layout, rows up to a multiple of
-    /// [`crate::dct::matrix::ROWS`].
+    /// The even and odd coefficients, rows padded the same way.
     even_out: Vec<f64>,
     odd_out: Vec<f64>,
     /// Per column (padded to the row width with zeros), the sum of the absolute input values.
@@ -58,7 +57,7 @@ pub(crate) struct ForwardScratch {
 /// row is row `k / 2` of `even` (even `k`) or of `odd` (odd `k`), `width` values of which the
 /// first `dim` are the coefficients and the others zero.
 pub(crate) struct Folded<'s> {
-    /// The even coefficients' rows (and zero rows up to a multiple of the product's tile).
+    /// The even coefficients' rows.
     pub(crate) even: &'s mut [f64],
     /// The odd coefficients' rows, likewise.
     pub(crate) odd: &'s mut [f64],
@@ -201,9 +200,9 @@ impl ForwardDct {
                 }
             }
         }
-        let even_out = grown(even_out, even.padded_rows() * width);
+        let even_out = grown(even_out, even.rows() * width);
         matrix_product(even, sums, even_out, width);
-        let odd_out = grown(odd_out, odd.padded_rows() * width);
+        let odd_out = grown(odd_out, odd.rows() * width);
         matrix_product(odd, diffs, odd_out, width);
         Some(Folded {
             even: even_out,

@@ -205,7 +205,7 @@ impl InverseMatrix {
                     columns.push(j as u32);
                 }
             }
-            let rows = matrix.padded_rows() * width;
+            let rows = matrix.rows() * width;
             if result.len() < rows {
                 result.resize(rows, 0.0);
             }
