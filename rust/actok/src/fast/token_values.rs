@@ -69,15 +69,22 @@ impl Parts {
     }
 }
 
+/// What the fast path needs of one token, together: one lookup per id.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    /// Its whole characters' values are `values[start..start + len]`.
+    start: u32,
+    len: u32,
+    /// One past its last nonzero value among those (0 when all are zero).
+    nonzero_end: u32,
+    parts: Parts,
+}
+
 /// Per-token coefficient values.
 #[derive(Clone, Debug)]
 pub(crate) struct TokenValues {
-    /// The values of token `i`'s whole characters are `values[starts[i]..starts[i + 1]]`.
-    starts: Vec<u32>,
+    entries: Vec<Entry>,
     values: Vec<f64>,
-    /// Per token, one past its last nonzero value among those (0 when all are zero).
-    nonzero_ends: Vec<u32>,
-    parts: Vec<Parts>,
     code: CoefficientCode,
 }
 
@@ -99,28 +106,28 @@ impl TokenValues {
     pub(crate) fn new(bpe: &Bpe, min_token: i64, scale: f64) -> Self {
         let n = bpe.vocab_len();
         let mut this = Self {
-            starts: Vec::with_capacity(n + 1),
+            entries: Vec::with_capacity(n),
             values: Vec::new(),
-            nonzero_ends: Vec::with_capacity(n),
-            parts: Vec::with_capacity(n),
             code: CoefficientCode::new(min_token, scale),
         };
-        this.starts.push(0);
         for id in 0..n as u32 {
             let bytes = bpe.token_bytes(id).unwrap_or_default();
             let parts = Parts::of(bytes);
+            let mut entry = Entry {
+                start: this.values.len() as u32,
+                parts,
+                ..Entry::default()
+            };
             if parts.usable {
                 let middle = &bytes[parts.head_len as usize..bytes.len() - parts.tail_len as usize];
                 let text = std::str::from_utf8(middle).expect("checked by Parts::of");
                 let values: Vec<f64> = text.chars().map(|c| this.value(c)).collect();
-                let nonzero_end = values.iter().rposition(|&v| v != 0.0).map_or(0, |i| i + 1);
+                entry.len = values.len() as u32;
+                entry.nonzero_end =
+                    values.iter().rposition(|&v| v != 0.0).map_or(0, |i| i + 1) as u32;
                 this.values.extend(values);
-                this.nonzero_ends.push(nonzero_end as u32);
-            } else {
-                this.nonzero_ends.push(0);
             }
-            this.parts.push(parts);
-            this.starts.push(this.values.len() as u32);
+            this.entries.push(entry);
         }
         this
     }
@@ -138,11 +145,12 @@ impl TokenValues {
     pub(crate) fn write<I: InputId>(&self, ids: &[I], out: &mut [f64]) -> Option<Written> {
         let mut count = 0usize;
         let mut nonzero_end = 0usize;
-        let mut pending = [0u8; 4];
+        // The first bytes of a character the previous token began (its tail), little-endian.
+        let mut pending = 0u32;
         let mut pending_len = 0usize;
         for &id in ids {
-            let i = id.token_id()? as usize;
-            let parts = self.parts.get(i)?;
+            let entry = self.entries.get(id.token_id()? as usize)?;
+            let parts = &entry.parts;
             if !parts.usable {
                 return None;
             }
@@ -153,8 +161,10 @@ impl TokenValues {
                 if pending_len == 0 || head_len == 0 || len > 4 {
                     return None;
                 }
-                pending[pending_len..len].copy_from_slice(&parts.head[..head_len]);
-                let c = std::str::from_utf8(&pending[..len]).ok()?.chars().next()?;
+                let [h0, h1, h2] = parts.head;
+                let head = u32::from_le_bytes([h0, h1, h2, 0]);
+                let bytes = (pending | head << (8 * pending_len)).to_le_bytes();
+                let c = std::str::from_utf8(&bytes[..len]).ok()?.chars().next()?;
                 if let Some(slot) = out.get_mut(count) {
                     *slot = self.value(c);
                     if *slot != 0.0 {
@@ -163,7 +173,8 @@ impl TokenValues {
                 }
                 count += 1;
             }
-            let values = &self.values[self.starts[i] as usize..self.starts[i + 1] as usize];
+            let start = entry.start as usize;
+            let values = &self.values[start..start + entry.len as usize];
             match out.get_mut(count..count + values.len()) {
                 // Runs of zeros are long tokens: a block copy; a few values: an element loop,
                 // where a `memcpy` call costs more.
@@ -180,13 +191,14 @@ impl TokenValues {
                     out[start..].copy_from_slice(&values[..room]);
                 }
             }
-            let token_nonzero_end = self.nonzero_ends[i] as usize;
-            if token_nonzero_end > 0 {
-                nonzero_end = count + token_nonzero_end;
+            if entry.nonzero_end > 0 {
+                nonzero_end = count + entry.nonzero_end as usize;
             }
             count += values.len();
+            // Bytes past `tail_len` are zero (`Parts::of`), so the shift above needs no mask.
+            let [t0, t1, t2] = parts.tail;
+            pending = u32::from_le_bytes([t0, t1, t2, 0]);
             pending_len = parts.tail_len as usize;
-            pending[..pending_len].copy_from_slice(&parts.tail[..pending_len]);
         }
         if pending_len > 0 {
             return None;
