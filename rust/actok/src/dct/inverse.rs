@@ -3,6 +3,7 @@
 //! needs agreement with scipy to about `1e-15` relative, not the last bit, so no exact
 //! fallback is needed here (unlike [`crate::dct::forward`]).
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::dct::cache::{self, Cache};
@@ -28,24 +29,28 @@ impl InverseDct {
         })
     }
 
-    /// `out (H×dim) = DCT-III-ortho(coefficients (H×dim))` along the first axis, row-major.
+    /// `out (H×dim) = DCT-III-ortho(coefficients (H×dim))` along the first axis, row-major;
+    /// returns `out`, every value written. `out` may be uninitialized memory (a decoded batch
+    /// is written here first, so that no pass zeroes it before).
     ///
     /// `coefficients` may hold [`ROW_SLACK`] values (of any value) past the `H×dim` that
     /// matter: the product then reads its rows in place (with fewer, it copies them first).
     /// The coefficients from `nonzero_end` on must be zero (pass `H×dim` when unknown).
-    pub(crate) fn apply(
+    pub(crate) fn apply<'o>(
         &self,
         coefficients: &[f64],
         nonzero_end: usize,
-        out: &mut [f64],
+        out: &'o mut [MaybeUninit<f64>],
         dim: usize,
         scratch: &mut InverseScratch,
-    ) {
+    ) -> &'o mut [f64] {
         match self {
             Self::Matrix(m) => m.apply(coefficients, nonzero_end, out, dim, scratch),
             Self::Exact(t) => {
                 let n = out.len();
-                t.apply_block(&coefficients[..n], out, dim, &mut scratch.dct)
+                let out = zeros(out);
+                t.apply_block(&coefficients[..n], out, dim, &mut scratch.dct);
+                out
             }
         }
     }
@@ -112,23 +117,26 @@ impl InverseMatrix {
 
     /// `out (H×dim) = DCT-III-ortho(coefficients (H×dim))` along the first axis, row-major
     /// (`coefficients` and `nonzero_end` as [`InverseDct::apply`] takes them).
-    pub(crate) fn apply(
+    pub(crate) fn apply<'o>(
         &self,
         coefficients: &[f64],
         nonzero_end: usize,
-        out: &mut [f64],
+        out: &'o mut [MaybeUninit<f64>],
         dim: usize,
         scratch: &mut InverseScratch,
-    ) {
+    ) -> &'o mut [f64] {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
                 unsafe { self.apply_avx2(coefficients, nonzero_end, out, dim, scratch) };
-                return;
+                // SAFETY: the combination writes every value of `out`.
+                return unsafe { assume_init(out) };
             }
         }
         self.apply_with(coefficients, nonzero_end, out, dim, scratch, combine);
+        // SAFETY: as above.
+        unsafe { assume_init(out) }
     }
 
     /// [`InverseMatrix::apply`] compiled for AVX2, with the halves combined on 4-lane vectors
@@ -139,7 +147,7 @@ impl InverseMatrix {
         &self,
         coefficients: &[f64],
         nonzero_end: usize,
-        out: &mut [f64],
+        out: &mut [MaybeUninit<f64>],
         dim: usize,
         scratch: &mut InverseScratch,
     ) {
@@ -162,10 +170,10 @@ impl InverseMatrix {
         &self,
         coefficients: &[f64],
         nonzero_end: usize,
-        out: &mut [f64],
+        out: &mut [MaybeUninit<f64>],
         dim: usize,
         scratch: &mut InverseScratch,
-        combine: impl FnOnce(&Halves<'_>, &mut [f64]),
+        combine: impl FnOnce(&Halves<'_>, &mut [MaybeUninit<f64>]),
     ) {
         let h = self.len;
         let n = h * dim;
@@ -223,6 +231,31 @@ impl InverseMatrix {
     }
 }
 
+/// `out` with every value zero.
+pub(crate) fn zeros(out: &mut [MaybeUninit<f64>]) -> &mut [f64] {
+    for slot in out.iter_mut() {
+        slot.write(0.0);
+    }
+    // SAFETY: every value was just written.
+    unsafe { assume_init(out) }
+}
+
+/// `out` as the `f64`s it holds.
+///
+/// # Safety
+/// Every value of `out` must have been written.
+pub(crate) unsafe fn assume_init(out: &mut [MaybeUninit<f64>]) -> &mut [f64] {
+    // SAFETY: `MaybeUninit<f64>` has `f64`'s layout, and the caller vouches for the values.
+    unsafe { &mut *(out as *mut [MaybeUninit<f64>] as *mut [f64]) }
+}
+
+/// `out` viewed as possibly uninitialized, for the functions that write it (they only ever
+/// store initialized values, so it stays valid).
+pub(crate) fn as_uninit(out: &mut [f64]) -> &mut [MaybeUninit<f64>] {
+    // SAFETY: same layout; nothing writes an uninitialized value through the result.
+    unsafe { &mut *(out as *mut [f64] as *mut [MaybeUninit<f64>]) }
+}
+
 /// The two halves of the inverse of one chunk: row `t` of `even` is `E[t]`, of `odd` `O[t]`,
 /// `width` values apart, the first `dim` of each row meaningful.
 struct Halves<'a> {
@@ -233,8 +266,8 @@ struct Halves<'a> {
 }
 
 /// `x[t] = E[t] + O[t]` and `x[H-1-t] = E[t] - O[t]` (the middle step of an odd horizon `E`
-/// alone) into `out`, `(H, dim)` row-major.
-fn combine(halves: &Halves<'_>, out: &mut [f64]) {
+/// alone) into `out`, `(H, dim)` row-major: every value of `out` is written.
+fn combine(halves: &Halves<'_>, out: &mut [MaybeUninit<f64>]) {
     let Halves {
         even,
         odd,
@@ -251,11 +284,13 @@ fn combine(halves: &Halves<'_>, out: &mut [f64]) {
             let early = &mut early[t * dim..(t + 1) * dim];
             let late = &mut late[..dim];
             for (((early, late), &e), &o) in early.iter_mut().zip(late).zip(e).zip(o) {
-                *early = e + o;
-                *late = e - o;
+                early.write(e + o);
+                late.write(e - o);
             }
         } else {
-            out[t * dim..(t + 1) * dim].copy_from_slice(e);
+            for (slot, &e) in out[t * dim..(t + 1) * dim].iter_mut().zip(e) {
+                slot.write(e);
+            }
         }
     }
 }
@@ -267,7 +302,7 @@ fn combine(halves: &Halves<'_>, out: &mut [f64]) {
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn combine_avx2(halves: &Halves<'_>, out: &mut [f64]) {
+unsafe fn combine_avx2(halves: &Halves<'_>, out: &mut [MaybeUninit<f64>]) {
     use std::arch::x86_64::*;
     let Halves {
         even,
@@ -295,7 +330,8 @@ unsafe fn combine_avx2(halves: &Halves<'_>, out: &mut [f64]) {
                 _mm256_maskstore_pd(target, mask, value);
             }
         };
-        let (even, odd, out) = (even.as_ptr().add(g), odd.as_ptr().add(g), out.as_mut_ptr());
+        let (even, odd) = (even.as_ptr().add(g), odd.as_ptr().add(g));
+        let out = out.as_mut_ptr() as *mut f64;
         for t in 0..pairs {
             let e = _mm256_loadu_pd(even.add(t * width));
             let o = _mm256_loadu_pd(odd.add(t * width));
@@ -340,20 +376,17 @@ mod tests {
                 Transform::new(DctSpec::FAST_INVERSE, h)
                     .unwrap()
                     .apply_block(&c, &mut want, dim, &mut DctScratch::default());
-                let mut got = vec![0.0; h * dim];
+                // NaN first: every value must be written.
+                let mut got = vec![f64::NAN; h * dim];
                 let m = InverseMatrix::new(h);
                 let nonzero_end = c.iter().rposition(|&v| v != 0.0).map_or(0, |i| i + 1);
-                m.apply(
-                    &c,
-                    nonzero_end,
-                    &mut got,
-                    dim,
-                    &mut InverseScratch::default(),
-                );
+                let out = as_uninit(&mut got);
+                m.apply(&c, nonzero_end, out, dim, &mut InverseScratch::default());
                 // The portable path (CPUs without AVX2), and the whole chunk scanned.
-                let mut portable = vec![0.0; h * dim];
+                let mut portable = vec![f64::NAN; h * dim];
                 let mut scratch = InverseScratch::default();
-                m.apply_with(&c, h * dim, &mut portable, dim, &mut scratch, combine);
+                let out = as_uninit(&mut portable);
+                m.apply_with(&c, h * dim, out, dim, &mut scratch, combine);
                 assert_eq!(got, portable, "h={h} dim={dim}");
                 let scale = c.iter().fold(1.0f64, |m, v| m.max(v.abs()));
                 for (a, b) in got.iter().zip(&want) {

@@ -3,7 +3,7 @@
 use std::mem::MaybeUninit;
 
 use crate::bpe::{Bpe, BpeScratch};
-use crate::dct::inverse::{InverseDct, InverseScratch, ROW_SLACK};
+use crate::dct::inverse::{zeros, InverseDct, InverseScratch, ROW_SLACK};
 use crate::error::{DecodeIssue, EncodeIssue, Error, Place, Result};
 use crate::fast::code::CoefficientCode;
 use crate::fast::coefficient_range::CoefficientRange;
@@ -499,9 +499,9 @@ impl FastTokenizer {
                 valid: Vec::new(),
             });
         }
-        // Each chunk decodes straight into its slice of the output, which its worker
-        // initializes first: no zeroing pass over the whole batch on the calling thread
-        // (a `calloc` of reused memory is a `memset` of it, serial, before any decoding).
+        // Each chunk decodes straight into its slice of the output, uninitialized until then:
+        // no zeroing pass over the whole batch (a `calloc` of reused memory is a `memset` of
+        // it, serial, before any decoding; of fresh memory, the first touch of every page).
         let total = sequences.len() * chunk_len;
         let mut actions: Vec<f64> = Vec::new();
         actions.try_reserve_exact(total).map_err(|_| {
@@ -527,7 +527,6 @@ impl FastTokenizer {
             || (),
             |_, b, slot| {
                 let (out, outcome, written) = &mut slot[0];
-                let out = initialized(out);
                 let ids = sequences[b].as_ref();
                 let issue = DECODE_BUFFERS.with_borrow_mut(|buffers| {
                     self.decode_chunk(ids, out, dim, &inverse, on_error, buffers)
@@ -552,8 +551,8 @@ impl FastTokenizer {
             }
         }
         assert!(all_written, "every chunk is decoded");
-        // SAFETY: the capacity is `total` and every chunk of it was initialized (checked just
-        // above).
+        // SAFETY: the capacity is `total`, and every chunk of it was decoded (checked just
+        // above), which writes each of its values.
         unsafe { actions.set_len(total) };
         Ok(Decoded { actions, valid })
     }
@@ -616,12 +615,13 @@ impl FastTokenizer {
         self.decode_prefix(&rows, horizon, dim)
     }
 
-    /// Decodes one sequence into `out` (`H×D`; every value is written, zeros for a sequence
-    /// refused under `on_error` other than pad); returns the problem, if any.
+    /// Decodes one sequence into `out` (`H×D`, possibly uninitialized memory: every value is
+    /// written, zeros for a sequence refused under `on_error` other than pad); returns the
+    /// problem, if any.
     fn decode_chunk<I: InputId>(
         &self,
         ids: &[I],
-        out: &mut [f64],
+        out: &mut [MaybeUninit<f64>],
         dim: usize,
         inverse: &InverseDct,
         on_error: OnDecodeError,
@@ -640,10 +640,10 @@ impl FastTokenizer {
                 expected: out.len(),
             });
             if issue.is_none() || on_error == OnDecodeError::Pad {
-                inverse.apply(&coefficients, nonzero_end, out, dim, &mut buffers.inverse);
+                let out = inverse.apply(&coefficients, nonzero_end, out, dim, &mut buffers.inverse);
                 self.apply_inverse_normalizer(out, dim);
             } else {
-                out.fill(0.0);
+                zeros(out);
             }
             buffers.coefficients = coefficients;
             return issue;
@@ -690,10 +690,11 @@ impl FastTokenizer {
         }
         if issue.is_some() && on_error != OnDecodeError::Pad {
             buffers.coefficients = coefficients;
-            out.fill(0.0);
+            zeros(out);
             return issue;
         }
-        inverse.apply(&coefficients, out.len(), out, dim, &mut buffers.inverse);
+        let n = out.len();
+        let out = inverse.apply(&coefficients, n, out, dim, &mut buffers.inverse);
         buffers.coefficients = coefficients;
         self.apply_inverse_normalizer(out, dim);
         issue
@@ -742,16 +743,6 @@ fn advise_huge_pages(buffer: &mut Vec<f64>) {
             unsafe { madvise(first as *mut std::ffi::c_void, last - first, MADV_HUGEPAGE) };
         }
     }
-}
-
-/// `out` zeroed, as the `f64`s it now holds (a few kB, written again at once by the decoder:
-/// cheap while in cache).
-fn initialized(out: &mut [MaybeUninit<f64>]) -> &mut [f64] {
-    for v in out.iter_mut() {
-        v.write(0.0);
-    }
-    // SAFETY: every element was just initialized, and `MaybeUninit<f64>` has `f64`'s layout.
-    unsafe { &mut *(out as *mut [MaybeUninit<f64>] as *mut [f64]) }
 }
 
 /// The real part of each padded row: `ids` is row-major `(lengths.len(), width)`.
