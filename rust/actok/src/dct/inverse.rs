@@ -1,7 +1,9 @@
 //! FAST's inverse transform, `scipy.fft.idct(c, type=2, norm="ortho")` along time of a chunk of
 //! coefficients: a folded matrix product for FAST-sized horizons, pocketfft beyond. Decoding
 //! needs agreement with scipy to about `1e-15` relative, not the last bit, so no exact
-//! fallback is needed here (unlike [`crate::dct::forward`]).
+//! fallback is needed here (unlike [`crate::dct::forward`]). The product reads the coefficient
+//! rows in place, skips the rows past the last nonzero coefficient (the decoder knows where that
+//! is) and all-zero rows, and writes straight into uninitialized output.
 
 use std::mem::MaybeUninit;
 use std::sync::Arc;
