@@ -103,3 +103,21 @@ def test_encode_array_fast_path_agrees(tok_case, x, dtype):
         assert got == want
     ids, lengths = tok.encode_batch(x, on_overflow="clip", check_shape=False)
     assert [list(r[:n]) for r, n in zip(ids, lengths)] == want
+
+
+def test_large_batches_decode_as_small_ones(tok_case):
+    # Past 8 MB of output the decoder writes with non-temporal stores from a staging buffer:
+    # the values must be those of the same chunks decoded in small batches.
+    tok = tok_case.tok
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.normal(0, 0.02, size=(1600, 50, 14)), axis=1).clip(-1, 1)
+    ids = tok.encode(x, on_overflow="clip", check_shape=False)
+    big, valid = tok.decode(ids, 50, 14, on_error="pad", return_valid=True)
+    assert big.nbytes >= 8 << 20
+    small = np.concatenate(
+        [tok.decode(ids[i : i + 7], 50, 14, on_error="pad") for i in (0, 800, 1593)]
+    )
+    np.testing.assert_array_equal(small, np.concatenate([big[0:7], big[800:807], big[1593:1600]]))
+    padded = tok.decode(tok.encode_batch(x, on_overflow="clip", check_shape=False), 50, 14)
+    np.testing.assert_array_equal(padded, big)
+    assert valid.all()
