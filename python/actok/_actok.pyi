@@ -107,8 +107,8 @@ class _FastTokenizer:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
     def decode_padded(
         self,
-        ids: npt.NDArray[np.int64],
-        lengths: npt.NDArray[np.int64],
+        ids: npt.NDArray[np.int32] | npt.NDArray[np.int64] | npt.NDArray[np.uint64],
+        lengths: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         time_horizon: int | None,
         action_dim: int | None,
         on_error: str,
@@ -121,8 +121,8 @@ class _FastTokenizer:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
     def decode_prefix_padded(
         self,
-        ids: npt.NDArray[np.int64] | npt.NDArray[np.uint64],
-        lengths: npt.NDArray[np.int64],
+        ids: npt.NDArray[np.int32] | npt.NDArray[np.int64] | npt.NDArray[np.uint64],
+        lengths: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         time_horizon: int | None,
         action_dim: int | None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...

@@ -6,7 +6,8 @@
 
 use numpy::ndarray::{Dimension, IxDyn};
 use numpy::{
-    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods,
+    Element, PyArray, PyArrayDescr, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray,
+    PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 
@@ -43,10 +44,14 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FloatArray<'py> {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'py, f64>>() {
-            Ok(Floats::F64(a))
-        } else if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'py, f32>>() {
-            Ok(Floats::F32(a))
+        // By dtype first: a failed extraction builds an error, which costs about as much as
+        // encoding a chunk.
+        let dtype = obj.cast::<PyUntypedArray>().map(|a| a.dtype()).ok();
+        let is = |d: Bound<'py, PyArrayDescr>| dtype.as_ref().is_some_and(|t| t.is_equiv_to(&d));
+        if is(numpy::dtype::<f64>(obj.py())) {
+            Ok(Floats::F64(obj.extract()?))
+        } else if is(numpy::dtype::<f32>(obj.py())) {
+            Ok(Floats::F32(obj.extract()?))
         } else {
             Err(ActokError::new_err(
                 "expected a float32 or float64 numpy array",

@@ -8,7 +8,8 @@ use actok::{
     OnDecodeError, Overflow, Placement, VocabMapping,
 };
 use numpy::{
-    PyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    PyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -23,6 +24,87 @@ use crate::options::Opt;
 
 /// `(ids (B, L) int32, lengths (B,) int32, values clipped per dimension)`.
 type PaddedArrays<'py> = (Bound<'py, PyAny>, Bound<'py, PyArray1<i32>>, Vec<u64>);
+
+/// A padded `(B, L)` id array: int32 (what `encode_padded` returns, taken without a copy),
+/// int64, or uint64 (whose ids beyond `i64` the core reports with their value).
+enum PaddedIds<'py> {
+    Narrow(PyReadonlyArray2<'py, i32>),
+    Signed(PyReadonlyArray2<'py, i64>),
+    Unsigned(PyReadonlyArray2<'py, u64>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PaddedIds<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        // The variant is chosen by dtype: trying each in turn would build (and format) an
+        // error per miss, several microseconds, more than decoding a chunk.
+        if has_dtype::<i32>(obj) {
+            Ok(Self::Narrow(obj.extract()?))
+        } else if has_dtype::<u64>(obj) {
+            Ok(Self::Unsigned(obj.extract()?))
+        } else {
+            Ok(Self::Signed(obj.extract()?))
+        }
+    }
+}
+
+/// The `(B,)` lengths of padded rows: int32 (as `encode_padded` returns them) or int64.
+enum PaddedLengths<'py> {
+    Narrow(PyReadonlyArray1<'py, i32>),
+    Wide(PyReadonlyArray1<'py, i64>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PaddedLengths<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if has_dtype::<i32>(obj) {
+            Ok(Self::Narrow(obj.extract()?))
+        } else {
+            Ok(Self::Wide(obj.extract()?))
+        }
+    }
+}
+
+/// Whether `obj` is a numpy array of element type `T`.
+fn has_dtype<T: numpy::Element>(obj: Borrowed<'_, '_, PyAny>) -> bool {
+    obj.cast::<numpy::PyUntypedArray>()
+        .is_ok_and(|a| a.dtype().is_equiv_to(&numpy::dtype::<T>(obj.py())))
+}
+
+/// Runs `$body` with `$ids` and `$lengths` bound to the elements of a [`PaddedIds`] and a
+/// [`PaddedLengths`], and `$width` to the row width, whatever their integer types.
+macro_rules! with_padded {
+    ($ids_arg:expr, $lengths_arg:expr, |$width:ident, $ids:ident, $lengths:ident| $body:expr) => {
+        match ($ids_arg, $lengths_arg) {
+            (PaddedIds::Narrow(a), PaddedLengths::Narrow(l)) => {
+                let (($width, $ids), $lengths) = (padded_rows(a)?, slice(l)?);
+                $body
+            }
+            (PaddedIds::Narrow(a), PaddedLengths::Wide(l)) => {
+                let (($width, $ids), $lengths) = (padded_rows(a)?, slice(l)?);
+                $body
+            }
+            (PaddedIds::Signed(a), PaddedLengths::Narrow(l)) => {
+                let (($width, $ids), $lengths) = (padded_rows(a)?, slice(l)?);
+                $body
+            }
+            (PaddedIds::Signed(a), PaddedLengths::Wide(l)) => {
+                let (($width, $ids), $lengths) = (padded_rows(a)?, slice(l)?);
+                $body
+            }
+            (PaddedIds::Unsigned(a), PaddedLengths::Narrow(l)) => {
+                let (($width, $ids), $lengths) = (padded_rows(a)?, slice(l)?);
+                $body
+            }
+            (PaddedIds::Unsigned(a), PaddedLengths::Wide(l)) => {
+                let (($width, $ids), $lengths) = (padded_rows(a)?, slice(l)?);
+                $body
+            }
+        }
+    };
+}
 
 /// A fit's `placement`: `"auto"`, `"reference"` (through the core's table) or an `int` min_token.
 struct PlacementArg(Placement);
@@ -324,18 +406,22 @@ impl PyFastTokenizer {
             .map_err(to_py)?;
         let tok = &self.inner;
         let (rows, decoded) = match id_lists(sequences)? {
+            IdLists::Flat(flat) => {
+                let ids = flat.rows();
+                (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0)))
+            }
             IdLists::Narrow(ids) => (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0))),
             IdLists::Wide(ids) => (ids.len(), py.detach(|| tok.decode(&ids, h, d, on_error.0))),
         };
         decoded_arrays(py, decoded.map_err(to_py)?, [rows, h, d])
     }
 
-    /// Decodes padded `(B, L)` int64 ids with `(B,)` int64 lengths.
+    /// Decodes padded `(B, L)` ids with `(B,)` lengths.
     fn decode_padded<'py>(
         &self,
         py: Python<'py>,
         ids: PaddedIds<'py>,
-        lengths: PyReadonlyArray1<'py, i64>,
+        lengths: PaddedLengths<'py>,
         time_horizon: Option<usize>,
         action_dim: Option<usize>,
         on_error: Opt<OnDecodeError>,
@@ -344,19 +430,12 @@ impl PyFastTokenizer {
             .inner
             .decode_shape(time_horizon, action_dim)
             .map_err(to_py)?;
-        let lengths = slice(&lengths)?;
         let tok = &self.inner;
-        let decoded = match &ids {
-            PaddedIds::Signed(a) => {
-                let (width, ids) = padded_rows(a)?;
-                py.detach(|| tok.decode_padded(ids, width, lengths, h, d, on_error.0))
-            }
-            PaddedIds::Unsigned(a) => {
-                let (width, ids) = padded_rows(a)?;
-                py.detach(|| tok.decode_padded(ids, width, lengths, h, d, on_error.0))
-            }
-        };
-        decoded_arrays(py, decoded.map_err(to_py)?, [lengths.len(), h, d])
+        let (rows, decoded) = with_padded!(&ids, &lengths, |width, ids, lengths| {
+            let decoded = py.detach(|| tok.decode_padded(ids, width, lengths, h, d, on_error.0));
+            (lengths.len(), decoded)
+        });
+        decoded_arrays(py, decoded.map_err(to_py)?, [rows, h, d])
     }
 
     /// Decodes prefixes of id lists (anytime decoding): `(B, H, D)` actions and a `(B,)` mask
@@ -374,18 +453,22 @@ impl PyFastTokenizer {
             .map_err(to_py)?;
         let tok = &self.inner;
         let (rows, decoded) = match id_lists(sequences)? {
+            IdLists::Flat(flat) => {
+                let ids = flat.rows();
+                (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d)))
+            }
             IdLists::Narrow(ids) => (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d))),
             IdLists::Wide(ids) => (ids.len(), py.detach(|| tok.decode_prefix(&ids, h, d))),
         };
         decoded_arrays(py, decoded.map_err(to_py)?, [rows, h, d])
     }
 
-    /// Decodes prefixes given as padded `(B, L)` ids with `(B,)` int64 lengths.
+    /// Decodes prefixes given as padded `(B, L)` ids with `(B,)` lengths.
     fn decode_prefix_padded<'py>(
         &self,
         py: Python<'py>,
         ids: PaddedIds<'py>,
-        lengths: PyReadonlyArray1<'py, i64>,
+        lengths: PaddedLengths<'py>,
         time_horizon: Option<usize>,
         action_dim: Option<usize>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<bool>>)> {
@@ -393,19 +476,12 @@ impl PyFastTokenizer {
             .inner
             .decode_shape(time_horizon, action_dim)
             .map_err(to_py)?;
-        let lengths = slice(&lengths)?;
         let tok = &self.inner;
-        let decoded = match &ids {
-            PaddedIds::Signed(a) => {
-                let (width, ids) = padded_rows(a)?;
-                py.detach(|| tok.decode_prefix_padded(ids, width, lengths, h, d))
-            }
-            PaddedIds::Unsigned(a) => {
-                let (width, ids) = padded_rows(a)?;
-                py.detach(|| tok.decode_prefix_padded(ids, width, lengths, h, d))
-            }
-        };
-        decoded_arrays(py, decoded.map_err(to_py)?, [lengths.len(), h, d])
+        let (rows, decoded) = with_padded!(&ids, &lengths, |width, ids, lengths| {
+            let decoded = py.detach(|| tok.decode_prefix_padded(ids, width, lengths, h, d));
+            (lengths.len(), decoded)
+        });
+        decoded_arrays(py, decoded.map_err(to_py)?, [rows, h, d])
     }
 
     /// A constraint for one sequence of chunks of the given shape (else the config's), the
@@ -460,14 +536,6 @@ impl PyFastTokenizer {
             .map_err(to_py)?;
         Ok(PyConstraintBatch::wrap(inner))
     }
-}
-
-/// A padded `(B, L)` id array: int64, or uint64 (whose ids beyond `i64` the core reports with
-/// their value).
-#[derive(FromPyObject)]
-enum PaddedIds<'py> {
-    Signed(PyReadonlyArray2<'py, i64>),
-    Unsigned(PyReadonlyArray2<'py, u64>),
 }
 
 /// The width and the elements of a padded `(B, L)` id array.

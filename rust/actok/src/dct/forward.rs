@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use crate::dct::cache::{self, Cache};
-use crate::dct::matrix::{matrix_product, ortho_entry, COLS, MAX_MATRIX_LEN, ROWS};
+use crate::dct::matrix::{matrix_product, ortho_entry, PackedMatrix, COLS, MAX_MATRIX_LEN};
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::Result;
 use crate::sample::Sample;
@@ -28,30 +28,44 @@ pub(crate) struct ForwardDct {
     /// antisymmetric for odd `k` (`C[k][H-1-n] = (-1)^k C[k][n]`), so the product folds in half:
     /// even coefficients are `C[k][..⌈H/2⌉]` times the sums `x[n] + x[H-1-n]` (the middle step
     /// unpaired when `H` is odd), odd ones `C[k][..⌊H/2⌋]` times the differences.
-    /// `even` holds the even rows (`⌈H/2⌉` columns), `odd` the odd rows (`⌊H/2⌋` columns),
-    /// row-major, each with zero rows appended up to a multiple of [`ROWS`]. Both empty when
-    /// `len > MAX_MATRIX_LEN` (then every column uses the exact kernel).
-    even: Vec<f64>,
-    odd: Vec<f64>,
+    /// `even` holds the even rows (`⌈H/2⌉` columns), `odd` the odd rows (`⌊H/2⌋` columns).
+    /// `None` when `len > MAX_MATRIX_LEN` (then every column uses the exact kernel).
+    halves: Option<(PackedMatrix, PackedMatrix)>,
     /// The largest magnitude of a matrix entry.
     max_entry: f64,
     exact: Transform,
 }
 
-/// Reusable buffers for [`ForwardDct`].
+/// Reusable buffers for [`ForwardDct`]. They only grow: the padding lanes are rewritten by
+/// every call, so no call clears them (a `memset` of every buffer cost a tenth of the transform).
 #[derive(Default)]
 pub(crate) struct ForwardScratch {
     /// The folded chunk, `x[n] + x[H-1-n]` and `x[n] - x[H-1-n]`, rows padded with zeros to a
     /// multiple of [`COLS`] values.
     sums: Vec<f64>,
     diffs: Vec<f64>,
-    /// The even and odd coefficients, same padded layout, rows up to a multiple of [`ROWS`].
+    /// The even and odd coefficients, rows padded the same way.
     even_out: Vec<f64>,
     odd_out: Vec<f64>,
-    /// Per column, the sum of the absolute input values.
+    /// Per column (padded to the row width with zeros), the sum of the absolute input values.
     abs_sums: Vec<f64>,
     column: Vec<f64>,
     dct: DctScratch,
+}
+
+/// The folded product's result for one chunk ([`ForwardDct::transform`]): coefficient `k`'s
+/// row is row `k / 2` of `even` (even `k`) or of `odd` (odd `k`), `width` values of which the
+/// first `dim` are the coefficients and the others zero.
+pub(crate) struct Folded<'s> {
+    /// The even coefficients' rows.
+    pub(crate) even: &'s mut [f64],
+    /// The odd coefficients' rows, likewise.
+    pub(crate) odd: &'s mut [f64],
+    /// Values per row: the dimension rounded up to [`COLS`].
+    pub(crate) width: usize,
+    /// Per column, the sum of the absolute input values ([`ForwardDct::error_bound`]); `width`
+    /// values, zero in the padding lanes.
+    pub(crate) abs_sums: &'s mut [f64],
 }
 
 impl ForwardScratch {
@@ -73,20 +87,13 @@ impl ForwardDct {
     /// Plans the transform for horizon `len` (≥ 1).
     pub(crate) fn new(len: usize) -> Result<Self> {
         let exact = Transform::new(DctSpec::FAST_FORWARD, len)?;
-        let (mut even, mut odd) = (Vec::new(), Vec::new());
-        if len <= MAX_MATRIX_LEN {
+        let halves = (len <= MAX_MATRIX_LEN).then(|| {
             let (half, pairs) = (len.div_ceil(2), len / 2);
-            for k in 0..len {
-                let (target, columns) = if k % 2 == 0 {
-                    (&mut even, half)
-                } else {
-                    (&mut odd, pairs)
-                };
-                target.extend((0..columns).map(|i| ortho_entry(k, i, len)));
-            }
-            even.resize(half.next_multiple_of(ROWS) * half, 0.0);
-            odd.resize(pairs.next_multiple_of(ROWS) * pairs, 0.0);
-        }
+            (
+                PackedMatrix::new(half, half, |r, i| ortho_entry(2 * r, i, len)),
+                PackedMatrix::new(pairs, pairs, |r, i| ortho_entry(2 * r + 1, i, len)),
+            )
+        });
         let max_entry = if len == 1 {
             1.0
         } else {
@@ -94,8 +101,7 @@ impl ForwardDct {
         };
         Ok(Self {
             len,
-            even,
-            odd,
+            halves,
             max_entry,
             exact,
         })
@@ -127,78 +133,94 @@ impl ForwardDct {
         5 * dim < 2 * COLS || self.len >= 128
     }
 
-    /// `out[t·dim + d] = DCT-II-ortho(chunk[:, d])[t]`.
+    /// The transform of `chunk` by the folded product ([`Folded`]), or `None` when the exact
+    /// kernel is the one to use (a horizon too long for a matrix, or
+    /// [`ForwardDct::prefers_exact`]): then [`ForwardDct::exact_block`]. Non-finite inputs give
+    /// non-finite outputs.
     ///
-    /// Returns the per-column sums of absolute input values (for [`ForwardDct::error_bound`])
-    /// when the folded product computed `out`, or `None` when the exact kernel did (a horizon too
-    /// long for a matrix, or [`ForwardDct::prefers_exact`]) and `out` holds scipy's exact
-    /// values. Non-finite inputs give non-finite outputs.
+    /// Inlined so that a caller compiled for AVX2 gets the folding loops vectorized for it too.
+    #[inline(always)]
     pub(crate) fn transform<'s, T: Sample>(
         &self,
         chunk: &[T],
         dim: usize,
-        out: &mut [f64],
         scratch: &'s mut ForwardScratch,
-    ) -> Option<&'s mut [f64]> {
+    ) -> Option<Folded<'s>> {
         let h = self.len;
         debug_assert_eq!(chunk.len(), h * dim);
-        debug_assert_eq!(out.len(), h * dim);
+        let (even, odd) = self.halves.as_ref()?;
+        if self.prefers_exact(dim) {
+            return None;
+        }
         let ForwardScratch {
             sums,
             diffs,
             even_out,
             odd_out,
             abs_sums,
-            dct,
             ..
         } = scratch;
-        if self.even.is_empty() || self.prefers_exact(dim) {
-            self.exact.apply_block(chunk, out, dim, dct);
-            return None;
-        }
         let (half, pairs) = (h.div_ceil(2), h / 2);
         let width = dim.next_multiple_of(COLS);
-        sums.clear();
-        sums.resize(half * width, 0.0);
-        diffs.clear();
-        diffs.resize(pairs * width, 0.0);
-        abs_sums.clear();
-        abs_sums.resize(dim, 0.0);
-        for n in 0..half {
-            let early = &chunk[n * dim..(n + 1) * dim];
-            let sum_row = &mut sums[n * width..n * width + dim];
+        let sums = grown(sums, half * width);
+        let diffs = grown(diffs, pairs * width);
+        let abs_sums = grown(abs_sums, width);
+        abs_sums.fill(0.0);
+        // Row `n` pairs the early step `n` with the late step `H-1-n`.
+        let (early_rows, late_rows) = chunk.split_at(half * dim);
+        for (n, (early, sum_row)) in early_rows
+            .chunks_exact(dim)
+            .zip(sums.chunks_exact_mut(width))
+            .enumerate()
+        {
+            let (sum_row, sum_pad) = sum_row.split_at_mut(dim);
+            sum_pad.fill(0.0);
             if n < pairs {
-                let late = &chunk[(h - 1 - n) * dim..(h - n) * dim];
-                let diff_row = &mut diffs[n * width..n * width + dim];
-                for d in 0..dim {
-                    let (a, b) = (early[d].to_f64(), late[d].to_f64());
-                    sum_row[d] = a + b;
-                    diff_row[d] = a - b;
-                    abs_sums[d] += a.abs() + b.abs();
+                let late = &late_rows[(pairs - 1 - n) * dim..(pairs - n) * dim];
+                let (diff_row, diff_pad) = diffs[n * width..(n + 1) * width].split_at_mut(dim);
+                diff_pad.fill(0.0);
+                for ((((s, df), acc), a), b) in sum_row
+                    .iter_mut()
+                    .zip(diff_row.iter_mut())
+                    .zip(abs_sums.iter_mut())
+                    .zip(early)
+                    .zip(late)
+                {
+                    let (a, b) = (a.to_f64(), b.to_f64());
+                    *s = a + b;
+                    *df = a - b;
+                    *acc += a.abs() + b.abs();
                 }
             } else {
                 // The middle step of an odd horizon.
-                for d in 0..dim {
-                    let a = early[d].to_f64();
-                    sum_row[d] = a;
-                    abs_sums[d] += a.abs();
+                for ((s, acc), a) in sum_row.iter_mut().zip(abs_sums.iter_mut()).zip(early) {
+                    let a = a.to_f64();
+                    *s = a;
+                    *acc += a.abs();
                 }
             }
         }
-        even_out.clear();
-        even_out.resize(self.even.len() / half * width, 0.0);
-        matrix_product(&self.even, sums, even_out, half, width);
-        if let Some(odd_rows) = self.odd.len().checked_div(pairs) {
-            odd_out.clear();
-            odd_out.resize(odd_rows * width, 0.0);
-            matrix_product(&self.odd, diffs, odd_out, pairs, width);
-        }
-        for (k, row) in out.chunks_exact_mut(dim).enumerate() {
-            let source = if k % 2 == 0 { &even_out } else { &odd_out };
-            let at = (k / 2) * width;
-            row.copy_from_slice(&source[at..at + dim]);
-        }
-        Some(abs_sums)
+        let even_out = grown(even_out, even.rows() * width);
+        matrix_product(even, sums, even_out, width);
+        let odd_out = grown(odd_out, odd.rows() * width);
+        matrix_product(odd, diffs, odd_out, width);
+        Some(Folded {
+            even: even_out,
+            odd: odd_out,
+            width,
+            abs_sums,
+        })
+    }
+
+    /// `out[t·dim + d] = DCT-II-ortho(chunk[:, d])[t]` by the exact kernel: scipy's values.
+    pub(crate) fn exact_block<T: Sample>(
+        &self,
+        chunk: &[T],
+        dim: usize,
+        out: &mut [f64],
+        scratch: &mut ForwardScratch,
+    ) {
+        self.exact.apply_block(chunk, out, dim, &mut scratch.dct);
     }
 
     /// Column `d` of the transform of `chunk`, exactly as scipy computes it (pocketfft).
@@ -217,4 +239,13 @@ impl ForwardDct {
         self.exact.apply_column(column, dct);
         column
     }
+}
+
+/// The first `n` values of `buffer`, grown (never shrunk) to hold them: callers overwrite every
+/// value they read.
+fn grown(buffer: &mut Vec<f64>, n: usize) -> &mut [f64] {
+    if buffer.len() < n {
+        buffer.resize(n, 0.0);
+    }
+    &mut buffer[..n]
 }

@@ -34,42 +34,79 @@ pub(crate) const ROWS: usize = 4;
 /// Columns (action dimensions) per tile: two 4-lane vectors.
 pub(crate) const COLS: usize = 8;
 
-/// `out = matrix · x`: `matrix` is `(rows, h)` with `rows` a multiple of [`ROWS`], `x` is
-/// `(h, width)` and `out` `(rows, width)` with `width` a multiple of [`COLS`], all row-major.
-pub(crate) fn matrix_product(matrix: &[f64], x: &[f64], out: &mut [f64], h: usize, width: usize) {
-    product(matrix, h, h, |j| j, x, out, width);
+/// A matrix laid out for [`matrix_product`] and [`sparse_product`]: rows in tiles of [`ROWS`]
+/// (zero rows appended to fill the last), each tile column-major, so that the `ROWS` entries a
+/// term of the product multiplies are one contiguous, bounds-checked-once slice.
+pub(crate) struct PackedMatrix {
+    rows: usize,
+    cols: usize,
+    /// Tile `i`, column `j`, row `r` (row `i·ROWS + r` of the matrix) at `(i·cols + j)·ROWS + r`.
+    data: Vec<f64>,
 }
 
-/// `out = matrix[:, columns] · x`: `matrix` is `(rows, stride)` row-major with `rows` a multiple
-/// of [`ROWS`]; `x` holds one padded row of `width` values per entry of `columns`.
+impl PackedMatrix {
+    /// The `rows × cols` matrix with entries `entry(row, col)`.
+    pub(crate) fn new(rows: usize, cols: usize, entry: impl Fn(usize, usize) -> f64) -> Self {
+        let tiles = rows.div_ceil(ROWS);
+        let mut data = Vec::with_capacity(tiles * cols * ROWS);
+        for tile in 0..tiles {
+            for col in 0..cols {
+                for r in 0..ROWS {
+                    let row = tile * ROWS + r;
+                    data.push(if row < rows { entry(row, col) } else { 0.0 });
+                }
+            }
+        }
+        Self { rows, cols, data }
+    }
+
+    /// The number of rows: the rows of `width` values a product writes.
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+/// `out = matrix · x`: `x` is `(matrix.cols, width)` and `out` `(matrix.rows(), width)`
+/// with `width` a multiple of [`COLS`], both row-major.
+pub(crate) fn matrix_product(matrix: &PackedMatrix, x: &[f64], out: &mut [f64], width: usize) {
+    product(matrix, matrix.cols, |j| (j, j * width), x, out, width);
+}
+
+/// `out = Σ_j matrix[:, columns[j]] · x[row(columns[j]) .. + width]`: the product with only
+/// the columns listed (each below `matrix.cols`), their rows of `x` found by `row` (offsets of
+/// `width` readable values; lanes past the values that matter only feed output lanes that do
+/// not matter either: columns of the product are independent). `out` is
+/// `(matrix.rows(), width)`.
 pub(crate) fn sparse_product(
-    matrix: &[f64],
-    stride: usize,
+    matrix: &PackedMatrix,
     columns: &[u32],
+    row: impl Fn(usize) -> usize,
     x: &[f64],
     out: &mut [f64],
     width: usize,
 ) {
     product(
         matrix,
-        stride,
         columns.len(),
-        |j| columns[j] as usize,
+        |j| {
+            let c = columns[j] as usize;
+            (c, row(c))
+        },
         x,
         out,
         width,
     );
 }
 
-/// `out = matrix[:, column(0..terms)] · x`, the one kernel behind both products. Uses AVX2 with
-/// fused multiply-add when the CPU has them. Fused or not, the error bound of
-/// [`crate::dct::forward::ForwardDct::error_bound`] holds (a fused step rounds once instead of twice),
-/// so the forward integers are the same on every machine.
+/// `out = Σ_j matrix[:, column_j] · x[offset_j ..]` with `(column_j, offset_j) = term(j)` for
+/// `j < terms`, the one kernel behind both products. Uses AVX2 with fused multiply-add when the
+/// CPU has them. Fused or not, the error bound of
+/// [`crate::dct::forward::ForwardDct::error_bound`] holds (a fused step rounds once instead of
+/// twice), so the forward integers are the same on every machine.
 fn product(
-    matrix: &[f64],
-    stride: usize,
+    matrix: &PackedMatrix,
     terms: usize,
-    column: impl Fn(usize) -> usize,
+    term: impl Fn(usize) -> (usize, usize),
     x: &[f64],
     out: &mut [f64],
     width: usize,
@@ -79,65 +116,177 @@ fn product(
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { product_avx2_fma(matrix, stride, terms, column, x, out, width) };
+            unsafe { product_avx2_fma(matrix, terms, term, x, out, width) };
             return;
         }
     }
-    product_tiles(matrix, stride, terms, column, x, out, width, |a, b, c| {
-        a * b + c
-    });
+    product_tiles(matrix, terms, term, x, out, width, |a, b, c| a * b + c);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn product_avx2_fma(
-    matrix: &[f64],
-    stride: usize,
+    matrix: &PackedMatrix,
     terms: usize,
-    column: impl Fn(usize) -> usize,
+    term: impl Fn(usize) -> (usize, usize),
     x: &[f64],
     out: &mut [f64],
     width: usize,
 ) {
-    product_tiles(matrix, stride, terms, column, x, out, width, f64::mul_add);
+    product_tiles(matrix, terms, term, x, out, width, f64::mul_add);
 }
+
+/// The most terms a product has: the columns of the largest matrix (a half of the DCT's).
+const MAX_TERMS: usize = MAX_MATRIX_LEN.div_ceil(2);
 
 /// The product in `ROWS × COLS` register tiles, each output summed over the terms in order with
 /// `madd(a, b, c) = a·b + c` (fused or not).
+///
+/// The terms' slices are bounds-checked once, when their offsets are listed, rather than in the
+/// loop over them that every tile runs: there, a check of each slice (or worse, of each row
+/// and lane) cost as much as the loads and multiply-adds themselves.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn product_tiles(
-    matrix: &[f64],
-    stride: usize,
+    matrix: &PackedMatrix,
     terms: usize,
-    column: impl Fn(usize) -> usize,
+    term: impl Fn(usize) -> (usize, usize),
     x: &[f64],
     out: &mut [f64],
     width: usize,
     madd: impl Fn(f64, f64, f64) -> f64,
 ) {
-    let rows = matrix.len() / stride;
-    debug_assert_eq!(rows % ROWS, 0);
-    debug_assert_eq!(width % COLS, 0);
-    for k0 in (0..rows).step_by(ROWS) {
-        let m = &matrix[k0 * stride..(k0 + ROWS) * stride];
-        for d0 in (0..width).step_by(COLS) {
-            let mut acc = [[0.0f64; COLS]; ROWS];
-            for j in 0..terms {
-                let xs: &[f64; COLS] = x[j * width + d0..j * width + d0 + COLS]
-                    .try_into()
-                    .expect("COLS values");
-                let col = column(j);
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let c = m[r * stride + col];
-                    for (a, &v) in row.iter_mut().zip(xs) {
-                        *a = madd(c, v, *a);
-                    }
+    assert_eq!(width % COLS, 0, "rows of whole tiles");
+    let tile_len = matrix.cols * ROWS;
+    if tile_len == 0 || width == 0 {
+        return;
+    }
+    assert!(terms <= MAX_TERMS, "{terms} terms, at most {MAX_TERMS}");
+    // Per term, where its matrix entries start in a tile and its lanes in `x`.
+    let mut starts = [(0u32, 0usize); MAX_TERMS];
+    for (slot, j) in starts.iter_mut().zip(0..terms) {
+        let (col, offset) = term(j);
+        assert!(
+            col < matrix.cols,
+            "column {col} of a matrix of {}",
+            matrix.cols
+        );
+        assert!(
+            offset.checked_add(width).is_some_and(|end| end <= x.len()),
+            "a row of {width} values at {offset} in {}",
+            x.len()
+        );
+        // Below `MAX_TERMS · ROWS`, so it fits.
+        *slot = ((col * ROWS) as u32, offset);
+    }
+    let starts = &starts[..terms];
+    let (full, rest) = (matrix.rows / ROWS, matrix.rows % ROWS);
+    for (t, tile) in matrix.data.chunks_exact(tile_len).enumerate() {
+        // The last tile's padding rows are not computed: with FAST's horizons (half of 50 is
+        // 25 rows) they would be an eighth of the work.
+        let rows = if t < full { ROWS } else { rest };
+        let out_rows = &mut out[t * ROWS * width..(t * ROWS + rows) * width];
+        match rows {
+            4 => tile_product::<4>(tile, starts, x, out_rows, width, &madd),
+            3 => tile_product::<3>(tile, starts, x, out_rows, width, &madd),
+            2 => tile_product::<2>(tile, starts, x, out_rows, width, &madd),
+            _ => tile_product::<1>(tile, starts, x, out_rows, width, &madd),
+        }
+    }
+}
+
+/// The first `R ≤ ROWS` rows of one tile of the product, `COLS` lanes at a time.
+#[inline(always)]
+fn tile_product<const R: usize>(
+    tile: &[f64],
+    starts: &[(u32, usize)],
+    x: &[f64],
+    out_rows: &mut [f64],
+    width: usize,
+    madd: &impl Fn(f64, f64, f64) -> f64,
+) {
+    debug_assert!(R <= ROWS && out_rows.len() == R * width);
+    for d0 in (0..width).step_by(COLS) {
+        let mut acc = [[0.0f64; COLS]; R];
+        for &(c_at, x_at) in starts {
+            // SAFETY: `c_at = col·ROWS` with `col < cols`, so `c_at + ROWS ≤ tile.len()`;
+            // `x_at + width ≤ x.len()` and `d0 + COLS ≤ width` (`width` is a multiple of
+            // `COLS`). Both checked when `starts` was filled.
+            let (c, xs) = unsafe {
+                (
+                    &*(tile.as_ptr().add(c_at as usize) as *const [f64; ROWS]),
+                    &*(x.as_ptr().add(x_at + d0) as *const [f64; COLS]),
+                )
+            };
+            for (row, &cr) in acc.iter_mut().zip(c) {
+                for (a, &v) in row.iter_mut().zip(xs) {
+                    *a = madd(cr, v, *a);
                 }
             }
-            for (r, row) in acc.iter().enumerate() {
-                let at = (k0 + r) * width + d0;
-                out[at..at + COLS].copy_from_slice(row);
+        }
+        for (r, row) in acc.iter().enumerate() {
+            let at = r * width + d0;
+            out_rows[at..at + COLS].copy_from_slice(row);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The product as the definition: every output summed over the terms in order.
+    fn reference(
+        entry: impl Fn(usize, usize) -> f64,
+        rows: usize,
+        columns: &[u32],
+        x: &[f64],
+        width: usize,
+    ) -> Vec<f64> {
+        let mut out = vec![0.0; rows * width];
+        for k in 0..rows {
+            for d in 0..width {
+                let mut acc = 0.0f64;
+                for (j, &c) in columns.iter().enumerate() {
+                    acc = entry(k, c as usize).mul_add(x[j * width + d], acc);
+                }
+                out[k * width + d] = acc;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn products_are_the_definition() {
+        // Small integers: every product and sum is exact, so fused or not gives the same bits.
+        let entry = |k: usize, j: usize| ((k * 7 + j * 3) % 11) as f64 - 5.0;
+        for (rows, cols) in [(1, 1), (3, 5), (4, 4), (5, 2), (9, 13), (25, 25)] {
+            let m = PackedMatrix::new(rows, cols, entry);
+            assert_eq!(m.rows(), rows);
+            for width in [COLS, 2 * COLS] {
+                let all: Vec<u32> = (0..cols as u32).collect();
+                let sparse: Vec<u32> = (0..cols as u32).filter(|j| j % 3 != 1).collect();
+                for columns in [all, sparse] {
+                    let x: Vec<f64> = (0..columns.len() * width)
+                        .map(|i| ((i * 5) % 7) as f64 - 3.0)
+                        .collect();
+                    // One row more than the product writes: it must stay untouched.
+                    let mut out = vec![f64::NAN; (rows + 1) * width];
+                    if columns.len() == cols {
+                        matrix_product(&m, &x, &mut out, width);
+                    } else {
+                        // The listed columns' rows spread out, in reverse order, in a larger x.
+                        let mut spread = vec![f64::NAN; (cols + 1) * width];
+                        for (j, &c) in columns.iter().enumerate() {
+                            let at = (cols - c as usize) * width;
+                            spread[at..at + width].copy_from_slice(&x[j * width..(j + 1) * width]);
+                        }
+                        let row = |c: usize| (cols - c) * width;
+                        sparse_product(&m, &columns, row, &spread, &mut out, width);
+                    }
+                    let want = reference(entry, rows, &columns, &x, width);
+                    assert_eq!(&out[..rows * width], &want[..], "{rows}x{cols} w{width}");
+                    assert!(out[rows * width..].iter().all(|&v| v.is_nan()));
+                }
             }
         }
     }

@@ -9,11 +9,13 @@
 //! ([`ForwardDct::exact_column`]) and rounded from that. The bound is a forward error bound of
 //! both computations, so a coefficient outside it rounds to the same integer either way. For
 //! data that are not on ties this fallback essentially never runs (the band is about `1e-11`
-//! wide).
+//! wide). The rounding and the check run on AVX2 vectors when the CPU has them
+//! ([`round_rows_avx2`], the same arithmetic as the portable [`round_rows`]): they cost more than
+//! the product before.
 
 use std::sync::Arc;
 
-use crate::dct::forward::{ForwardDct, ForwardScratch};
+use crate::dct::forward::{Folded, ForwardDct, ForwardScratch};
 use crate::error::Result;
 use crate::sample::Sample;
 
@@ -25,17 +27,30 @@ pub(crate) struct Quantizer {
 /// Reusable buffers for [`Quantizer::quantize`].
 #[derive(Default)]
 pub(crate) struct QuantizeScratch {
-    /// Per column, whether the exact kernel must redo it.
-    redo: Vec<bool>,
+    /// Per column, whether the bound cannot vouch for the rounding of one of its coefficients:
+    /// the exact kernel redoes those columns.
+    suspect: Vec<bool>,
     dct: ForwardScratch,
 }
 
 impl QuantizeScratch {
     /// Reserves every buffer for `(len, dim)` chunks (see [`ForwardScratch::reserve`]).
     pub(crate) fn reserve(&mut self, len: usize, dim: usize) {
-        crate::bpe::reserve_total(&mut self.redo, dim);
+        crate::bpe::reserve_total(&mut self.suspect, dim);
         self.dct.reserve(len);
     }
+}
+
+/// The folded product's coefficients of one chunk, to be scaled and rounded into `(H, dim)`
+/// order: coefficient `k`'s row is row `k / 2` of `even` (even `k`) or `odd` (odd `k`), `width`
+/// values apart, and `tolerances[d]` is column `d`'s error bound.
+struct FoldedRows<'a> {
+    even: &'a [f64],
+    odd: &'a [f64],
+    width: usize,
+    dim: usize,
+    scale: f64,
+    tolerances: &'a [f64],
 }
 
 impl Quantizer {
@@ -58,45 +73,183 @@ impl Quantizer {
         out: &mut [f64],
         scratch: &mut QuantizeScratch,
     ) {
-        let QuantizeScratch { redo, dct } = scratch;
-        let Some(abs_sums) = self.dct.transform(chunk, dim, out, dct) else {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                unsafe { self.quantize_avx2(chunk, dim, scale, out, scratch) };
+                return;
+            }
+        }
+        self.quantize_with(chunk, dim, scale, out, scratch, round_rows);
+    }
+
+    /// [`Quantizer::quantize`] compiled for AVX2: the folding loops become vector loops, and
+    /// the rounding and its check run on 4-lane vectors ([`round_rows_avx2`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn quantize_avx2<T: Sample>(
+        &self,
+        chunk: &[T],
+        dim: usize,
+        scale: f64,
+        out: &mut [f64],
+        scratch: &mut QuantizeScratch,
+    ) {
+        self.quantize_with(chunk, dim, scale, out, scratch, |rows, out, suspect| {
+            // SAFETY: only reached on a CPU with AVX2 (see `quantize`).
+            unsafe { round_rows_avx2(rows, out, suspect) }
+        });
+    }
+
+    /// [`Quantizer::quantize`] with `round_rows` ([`round_rows`] or a vector version of it).
+    #[inline(always)]
+    fn quantize_with<T: Sample>(
+        &self,
+        chunk: &[T],
+        dim: usize,
+        scale: f64,
+        out: &mut [f64],
+        scratch: &mut QuantizeScratch,
+        round_rows: impl FnOnce(&FoldedRows<'_>, &mut [f64], &mut [bool]),
+    ) {
+        debug_assert_eq!(out.len(), chunk.len());
+        let QuantizeScratch { suspect, dct } = scratch;
+        let Some(Folded {
+            even,
+            odd,
+            width,
+            abs_sums,
+        }) = self.dct.transform(chunk, dim, dct)
+        else {
             // Already scipy's exact values.
+            self.dct.exact_block(chunk, dim, out, dct);
             for v in out.iter_mut() {
                 *v = round_half_even(*v * scale);
             }
             return;
         };
-        // Columns whose rounding the bound cannot vouch for (near ties, or non-finite values).
-        for s in abs_sums.iter_mut() {
+        let tolerances = abs_sums;
+        for s in tolerances.iter_mut() {
             *s = self.dct.error_bound(*s, scale);
         }
-        redo.clear();
-        redo.resize(dim, false);
-        let mut redo_any = false;
-        for row in out.chunks_exact_mut(dim) {
-            for ((v, &tol), flag) in row.iter_mut().zip(abs_sums.iter()).zip(redo.iter_mut()) {
-                let scaled = *v * scale;
-                let rounded = round_half_even(scaled);
-                // |scaled - rounded| ≤ 0.5; a tie is where it equals 0.5. Written so that NaN
-                // (from a non-finite value or bound) also redoes the column.
-                if !(0.5 - (scaled - rounded).abs() > tol && scaled.is_finite()) {
-                    *flag = true;
-                    redo_any = true;
-                }
-                *v = rounded;
-            }
-        }
-        if !redo_any {
-            return;
-        }
+        suspect.clear();
+        suspect.resize(dim, false);
+        let rows = FoldedRows {
+            even,
+            odd,
+            width,
+            dim,
+            scale,
+            tolerances,
+        };
+        round_rows(&rows, out, suspect);
         for d in 0..dim {
-            if !redo[d] {
+            if !suspect[d] {
                 continue;
             }
             let column = self.dct.exact_column(chunk, dim, d, dct);
             for (t, c) in column.iter().enumerate() {
                 out[t * dim + d] = round_half_even(*c * scale);
             }
+        }
+    }
+}
+
+/// `out[k·dim + d] = round_half_even(scale · row_k[d])` for the rows of `rows`, marking in
+/// `suspect` the columns with a value the bound cannot vouch for: `|scaled - rounded| ≤ 0.5`, a
+/// tie is where it equals 0.5, and the comparison is written so that NaN (a non-finite value
+/// or bound) is suspect too.
+fn round_rows(rows: &FoldedRows<'_>, out: &mut [f64], suspect: &mut [bool]) {
+    let FoldedRows {
+        even,
+        odd,
+        width,
+        dim,
+        scale,
+        tolerances,
+    } = *rows;
+    for (k, row) in out.chunks_exact_mut(dim).enumerate() {
+        let source = if k % 2 == 0 { even } else { odd };
+        let at = (k / 2) * width;
+        for (((slot, &v), &tol), suspect) in row
+            .iter_mut()
+            .zip(&source[at..at + dim])
+            .zip(tolerances)
+            .zip(suspect.iter_mut())
+        {
+            let scaled = v * scale;
+            let rounded = round_half_even(scaled);
+            // False for NaN too.
+            let vouched = 0.5 - (scaled - rounded).abs() > tol;
+            if !vouched {
+                *suspect = true;
+            }
+            *slot = rounded;
+        }
+    }
+}
+
+/// [`round_rows`] on 4-lane AVX2 vectors: for each group of 4 columns, every row is one load,
+/// multiply, rounding, check and store (masked for the last, partial group), and the check's
+/// verdicts are ORed into one register per group.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn round_rows_avx2(rows: &FoldedRows<'_>, out: &mut [f64], suspect: &mut [bool]) {
+    use std::arch::x86_64::*;
+    let FoldedRows {
+        even,
+        odd,
+        width,
+        dim,
+        scale,
+        tolerances,
+    } = *rows;
+    let h = out.len() / dim;
+    let (half, pairs) = (h.div_ceil(2), h / 2);
+    // Every access below is within these (a group starts below `dim ≤ width`, and `width` is a
+    // multiple of 4).
+    assert!(width % 4 == 0 && dim <= width && out.len() == h * dim);
+    assert!(even.len() >= half * width && odd.len() >= pairs * width);
+    assert!(tolerances.len() >= width && suspect.len() >= dim);
+    let scale = _mm256_set1_pd(scale);
+    let one_half = _mm256_set1_pd(0.5);
+    let sign = _mm256_set1_pd(-0.0);
+    for g in (0..dim).step_by(4) {
+        let lanes = (dim - g).min(4);
+        // Lane `i` stored when `i < lanes`.
+        let mask = _mm256_cmpgt_epi64(
+            _mm256_set1_epi64x(lanes as i64),
+            _mm256_setr_epi64x(0, 1, 2, 3),
+        );
+        let tol = _mm256_loadu_pd(tolerances.as_ptr().add(g));
+        let mut bad = _mm256_setzero_pd();
+        let mut round = |source: *const f64, target: *mut f64| {
+            let scaled = _mm256_mul_pd(_mm256_loadu_pd(source), scale);
+            let rounded =
+                _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(scaled);
+            let distance = _mm256_andnot_pd(sign, _mm256_sub_pd(scaled, rounded));
+            let margin = _mm256_sub_pd(one_half, distance);
+            bad = _mm256_or_pd(bad, _mm256_cmp_pd::<_CMP_NGT_UQ>(margin, tol));
+            if lanes == 4 {
+                _mm256_storeu_pd(target, rounded);
+            } else {
+                _mm256_maskstore_pd(target, mask, rounded);
+            }
+        };
+        let (even, odd, out) = (even.as_ptr().add(g), odd.as_ptr().add(g), out.as_mut_ptr());
+        for j in 0..half {
+            round(even.add(j * width), out.add(2 * j * dim + g));
+            if j < pairs {
+                round(odd.add(j * width), out.add((2 * j + 1) * dim + g));
+            }
+        }
+        let verdicts = _mm256_movemask_pd(bad);
+        for (i, suspect) in suspect[g..g + lanes].iter_mut().enumerate() {
+            *suspect |= verdicts >> i & 1 != 0;
         }
     }
 }
@@ -130,10 +283,20 @@ mod tests {
         out.iter().map(|c| (c * scale).round_ties_even()).collect()
     }
 
+    /// The quantizer as it runs on this machine (with AVX2 when the CPU has it), checked
+    /// against the portable rounding loop (the path of CPUs without it) on the same input.
     fn fast(chunk: &[f64], h: usize, dim: usize, scale: f64) -> Vec<f64> {
         let q = Quantizer::new(h).unwrap();
         let mut out = vec![0.0; h * dim];
         q.quantize(chunk, dim, scale, &mut out, &mut QuantizeScratch::default());
+        let mut portable = vec![0.0; h * dim];
+        let mut scratch = QuantizeScratch::default();
+        q.quantize_with(chunk, dim, scale, &mut portable, &mut scratch, round_rows);
+        let same = |a: &f64, b: &f64| a == b || (a.is_nan() && b.is_nan());
+        assert!(
+            out.iter().zip(&portable).all(|(a, b)| same(a, b)),
+            "the dispatched and the portable path differ: {out:?} vs {portable:?}"
+        );
         out
     }
 

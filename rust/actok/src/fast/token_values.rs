@@ -69,14 +69,34 @@ impl Parts {
     }
 }
 
+/// What the fast path needs of one token, together: one lookup per id.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    /// Its whole characters' values are `values[start..start + len]`.
+    start: u32,
+    len: u32,
+    /// One past its last nonzero value among those (0 when all are zero).
+    nonzero_end: u32,
+    parts: Parts,
+}
+
 /// Per-token coefficient values.
 #[derive(Clone, Debug)]
 pub(crate) struct TokenValues {
-    /// The values of token `i`'s whole characters are `values[starts[i]..starts[i + 1]]`.
-    starts: Vec<u32>,
+    entries: Vec<Entry>,
     values: Vec<f64>,
-    parts: Vec<Parts>,
     code: CoefficientCode,
+}
+
+/// What [`TokenValues::write`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// How many coefficients the ids hold (also when more than the output holds).
+    pub(crate) count: usize,
+    /// One past the last nonzero coefficient written (0 when all are zero; at most the output's
+    /// length, and when the ids hold more coefficients than that, possibly past the last
+    /// nonzero one): the inverse DCT skips the rows after it without looking at them.
+    pub(crate) nonzero_end: usize,
 }
 
 impl TokenValues {
@@ -86,23 +106,28 @@ impl TokenValues {
     pub(crate) fn new(bpe: &Bpe, min_token: i64, scale: f64) -> Self {
         let n = bpe.vocab_len();
         let mut this = Self {
-            starts: Vec::with_capacity(n + 1),
+            entries: Vec::with_capacity(n),
             values: Vec::new(),
-            parts: Vec::with_capacity(n),
             code: CoefficientCode::new(min_token, scale),
         };
-        this.starts.push(0);
         for id in 0..n as u32 {
             let bytes = bpe.token_bytes(id).unwrap_or_default();
             let parts = Parts::of(bytes);
+            let mut entry = Entry {
+                start: this.values.len() as u32,
+                parts,
+                ..Entry::default()
+            };
             if parts.usable {
                 let middle = &bytes[parts.head_len as usize..bytes.len() - parts.tail_len as usize];
                 let text = std::str::from_utf8(middle).expect("checked by Parts::of");
                 let values: Vec<f64> = text.chars().map(|c| this.value(c)).collect();
+                entry.len = values.len() as u32;
+                entry.nonzero_end =
+                    values.iter().rposition(|&v| v != 0.0).map_or(0, |i| i + 1) as u32;
                 this.values.extend(values);
             }
-            this.parts.push(parts);
-            this.starts.push(this.values.len() as u32);
+            this.entries.push(entry);
         }
         this
     }
@@ -113,17 +138,19 @@ impl TokenValues {
     }
 
     /// Writes the coefficients of `ids` into `out` (positions past the last one written are set
-    /// to zero) and returns how many there are (also when more than `out` holds), or `None` when
-    /// some id is unknown or the bytes are not valid UTF-8 this way (then the caller takes the
-    /// general path and `out` holds garbage).
+    /// to zero) and returns how many there are and where the nonzero ones end ([`Written`]), or
+    /// `None` when some id is unknown or the bytes are not valid UTF-8 this way (then the caller
+    /// takes the general path and `out` holds garbage).
     #[inline]
-    pub(crate) fn write<I: InputId>(&self, ids: &[I], out: &mut [f64]) -> Option<usize> {
+    pub(crate) fn write<I: InputId>(&self, ids: &[I], out: &mut [f64]) -> Option<Written> {
         let mut count = 0usize;
-        let mut pending = [0u8; 4];
+        let mut nonzero_end = 0usize;
+        // The first bytes of a character the previous token began (its tail), little-endian.
+        let mut pending = 0u32;
         let mut pending_len = 0usize;
         for &id in ids {
-            let i = id.token_id()? as usize;
-            let parts = self.parts.get(i)?;
+            let entry = self.entries.get(id.token_id()? as usize)?;
+            let parts = &entry.parts;
             if !parts.usable {
                 return None;
             }
@@ -134,14 +161,20 @@ impl TokenValues {
                 if pending_len == 0 || head_len == 0 || len > 4 {
                     return None;
                 }
-                pending[pending_len..len].copy_from_slice(&parts.head[..head_len]);
-                let c = std::str::from_utf8(&pending[..len]).ok()?.chars().next()?;
+                let [h0, h1, h2] = parts.head;
+                let head = u32::from_le_bytes([h0, h1, h2, 0]);
+                let bytes = (pending | head << (8 * pending_len)).to_le_bytes();
+                let c = std::str::from_utf8(&bytes[..len]).ok()?.chars().next()?;
                 if let Some(slot) = out.get_mut(count) {
                     *slot = self.value(c);
+                    if *slot != 0.0 {
+                        nonzero_end = count + 1;
+                    }
                 }
                 count += 1;
             }
-            let values = &self.values[self.starts[i] as usize..self.starts[i + 1] as usize];
+            let start = entry.start as usize;
+            let values = &self.values[start..start + entry.len as usize];
             match out.get_mut(count..count + values.len()) {
                 // Runs of zeros are long tokens: a block copy; a few values: an element loop,
                 // where a `memcpy` call costs more.
@@ -158,9 +191,14 @@ impl TokenValues {
                     out[start..].copy_from_slice(&values[..room]);
                 }
             }
+            if entry.nonzero_end > 0 {
+                nonzero_end = count + entry.nonzero_end as usize;
+            }
             count += values.len();
+            // Bytes past `tail_len` are zero (`Parts::of`), so the shift above needs no mask.
+            let [t0, t1, t2] = parts.tail;
+            pending = u32::from_le_bytes([t0, t1, t2, 0]);
             pending_len = parts.tail_len as usize;
-            pending[..pending_len].copy_from_slice(&parts.tail[..pending_len]);
         }
         if pending_len > 0 {
             return None;
@@ -168,7 +206,10 @@ impl TokenValues {
         if count < out.len() {
             out[count..].fill(0.0);
         }
-        Some(count)
+        Some(Written {
+            count,
+            nonzero_end: nonzero_end.min(out.len()),
+        })
     }
 }
 
@@ -258,12 +299,19 @@ mod tests {
             if complete {
                 prop_assert!(fast.is_some(), "the split text must take the fast path");
             }
-            if let Some(count) = fast {
+            if let Some(Written { count, nonzero_end }) = fast {
                 let expected = expected.expect("fast path answered on invalid UTF-8");
                 prop_assert_eq!(count, expected.len());
                 let n = count.min(out.len());
                 prop_assert_eq!(&out[..n], &expected[..n]);
                 prop_assert!(out[n..].iter().all(|&v| v == 0.0));
+                // Exact when everything fit; an upper bound (all the inverse needs) otherwise.
+                let last = out.iter().rposition(|&v| v != 0.0).map_or(0, |i| i + 1);
+                if count <= out.len() {
+                    prop_assert_eq!(nonzero_end, last);
+                } else {
+                    prop_assert!(last <= nonzero_end && nonzero_end <= out.len());
+                }
             }
         }
     }

@@ -12,7 +12,7 @@
 use super::{DecodeBuffers, EncodeBuffers, DECODE_BUFFERS};
 use super::{FastTokenizer, ENCODE_BUFFERS};
 use crate::bpe::reserve_total;
-use crate::dct::inverse::InverseDct;
+use crate::dct::inverse::{as_uninit, InverseDct};
 use crate::error::{Error, Result};
 use crate::fast::pipeline::ChunkPipeline;
 use crate::options::{OnDecodeError, Overflow};
@@ -210,11 +210,12 @@ impl FastTokenizer {
             let seq = &ids[b * stride..b * stride + lengths[b]];
             // `f64` straight into the caller's row; other types through a buffer.
             let issue = if let Some(out) = as_f64(out) {
-                self.decode_chunk(seq, out, dim, &inverse, on_error, buffers)
+                self.decode_chunk(seq, as_uninit(out), dim, &inverse, on_error, buffers)
             } else {
                 let mut decoded = std::mem::take(&mut buffers.actions);
                 decoded.resize(chunk_len, 0.0);
-                let issue = self.decode_chunk(seq, &mut decoded, dim, &inverse, on_error, buffers);
+                let target = as_uninit(&mut decoded);
+                let issue = self.decode_chunk(seq, target, dim, &inverse, on_error, buffers);
                 for (slot, &v) in out.iter_mut().zip(&decoded) {
                     *slot = O::from_f64(v);
                 }
@@ -272,7 +273,10 @@ impl FastTokenizer {
         stride: usize,
     ) {
         let n = horizon * dim;
-        reserve_total(&mut buffers.coefficients, n);
+        reserve_total(
+            &mut buffers.coefficients,
+            n + crate::dct::inverse::ROW_SLACK,
+        );
         reserve_total(&mut buffers.actions, n);
         buffers.inverse.reserve(horizon);
         let bytes = stride.saturating_mul(self.bpe.max_token_bytes());
