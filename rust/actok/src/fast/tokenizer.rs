@@ -531,7 +531,6 @@ impl FastTokenizer {
                 sequences.len()
             ))
         })?;
-        advise_huge_pages(&mut actions);
         // A batch far larger than the caches is written with non-temporal stores, from a
         // chunk decoded in cache: ordinary stores to memory not yet cached first read each
         // line in, which made writing the output a quarter of a decode.
@@ -778,41 +777,6 @@ fn stream_into(src: &[f64], dst: &mut [MaybeUninit<f64>]) {
     #[cfg(not(target_arch = "x86_64"))]
     for (d, &s) in dst.iter_mut().zip(src) {
         d.write(s);
-    }
-}
-
-/// Asks the kernel to back the reserved capacity of `buffer` with huge pages where it can
-/// (Linux, transparent huge pages in `madvise` mode). A decoded batch is fresh memory on every
-/// call (glibc maps allocations this large anew each time), and faulting it in 4 kB pages cost
-/// about a fifth of a decode from Python; with 2 MB pages the faults almost vanish (the kernel
-/// still zeroes the memory). Only whole huge pages inside the buffer are advised; the advice
-/// is a hint, so its failure is ignored.
-fn advise_huge_pages(buffer: &mut Vec<f64>) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE_PAGE: usize = 2 << 20;
-        const MADV_HUGEPAGE: std::ffi::c_int = 14;
-        extern "C" {
-            fn madvise(
-                addr: *mut std::ffi::c_void,
-                len: usize,
-                advice: std::ffi::c_int,
-            ) -> std::ffi::c_int;
-        }
-        let bytes = buffer.capacity() * std::mem::size_of::<f64>();
-        if bytes < 2 * HUGE_PAGE {
-            return;
-        }
-        let start = buffer.as_mut_ptr() as usize;
-        let (first, last) = (
-            start.next_multiple_of(HUGE_PAGE),
-            (start + bytes) & !(HUGE_PAGE - 1),
-        );
-        if last > first {
-            // SAFETY: `[first, last)` lies inside the buffer's allocation, which this call owns;
-            // MADV_HUGEPAGE changes how its pages are backed, never their contents.
-            unsafe { madvise(first as *mut std::ffi::c_void, last - first, MADV_HUGEPAGE) };
-        }
     }
 }
 
