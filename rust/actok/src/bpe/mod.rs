@@ -1239,7 +1239,7 @@ mod tests {
     /// A random consistent model: the byte-level symbols of `BYTES`, then merges of random
     /// existing tokens (reusing the id when the concatenation already exists), with some merges
     /// listed twice, and the list partly shuffled (so it is generally not rank-monotone).
-    fn consistent_model(
+    pub(super) fn consistent_model(
         picks: &[(usize, usize)],
         duplicates: &[usize],
         swaps: &[(usize, usize)],

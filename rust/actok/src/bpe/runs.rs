@@ -342,35 +342,16 @@ impl Bpe {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{demo_tokenizer, oracle, BYTES};
+    use super::super::tests::{consistent_model, demo_tokenizer, oracle, BYTES};
     use super::super::{Bpe, BpeScratch};
     use super::RunScratch;
-    use crate::bpe::bytelevel::BYTE_TO_CHAR;
     use proptest::prelude::*;
 
     /// A random model as a BPE trainer writes one, except that a merge whose concatenation is
     /// already a token produces that token again (two merge trees; the backtracking search
     /// refuses such models, so only the merge loop encodes them). Kept if monotone.
     fn model(picks: &[(usize, usize)]) -> Bpe {
-        let mut tokens: Vec<String> = BYTES
-            .iter()
-            .map(|&b| BYTE_TO_CHAR[b as usize].to_string())
-            .collect();
-        let (mut merges, mut merged_ids) = (Vec::new(), Vec::new());
-        for &(a, b) in picks {
-            let (l, r) = (a % tokens.len(), b % tokens.len());
-            let joined = format!("{}{}", tokens[l], tokens[r]);
-            let id = match tokens.iter().position(|t| *t == joined) {
-                Some(id) => id,
-                None => {
-                    tokens.push(joined);
-                    tokens.len() - 1
-                }
-            };
-            merges.push((l as u32, r as u32));
-            merged_ids.push(id as u32);
-        }
-        Bpe::new(tokens, merges, merged_ids, false)
+        consistent_model(picks, &[], &[], false)
     }
 
     /// Both rank lookups of the model (dense matrix and hash table) give the oracle's ids.
