@@ -85,14 +85,14 @@ class Dataset:
     norm: actok.Normalizer  # quantile, clipping, fitted on the training steps
 
 
-PRE_NORMALIZED = False  # --pre-normalized: fit the normalized arrays, without the normalizer
-
-
-def fit_actok(ds: Dataset, raw_train: np.ndarray | None = None, **kwargs) -> actok.FastTokenizer:
+def fit_actok(
+    ds: Dataset, raw_train: np.ndarray | None = None, *, pre_normalized: bool = False, **kwargs
+) -> actok.FastTokenizer:
     """actok's fit on the raw training chunks through ``ds.norm``, the normalizer detached (the
-    tokenizer then works on normalized chunks, as the reference's does)."""
+    tokenizer then works on normalized chunks, as the reference's does); with
+    ``pre_normalized`` (``--pre-normalized``), on the normalized chunks without the normalizer."""
     chunks = ds.raw_train if raw_train is None else raw_train
-    if PRE_NORMALIZED:
+    if pre_normalized:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", actok.ClippingWarning)
             return actok.FastTokenizer.fit(ds.norm.apply(chunks), **kwargs)
@@ -208,8 +208,7 @@ def main() -> None:
         "are clipped, so its alphabet keeps the whole margin)",
     )
     args = parser.parse_args()
-    global PRE_NORMALIZED
-    PRE_NORMALIZED = args.pre_normalized
+    pre = args.pre_normalized
     files = sorted(args.data.glob("*.npz")) if args.data.is_dir() else []
     if not files:
         print(f"no .npz files in {args.data}: nothing to measure (the shared data is absent)")
@@ -229,7 +228,7 @@ def main() -> None:
     for ds in datasets:
         with tempfile.TemporaryDirectory() as tmp:
             ref = run_reference(ds, Path(tmp))
-            tok = fit_actok(ds, scale=SCALE, vocab_size=VOCAB)
+            tok = fit_actok(ds, pre_normalized=pre, scale=SCALE, vocab_size=VOCAB)
             ours = evaluate(tok, ds, Path(tmp))
         change = ours.tokens / ref.tokens - 1
         changes.append(change)
@@ -250,7 +249,7 @@ def main() -> None:
         for target in args.target_rmse:
             for ds in datasets:
                 with tempfile.TemporaryDirectory() as tmp:
-                    tok = fit_actok(ds, vocab_size=VOCAB, target_rmse=target)
+                    tok = fit_actok(ds, pre_normalized=pre, vocab_size=VOCAB, target_rmse=target)
                     res = evaluate(tok, ds, Path(tmp))
                 met = "yes" if res.rmse <= target else "NO"
                 print(
@@ -280,7 +279,7 @@ def main() -> None:
                 train = ds.raw_train
                 if kw.pop("_shuffle", False):
                     train = train[np.random.default_rng(0).permutation(len(train))]
-                tok = fit_actok(ds, train, scale=SCALE, vocab_size=VOCAB, **kw)
+                tok = fit_actok(ds, train, pre_normalized=pre, scale=SCALE, vocab_size=VOCAB, **kw)
                 with tempfile.TemporaryDirectory() as tmp:
                     row.append(evaluate(tok, ds, Path(tmp), check=False).tokens)
             if not base:
