@@ -151,8 +151,9 @@ class FastTokenizer:
         ``alphabet="reference"`` reproduces the reference recipe exactly (``min_token`` is the
         smallest coefficient; initial alphabet ``chr(0 .. max - min)``; fails when
         ``max - min > vocab_size``). ``alphabet="lossless"`` (the default) widens the range by a
-        margin of ``max(1, ceil((max - min) / 10))`` on each side and puts every byte-level symbol
-        needed for it in the vocabulary, so every coefficient in
+        margin of ``max(1, ceil((max - min) / 10))`` on each side (with a normalizer that clips,
+        not past ``ceil(scale * sqrt(H))``, the largest coefficient a clipped chunk can reach) and
+        puts every byte-level symbol needed for it in the vocabulary, so every coefficient in
         ``[min - margin, max + margin]`` encodes losslessly; outside it :meth:`encode` raises
         :class:`EncodeError` (or saturates with ``on_overflow="clip"``).
 
