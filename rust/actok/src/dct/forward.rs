@@ -13,13 +13,30 @@
 use std::sync::Arc;
 
 use crate::dct::cache::{self, Cache};
-use crate::dct::matrix::{matrix_product, ortho_entry, PackedMatrix, COLS, MAX_MATRIX_LEN};
+use crate::dct::matrix::{
+    matrix_product, narrow_product, ortho_entry, PackedMatrix, COLS, MAX_MATRIX_LEN,
+};
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::Result;
 use crate::sample::Sample;
 
 /// `u`: the unit roundoff of `f64`.
 const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
+
+/// Chunks of up to this many dimensions use [`Product::Narrow`].
+const NARROW_MAX_DIM: usize = 3;
+/// Horizons from which chunks of up to [`NARROW_MAX_DIM`] dimensions use pocketfft instead.
+const NARROW_EXACT_FROM: usize = 200;
+
+/// The two forms of the folded product ([`ForwardDct::product_for`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Product {
+    /// [`matrix_product`]: vectors across the dimensions of a time step, rows padded to [`COLS`].
+    Wide,
+    /// [`narrow_product`]: vectors across output rows, for chunks of 1 to 3 dimensions, whose
+    /// rows would be mostly padding in the wide form.
+    Narrow,
+}
 
 /// FAST's forward DCT for one horizon: see the module docs.
 pub(crate) struct ForwardDct {
@@ -36,18 +53,20 @@ pub(crate) struct ForwardDct {
     exact: Transform,
 }
 
-/// Reusable buffers for [`ForwardDct`]. They only grow: the padding lanes are rewritten by
-/// every call, so no call clears them (a `memset` of every buffer cost a tenth of the transform).
+/// Reusable buffers for [`ForwardDct`]. They only grow, and no call clears them (a `memset` of
+/// every buffer cost a tenth of the transform): the padding lanes of a row keep whatever an
+/// earlier chunk left there, finite or not. They only ever meet padding lanes of the product's
+/// output (its columns are independent), which nothing reads as coefficients.
 #[derive(Default)]
 pub(crate) struct ForwardScratch {
-    /// The folded chunk, `x[n] + x[H-1-n]` and `x[n] - x[H-1-n]`, rows padded with zeros to a
-    /// multiple of [`COLS`] values.
+    /// The folded chunk, `x[n] + x[H-1-n]` and `x[n] - x[H-1-n]`, in rows of [`Folded::width`]
+    /// values.
     sums: Vec<f64>,
     diffs: Vec<f64>,
     /// The even and odd coefficients, rows padded the same way.
     even_out: Vec<f64>,
     odd_out: Vec<f64>,
-    /// Per column (padded to the row width with zeros), the sum of the absolute input values.
+    /// Per column (zero in the padding lanes), the sum of the absolute input values.
     abs_sums: Vec<f64>,
     column: Vec<f64>,
     dct: DctScratch,
@@ -55,13 +74,14 @@ pub(crate) struct ForwardScratch {
 
 /// The folded product's result for one chunk ([`ForwardDct::transform`]): coefficient `k`'s
 /// row is row `k / 2` of `even` (even `k`) or of `odd` (odd `k`), `width` values of which the
-/// first `dim` are the coefficients and the others zero.
+/// first `dim` are the coefficients and the others padding (any value, finite or not).
 pub(crate) struct Folded<'s> {
     /// The even coefficients' rows.
     pub(crate) even: &'s mut [f64],
     /// The odd coefficients' rows, likewise.
     pub(crate) odd: &'s mut [f64],
-    /// Values per row: the dimension rounded up to [`COLS`].
+    /// Values per row: the dimension rounded up to [`COLS`] ([`Product::Wide`]) or to 4
+    /// ([`Product::Narrow`]; the rounding reads rows as 4-lane vectors).
     pub(crate) width: usize,
     /// Per column, the sum of the absolute input values ([`ForwardDct::error_bound`]); `width`
     /// values, zero in the padding lanes.
@@ -123,19 +143,28 @@ impl ForwardDct {
         4.0 * (self.len as f64 + 8.0) * UNIT_ROUNDOFF * terms
     }
 
-    /// Whether the exact kernel (pocketfft, `O(log H)` work per value) is cheaper than the folded
-    /// product (`O(H)` per value, on rows padded to [`COLS`] values): with 1 to 3 dimensions the
-    /// padding multiplies the product's work by 2.7 to 8, and from 128 steps on the FFT wins
-    /// anyway (instruction counts of `benches/workload.rs shape`: 160×2 chunks 661 → 314 per
-    /// value, 50×2 322 → 215, 160×14 232 → 203; 50×14 stays on the product, 180 against 203).
+    /// The kernel for chunks of `dim` dimensions, by instruction counts of
+    /// `benches/workload.rs shape` (per value, a tokenizer fitted on 50×14):
+    /// - 4 dimensions or more: [`Product::Wide`] up to [`MAX_MATRIX_LEN`] steps (160×14 chunks
+    ///   165 against pocketfft's 217, 250×14 184 against 217, 10×5 231 against 278);
+    /// - 1 to 3: [`Product::Narrow`] below [`NARROW_EXACT_FROM`] steps (10×2 266 against 309,
+    ///   50×2 232 against 282, 160×2 250 against 266), beyond it pocketfft (250×2 242 against
+    ///   261: the product's `O(H)` work per value overtakes the FFT's `O(log H)`);
+    /// - `None`: pocketfft.
     #[inline]
-    fn prefers_exact(&self, dim: usize) -> bool {
-        5 * dim < 2 * COLS || self.len >= 128
+    fn product_for(&self, dim: usize) -> Option<Product> {
+        self.halves.as_ref()?;
+        if dim > NARROW_MAX_DIM {
+            Some(Product::Wide)
+        } else if self.len < NARROW_EXACT_FROM {
+            Some(Product::Narrow)
+        } else {
+            None
+        }
     }
 
     /// The transform of `chunk` by the folded product ([`Folded`]), or `None` when the exact
-    /// kernel is the one to use (a horizon too long for a matrix, or
-    /// [`ForwardDct::prefers_exact`]): then [`ForwardDct::exact_block`]. Non-finite inputs give
+    /// kernel is the one to use ([`ForwardDct::product_for`]): then [`ForwardDct::exact_block`]. Non-finite inputs give
     /// non-finite outputs.
     ///
     /// Inlined so that a caller compiled for AVX2 gets the folding loops vectorized for it too.
@@ -148,10 +177,8 @@ impl ForwardDct {
     ) -> Option<Folded<'s>> {
         let h = self.len;
         debug_assert_eq!(chunk.len(), h * dim);
+        let product = self.product_for(dim)?;
         let (even, odd) = self.halves.as_ref()?;
-        if self.prefers_exact(dim) {
-            return None;
-        }
         let ForwardScratch {
             sums,
             diffs,
@@ -161,49 +188,44 @@ impl ForwardDct {
             ..
         } = scratch;
         let (half, pairs) = (h.div_ceil(2), h / 2);
-        let width = dim.next_multiple_of(COLS);
+        let narrow = product == Product::Narrow;
+        // The narrow product reads and writes only the first `dim` lanes of a row; the rounding
+        // reads whole 4-lane vectors.
+        let width = dim.next_multiple_of(if narrow { 4 } else { COLS });
         let sums = grown(sums, half * width);
         let diffs = grown(diffs, pairs * width);
         let abs_sums = grown(abs_sums, width);
         abs_sums.fill(0.0);
-        // Row `n` pairs the early step `n` with the late step `H-1-n`.
-        let (early_rows, late_rows) = chunk.split_at(half * dim);
-        for (n, (early, sum_row)) in early_rows
-            .chunks_exact(dim)
-            .zip(sums.chunks_exact_mut(width))
-            .enumerate()
-        {
-            let (sum_row, sum_pad) = sum_row.split_at_mut(dim);
-            sum_pad.fill(0.0);
-            if n < pairs {
-                let late = &late_rows[(pairs - 1 - n) * dim..(pairs - n) * dim];
-                let (diff_row, diff_pad) = diffs[n * width..(n + 1) * width].split_at_mut(dim);
-                diff_pad.fill(0.0);
-                for ((((s, df), acc), a), b) in sum_row
-                    .iter_mut()
-                    .zip(diff_row.iter_mut())
-                    .zip(abs_sums.iter_mut())
-                    .zip(early)
-                    .zip(late)
-                {
-                    let (a, b) = (a.to_f64(), b.to_f64());
-                    *s = a + b;
-                    *df = a - b;
-                    *acc += a.abs() + b.abs();
-                }
-            } else {
-                // The middle step of an odd horizon.
-                for ((s, acc), a) in sum_row.iter_mut().zip(abs_sums.iter_mut()).zip(early) {
-                    let a = a.to_f64();
-                    *s = a;
-                    *acc += a.abs();
-                }
-            }
+        // Row `n` pairs the early step `n` with the late step `H-1-n`. The padding lanes past
+        // `dim` are left as the last chunk left them: they only feed output lanes that nothing
+        // reads as coefficients (columns of the product are independent).
+        match dim {
+            1 => fold::<1, T>(chunk, width, sums, diffs, abs_sums),
+            2 => fold::<2, T>(chunk, width, sums, diffs, abs_sums),
+            3 => fold::<3, T>(chunk, width, sums, diffs, abs_sums),
+            _ => fold_rows(chunk, dim, width, sums, diffs, abs_sums),
         }
         let even_out = grown(even_out, even.rows() * width);
-        matrix_product(even, sums, even_out, width);
         let odd_out = grown(odd_out, odd.rows() * width);
-        matrix_product(odd, diffs, odd_out, width);
+        if narrow {
+            match dim {
+                1 => {
+                    narrow_product::<1>(even, sums, even_out, width);
+                    narrow_product::<1>(odd, diffs, odd_out, width);
+                }
+                2 => {
+                    narrow_product::<2>(even, sums, even_out, width);
+                    narrow_product::<2>(odd, diffs, odd_out, width);
+                }
+                _ => {
+                    narrow_product::<3>(even, sums, even_out, width);
+                    narrow_product::<3>(odd, diffs, odd_out, width);
+                }
+            }
+        } else {
+            matrix_product(even, sums, even_out, width);
+            matrix_product(odd, diffs, odd_out, width);
+        }
         Some(Folded {
             even: even_out,
             odd: odd_out,
@@ -239,6 +261,85 @@ impl ForwardDct {
         self.exact.apply_column(column, dct);
         column
     }
+}
+
+/// Folds `chunk` (`(H, dim)` row-major) into `sums` and `diffs` (rows of `width` lanes, the first
+/// `dim` written) and adds each column's absolute values into `abs_sums`: row `n` of `sums` is
+/// `x[n] + x[H-1-n]` (the middle step alone for odd `H`), of `diffs` `x[n] - x[H-1-n]`.
+#[inline(always)]
+fn fold_rows<T: Sample>(
+    chunk: &[T],
+    dim: usize,
+    width: usize,
+    sums: &mut [f64],
+    diffs: &mut [f64],
+    abs_sums: &mut [f64],
+) {
+    let h = chunk.len() / dim;
+    let (half, pairs) = (h.div_ceil(2), h / 2);
+    let (early_rows, late_rows) = chunk.split_at(half * dim);
+    for (n, (early, sum_row)) in early_rows
+        .chunks_exact(dim)
+        .zip(sums.chunks_exact_mut(width))
+        .enumerate()
+    {
+        let sum_row = &mut sum_row[..dim];
+        if n < pairs {
+            let late = &late_rows[(pairs - 1 - n) * dim..(pairs - n) * dim];
+            let diff_row = &mut diffs[n * width..n * width + dim];
+            for ((((s, df), acc), a), b) in sum_row
+                .iter_mut()
+                .zip(diff_row.iter_mut())
+                .zip(abs_sums.iter_mut())
+                .zip(early)
+                .zip(late)
+            {
+                let (a, b) = (a.to_f64(), b.to_f64());
+                *s = a + b;
+                *df = a - b;
+                *acc += a.abs() + b.abs();
+            }
+        } else {
+            // The middle step of an odd horizon.
+            for ((s, acc), a) in sum_row.iter_mut().zip(abs_sums.iter_mut()).zip(early) {
+                let a = a.to_f64();
+                *s = a;
+                *acc += a.abs();
+            }
+        }
+    }
+}
+
+/// [`fold_rows`] for a constant `D` of 1 to 3 dimensions: a row's values unrolled (the loops
+/// of the general version, sized at run time, cost more than their few values).
+#[inline(always)]
+fn fold<const D: usize, T: Sample>(
+    chunk: &[T],
+    width: usize,
+    sums: &mut [f64],
+    diffs: &mut [f64],
+    abs_sums: &mut [f64],
+) {
+    let h = chunk.len() / D;
+    let (half, pairs) = (h.div_ceil(2), h / 2);
+    let row = |n: usize| -> [f64; D] { std::array::from_fn(|d| chunk[n * D + d].to_f64()) };
+    let mut acc = [0.0f64; D];
+    for n in 0..pairs {
+        let (a, b) = (row(n), row(h - 1 - n));
+        for d in 0..D {
+            sums[n * width + d] = a[d] + b[d];
+            diffs[n * width + d] = a[d] - b[d];
+            acc[d] += a[d].abs() + b[d].abs();
+        }
+    }
+    if half > pairs {
+        let a = row(pairs);
+        for d in 0..D {
+            sums[pairs * width + d] = a[d];
+            acc[d] += a[d].abs();
+        }
+    }
+    abs_sums[..D].copy_from_slice(&acc);
 }
 
 /// The first `n` values of `buffer`, grown (never shrunk) to hold them: callers overwrite every
