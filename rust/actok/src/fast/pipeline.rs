@@ -104,7 +104,11 @@ impl<'a> ChunkPipeline<'a> {
         chunk: &[T],
         buf: &mut ChunkBuffers,
     ) -> std::result::Result<(), ValueFault> {
-        if let Some(at) = chunk.iter().position(|v| !v.to_f64().is_finite()) {
+        // Branch-free, so that it vectorizes (a search stopping at the first bad value cost
+        // five instructions per value); the bad value is only looked for when there is one.
+        if !chunk.iter().fold(true, |ok, v| ok & v.to_f64().is_finite()) {
+            let at = chunk.iter().position(|v| !v.to_f64().is_finite());
+            let at = at.expect("a value that is not finite");
             let value = chunk[at].to_f64();
             return Err(ValueFault::NotFinite { at, value });
         }
