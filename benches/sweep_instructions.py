@@ -9,9 +9,8 @@ encode, 1 thread, about 100,000 values, ``check_shape`` off, out-of-range coeffi
 under ``valgrind --tool=callgrind``, counting only the encode calls. Python's list building is not
 in these counts (the time sweep has it).
 
-Usage::
+Usage (it builds the workload first)::
 
-    cargo bench -p actok --bench workload --no-run
     python benches/sweep_instructions.py [-o DIR [--force]] [--jobs 2]
 
 Needs valgrind, numpy, scipy, tokenizers (the tokenizers are fitted with the FAST recipe, as in
@@ -38,13 +37,23 @@ VALUES = 100_000  # as in workload.rs
 
 
 def workload_binary() -> Path:
-    found = sorted(
-        (p for p in (ROOT / "target/release/deps").glob("workload-*") if p.suffix == ""),
-        key=lambda p: p.stat().st_mtime,
+    """``benches/workload.rs`` built from the current sources (cargo rebuilds it if they changed;
+    picking the newest binary in ``target/`` could measure an older build)."""
+    run = subprocess.run(
+        ["cargo", "bench", "-p", "actok", "--bench", "workload", "--no-run", "--locked"]
+        + ["--message-format=json-render-diagnostics"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
-    if not found:
-        raise SystemExit("build it first: cargo bench -p actok --bench workload --no-run")
-    return found[-1]
+    if run.returncode != 0:
+        raise SystemExit(f"building benches/workload.rs failed:\n{run.stderr}")
+    for line in run.stdout.splitlines():
+        message = json.loads(line)
+        if message.get("reason") == "compiler-artifact" and message.get("executable"):
+            if message["target"]["name"] == "workload":
+                return Path(message["executable"])
+    raise SystemExit("cargo built no workload executable")
 
 
 def instructions_per_value(binary: Path, directory: Path, h: int, d: int, content: str) -> float:
