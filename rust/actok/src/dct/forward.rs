@@ -88,6 +88,17 @@ pub(crate) struct Folded<'s> {
     pub(crate) abs_sums: &'s mut [f64],
 }
 
+/// Where [`ForwardDct::transform`] left a chunk's coefficients.
+pub(crate) enum Transformed<'s> {
+    /// The wide product: in the rows of [`Folded`].
+    Rows(Folded<'s>),
+    /// The narrow product: in `out`, `(H, dim)` row-major; these are the columns' sums of
+    /// absolute input values ([`ForwardDct::error_bound`]), `dim` of them.
+    InPlace(&'s mut [f64]),
+    /// pocketfft: `out` holds scipy's exact values.
+    Exact,
+}
+
 impl ForwardScratch {
     /// Reserves what the exact fallback ([`ForwardDct::exact_column`]) needs for horizon `len`:
     /// the other buffers are sized by the shape on every call, this one only on a near-tie.
@@ -163,9 +174,9 @@ impl ForwardDct {
         }
     }
 
-    /// The transform of `chunk` by the folded product ([`Folded`]), or `None` when the exact
-    /// kernel is the one to use ([`ForwardDct::product_for`]): then [`ForwardDct::exact_block`]. Non-finite inputs give
-    /// non-finite outputs.
+    /// The transform of `chunk` (`(H, dim)`, row-major) by the kernel of
+    /// [`ForwardDct::product_for`]: see [`Transformed`] for where each leaves the coefficients
+    /// (`out` holds `H·dim` values). Non-finite inputs give non-finite outputs.
     ///
     /// Inlined so that a caller compiled for AVX2 gets the folding loops vectorized for it too.
     #[inline(always)]
@@ -173,12 +184,17 @@ impl ForwardDct {
         &self,
         chunk: &[T],
         dim: usize,
+        out: &mut [f64],
         scratch: &'s mut ForwardScratch,
-    ) -> Option<Folded<'s>> {
+    ) -> Transformed<'s> {
         let h = self.len;
         debug_assert_eq!(chunk.len(), h * dim);
-        let product = self.product_for(dim)?;
-        let (even, odd) = self.halves.as_ref()?;
+        debug_assert_eq!(out.len(), h * dim);
+        let (Some(product), Some((even, odd))) = (self.product_for(dim), self.halves.as_ref())
+        else {
+            self.exact_block(chunk, dim, out, scratch);
+            return Transformed::Exact;
+        };
         let ForwardScratch {
             sums,
             diffs,
@@ -188,10 +204,12 @@ impl ForwardDct {
             ..
         } = scratch;
         let (half, pairs) = (h.div_ceil(2), h / 2);
-        let narrow = product == Product::Narrow;
-        // The narrow product reads and writes only the first `dim` lanes of a row; the rounding
-        // reads whole 4-lane vectors.
-        let width = dim.next_multiple_of(if narrow { 4 } else { COLS });
+        // The narrow product reads only the first `dim` lanes of a row; the wide one reads whole
+        // tiles of `COLS`.
+        let width = match product {
+            Product::Narrow => dim,
+            Product::Wide => dim.next_multiple_of(COLS),
+        };
         let sums = grown(sums, half * width);
         let diffs = grown(diffs, pairs * width);
         let abs_sums = grown(abs_sums, width);
@@ -205,28 +223,31 @@ impl ForwardDct {
             3 => fold::<3, T>(chunk, width, sums, diffs, abs_sums),
             _ => fold_rows(chunk, dim, width, sums, diffs, abs_sums),
         }
-        let even_out = grown(even_out, even.rows() * width);
-        let odd_out = grown(odd_out, odd.rows() * width);
-        if narrow {
+        if product == Product::Narrow {
+            // Coefficient `2r` is row `r` of the even half, `2r + 1` row `r` of the odd one: each
+            // half writes every other row of `out`.
+            let stride = 2 * dim;
             match dim {
                 1 => {
-                    narrow_product::<1>(even, sums, even_out, width);
-                    narrow_product::<1>(odd, diffs, odd_out, width);
+                    narrow_product::<1>(even, sums, width, out, stride);
+                    narrow_product::<1>(odd, diffs, width, &mut out[dim..], stride);
                 }
                 2 => {
-                    narrow_product::<2>(even, sums, even_out, width);
-                    narrow_product::<2>(odd, diffs, odd_out, width);
+                    narrow_product::<2>(even, sums, width, out, stride);
+                    narrow_product::<2>(odd, diffs, width, &mut out[dim..], stride);
                 }
                 _ => {
-                    narrow_product::<3>(even, sums, even_out, width);
-                    narrow_product::<3>(odd, diffs, odd_out, width);
+                    narrow_product::<3>(even, sums, width, out, stride);
+                    narrow_product::<3>(odd, diffs, width, &mut out[dim..], stride);
                 }
             }
-        } else {
-            matrix_product(even, sums, even_out, width);
-            matrix_product(odd, diffs, odd_out, width);
+            return Transformed::InPlace(abs_sums);
         }
-        Some(Folded {
+        let even_out = grown(even_out, even.rows() * width);
+        let odd_out = grown(odd_out, odd.rows() * width);
+        matrix_product(even, sums, even_out, width);
+        matrix_product(odd, diffs, odd_out, width);
+        Transformed::Rows(Folded {
             even: even_out,
             odd: odd_out,
             width,

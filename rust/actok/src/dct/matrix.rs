@@ -72,9 +72,10 @@ pub(crate) fn matrix_product(matrix: &PackedMatrix, x: &[f64], out: &mut [f64], 
     product(matrix, matrix.cols, |j| (j, j * width), x, out, width);
 }
 
-/// `out[k·width + d] = Σ_j matrix[k][j] · x[j·width + d]` for the first `D` lanes of each row
-/// only (the others are left as they were): [`matrix_product`] vectorized over the output rows
-/// instead of the lanes, for chunks of a few dimensions. There the lanes of a [`COLS`]-wide tile
+/// `out[k·stride + d] = Σ_j matrix[k][j] · x[j·width + d]` for `d < D` (nothing else of `out` is
+/// written): [`matrix_product`] vectorized over the output rows instead of the lanes, for chunks
+/// of a few dimensions, writing its rows wherever the caller wants them (the forward DCT
+/// interleaves the even and odd coefficients' rows in place). There the lanes of a [`COLS`]-wide tile
 /// are mostly padding (a 2-dimensional chunk wastes three quarters of the work), while a tile of
 /// [`ROWS`] rows is always full but for the last. Each output is the same sum, in the same order,
 /// as [`matrix_product`]'s, so the two agree to the bit. `D` is a constant so that the lanes of
@@ -82,19 +83,20 @@ pub(crate) fn matrix_product(matrix: &PackedMatrix, x: &[f64], out: &mut [f64], 
 pub(crate) fn narrow_product<const D: usize>(
     matrix: &PackedMatrix,
     x: &[f64],
-    out: &mut [f64],
     width: usize,
+    out: &mut [f64],
+    stride: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { narrow_avx2_fma::<D>(matrix, x, out, width) };
+            unsafe { narrow_avx2_fma::<D>(matrix, x, width, out, stride) };
             return;
         }
     }
-    narrow_tiles::<D>(matrix, x, out, width, |a, b, c| a * b + c);
+    narrow_tiles::<D>(matrix, x, width, out, stride, |a, b, c| a * b + c);
 }
 
 /// Tiles of [`ROWS`] rows that [`narrow_avx2_fma`] computes together: each output is a chain of
@@ -113,11 +115,12 @@ const NARROW_TILES: usize = 4;
 unsafe fn narrow_avx2_fma<const D: usize>(
     matrix: &PackedMatrix,
     x: &[f64],
-    out: &mut [f64],
     width: usize,
+    out: &mut [f64],
+    stride: usize,
 ) {
     let cols = matrix.cols;
-    check_narrow::<D>(matrix, x, out, width);
+    check_narrow::<D>(matrix, x, width, out, stride);
     let tile_len = cols * ROWS;
     if tile_len == 0 {
         return;
@@ -126,17 +129,17 @@ unsafe fn narrow_avx2_fma<const D: usize>(
     if tiles < NARROW_TILES {
         // Short chains (a horizon below 32 steps): latency does not add up, and the simple
         // loops cost fewer instructions around their few multiply-adds.
-        narrow_tiles::<D>(matrix, x, out, width, f64::mul_add);
+        narrow_tiles::<D>(matrix, x, width, out, stride, f64::mul_add);
         return;
     }
     let mut first = 0;
     while first + NARROW_TILES <= tiles {
-        narrow_group_avx2::<D, NARROW_TILES>(matrix, first, x, out, width);
+        narrow_group_avx2::<D, NARROW_TILES>(matrix, first, x, width, out, stride);
         first += NARROW_TILES;
     }
     // The last tiles one at a time (only a short matrix has no group of four).
     while first < tiles {
-        narrow_group_avx2::<D, 1>(matrix, first, x, out, width);
+        narrow_group_avx2::<D, 1>(matrix, first, x, width, out, stride);
         first += 1;
     }
 }
@@ -153,8 +156,9 @@ unsafe fn narrow_group_avx2<const D: usize, const T: usize>(
     matrix: &PackedMatrix,
     first: usize,
     x: &[f64],
-    out: &mut [f64],
     width: usize,
+    out: &mut [f64],
+    stride: usize,
 ) {
     use std::arch::x86_64::*;
     let cols = matrix.cols;
@@ -181,26 +185,35 @@ unsafe fn narrow_group_avx2<const D: usize, const T: usize>(
             let mut lanes = [0.0f64; ROWS];
             _mm256_storeu_pd(lanes.as_mut_ptr(), a);
             for (r, &v) in lanes[..rows].iter().enumerate() {
-                // In bounds: row `row0 + r < matrix.rows` and `d < D ≤ width` (check_narrow).
-                *out.get_unchecked_mut((row0 + r) * width + d) = v;
+                // In bounds: row `row0 + r < matrix.rows` and `d < D` (check_narrow).
+                *out.get_unchecked_mut((row0 + r) * stride + d) = v;
             }
         }
     }
 }
 
 /// The bounds every [`narrow_product`] relies on.
-fn check_narrow<const D: usize>(matrix: &PackedMatrix, x: &[f64], out: &[f64], width: usize) {
-    let cols = matrix.cols;
-    assert!(D <= width, "{D} lanes of rows of {width}");
+#[inline(always)]
+fn check_narrow<const D: usize>(
+    matrix: &PackedMatrix,
+    x: &[f64],
+    width: usize,
+    out: &[f64],
+    stride: usize,
+) {
+    let (cols, rows) = (matrix.cols, matrix.rows);
+    assert!(
+        D <= width && D <= stride,
+        "{D} lanes of rows of {width} and {stride}"
+    );
     assert!(
         x.len() >= cols * width,
         "{cols} rows of {width} in {}",
         x.len()
     );
     assert!(
-        out.len() >= matrix.rows * width,
-        "{} rows of {width} in {}",
-        matrix.rows,
+        rows == 0 || out.len() >= (rows - 1) * stride + D,
+        "{rows} rows {stride} apart in {}",
         out.len()
     );
 }
@@ -211,11 +224,12 @@ fn check_narrow<const D: usize>(matrix: &PackedMatrix, x: &[f64], out: &[f64], w
 fn narrow_tiles<const D: usize>(
     matrix: &PackedMatrix,
     x: &[f64],
-    out: &mut [f64],
     width: usize,
+    out: &mut [f64],
+    stride: usize,
     madd: impl Fn(f64, f64, f64) -> f64,
 ) {
-    check_narrow::<D>(matrix, x, out, width);
+    check_narrow::<D>(matrix, x, width, out, stride);
     let tile_len = matrix.cols * ROWS;
     if tile_len == 0 {
         return;
@@ -232,7 +246,7 @@ fn narrow_tiles<const D: usize>(
         }
         let rows = (matrix.rows - t * ROWS).min(ROWS);
         for r in 0..rows {
-            let at = (t * ROWS + r) * width;
+            let at = (t * ROWS + r) * stride;
             for (d, lane) in acc.iter().enumerate() {
                 out[at + d] = lane[r];
             }
@@ -437,9 +451,9 @@ mod tests {
                 // One row more than the product writes, and the lanes past `dim`: untouched.
                 let mut narrow = vec![f64::NAN; (rows + 1) * width];
                 match dim {
-                    1 => narrow_product::<1>(&m, &x, &mut narrow, width),
-                    2 => narrow_product::<2>(&m, &x, &mut narrow, width),
-                    _ => narrow_product::<3>(&m, &x, &mut narrow, width),
+                    1 => narrow_product::<1>(&m, &x, width, &mut narrow, width),
+                    2 => narrow_product::<2>(&m, &x, width, &mut narrow, width),
+                    _ => narrow_product::<3>(&m, &x, width, &mut narrow, width),
                 }
                 // The portable form against the wide product's portable form (unfused).
                 let mut portable_wide = vec![0.0; rows * width];
@@ -455,9 +469,9 @@ mod tests {
                 let mut portable = vec![f64::NAN; (rows + 1) * width];
                 let unfused = |a: f64, b: f64, c: f64| a * b + c;
                 match dim {
-                    1 => narrow_tiles::<1>(&m, &x, &mut portable, width, unfused),
-                    2 => narrow_tiles::<2>(&m, &x, &mut portable, width, unfused),
-                    _ => narrow_tiles::<3>(&m, &x, &mut portable, width, unfused),
+                    1 => narrow_tiles::<1>(&m, &x, width, &mut portable, width, unfused),
+                    2 => narrow_tiles::<2>(&m, &x, width, &mut portable, width, unfused),
+                    _ => narrow_tiles::<3>(&m, &x, width, &mut portable, width, unfused),
                 }
                 for k in 0..rows {
                     for d in 0..dim {

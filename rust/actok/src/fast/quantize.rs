@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::dct::forward::{Folded, ForwardDct, ForwardScratch};
+use crate::dct::forward::{Folded, ForwardDct, ForwardScratch, Transformed};
 use crate::error::Result;
 use crate::sample::Sample;
 
@@ -81,7 +81,7 @@ impl Quantizer {
                 return;
             }
         }
-        self.quantize_with(chunk, dim, scale, out, scratch, round_rows);
+        self.quantize_with(chunk, dim, scale, out, scratch, round_rows, round_in_place);
     }
 
     /// [`Quantizer::quantize`] compiled for AVX2: the folding loops become vector loops, and
@@ -96,14 +96,27 @@ impl Quantizer {
         out: &mut [f64],
         scratch: &mut QuantizeScratch,
     ) {
-        self.quantize_with(chunk, dim, scale, out, scratch, |rows, out, suspect| {
-            // SAFETY: only reached on a CPU with AVX2 (see `quantize`).
-            unsafe { round_rows_avx2(rows, out, suspect) }
-        });
+        self.quantize_with(
+            chunk,
+            dim,
+            scale,
+            out,
+            scratch,
+            |rows, out, suspect| {
+                // SAFETY: only reached on a CPU with AVX2 (see `quantize`).
+                unsafe { round_rows_avx2(rows, out, suspect) }
+            },
+            |out, columns, suspect| {
+                // SAFETY: as above.
+                unsafe { round_in_place_avx2(out, columns, suspect) }
+            },
+        );
     }
 
-    /// [`Quantizer::quantize`] with `round_rows` ([`round_rows`] or a vector version of it).
+    /// [`Quantizer::quantize`] with `round_rows` and `round_in_place` ([`round_rows`] and
+    /// [`round_in_place`], or vector versions of them).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn quantize_with<T: Sample>(
         &self,
         chunk: &[T],
@@ -112,38 +125,49 @@ impl Quantizer {
         out: &mut [f64],
         scratch: &mut QuantizeScratch,
         round_rows: impl FnOnce(&FoldedRows<'_>, &mut [f64], &mut [bool]),
+        round_in_place: impl FnOnce(&mut [f64], &Columns<'_>, &mut [bool]),
     ) {
         debug_assert_eq!(out.len(), chunk.len());
         let QuantizeScratch { suspect, dct } = scratch;
-        let Some(Folded {
-            even,
-            odd,
-            width,
-            abs_sums,
-        }) = self.dct.transform(chunk, dim, dct)
-        else {
-            // Already scipy's exact values.
-            self.dct.exact_block(chunk, dim, out, dct);
-            for v in out.iter_mut() {
-                *v = round_half_even(*v * scale);
-            }
-            return;
-        };
-        let tolerances = abs_sums;
-        for s in tolerances.iter_mut() {
-            *s = self.dct.error_bound(*s, scale);
-        }
         suspect.clear();
         suspect.resize(dim, false);
-        let rows = FoldedRows {
-            even,
-            odd,
-            width,
-            dim,
-            scale,
-            tolerances,
-        };
-        round_rows(&rows, out, suspect);
+        match self.dct.transform(chunk, dim, out, dct) {
+            Transformed::Exact => {
+                // Already scipy's exact values.
+                for v in out.iter_mut() {
+                    *v = round_half_even(*v * scale);
+                }
+                return;
+            }
+            Transformed::InPlace(abs_sums) => {
+                let tolerances = &mut abs_sums[..dim];
+                for s in tolerances.iter_mut() {
+                    *s = self.dct.error_bound(*s, scale);
+                }
+                let columns = Columns { scale, tolerances };
+                round_in_place(out, &columns, suspect);
+            }
+            Transformed::Rows(Folded {
+                even,
+                odd,
+                width,
+                abs_sums,
+            }) => {
+                let tolerances = abs_sums;
+                for s in tolerances.iter_mut() {
+                    *s = self.dct.error_bound(*s, scale);
+                }
+                let rows = FoldedRows {
+                    even,
+                    odd,
+                    width,
+                    dim,
+                    scale,
+                    tolerances,
+                };
+                round_rows(&rows, out, suspect);
+            }
+        }
         for d in 0..dim {
             if !suspect[d] {
                 continue;
@@ -153,6 +177,89 @@ impl Quantizer {
                 out[t * dim + d] = round_half_even(*c * scale);
             }
         }
+    }
+}
+
+/// The scale and the per-column error bounds of coefficients already in place, `(H, dim)`
+/// row-major with `dim = tolerances.len()`.
+struct Columns<'a> {
+    scale: f64,
+    tolerances: &'a [f64],
+}
+
+/// `v = round_half_even(scale · v)` for the coefficients in `out` (`(H, dim)` row-major), marking
+/// in `suspect` the columns with a value the bound cannot vouch for (the test of [`round_rows`]).
+fn round_in_place(out: &mut [f64], columns: &Columns<'_>, suspect: &mut [bool]) {
+    let Columns { scale, tolerances } = *columns;
+    for row in out.chunks_exact_mut(tolerances.len()) {
+        for ((v, &tol), suspect) in row.iter_mut().zip(tolerances).zip(suspect.iter_mut()) {
+            let scaled = *v * scale;
+            let rounded = round_half_even(scaled);
+            // False for NaN too.
+            let vouched = 0.5 - (scaled - rounded).abs() > tol;
+            if !vouched {
+                *suspect = true;
+            }
+            *v = rounded;
+        }
+    }
+}
+
+/// [`round_in_place`] on 4-lane AVX2 vectors for 1 to 3 columns (the narrow product's chunks):
+/// `out` is read 4 values at a time whatever the row length, each vector against the columns'
+/// bounds in the order its values have (the pattern repeats every 12 values, a multiple of 1, 2
+/// and 3 columns and of the 4 lanes); the last values, fewer than 4, are done one by one.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn round_in_place_avx2(out: &mut [f64], columns: &Columns<'_>, suspect: &mut [bool]) {
+    use std::arch::x86_64::*;
+    let Columns { scale, tolerances } = *columns;
+    let dim = tolerances.len();
+    if !(1..=3).contains(&dim) {
+        round_in_place(out, columns, suspect);
+        return;
+    }
+    assert!(suspect.len() >= dim && out.len() % dim == 0);
+    let pattern: [f64; 12] = std::array::from_fn(|i| tolerances[i % dim]);
+    let vscale = _mm256_set1_pd(scale);
+    let one_half = _mm256_set1_pd(0.5);
+    let sign = _mm256_set1_pd(-0.0);
+    // One verdict register per third of the pattern.
+    let mut bad = [_mm256_setzero_pd(); 3];
+    let full = out.len() / 4 * 4;
+    let mut phase = 0;
+    for at in (0..full).step_by(4) {
+        // In bounds: `at + 4 ≤ full ≤ out.len()`, and `4·phase + 4 ≤ 12`.
+        let tol = _mm256_loadu_pd(pattern.as_ptr().add(4 * phase));
+        let scaled = _mm256_mul_pd(_mm256_loadu_pd(out.as_ptr().add(at)), vscale);
+        let rounded = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(scaled);
+        let distance = _mm256_andnot_pd(sign, _mm256_sub_pd(scaled, rounded));
+        let margin = _mm256_sub_pd(one_half, distance);
+        bad[phase] = _mm256_or_pd(bad[phase], _mm256_cmp_pd::<_CMP_NGT_UQ>(margin, tol));
+        _mm256_storeu_pd(out.as_mut_ptr().add(at), rounded);
+        phase = if phase == 2 { 0 } else { phase + 1 };
+    }
+    for (p, verdicts) in bad.iter().enumerate() {
+        let verdicts = _mm256_movemask_pd(*verdicts);
+        for lane in 0..4 {
+            if verdicts >> lane & 1 != 0 {
+                suspect[(4 * p + lane) % dim] = true;
+            }
+        }
+    }
+    // `full` is a multiple of 4; the column of value `i` is `i % dim`.
+    for (i, v) in out.iter_mut().enumerate().skip(full) {
+        let scaled = *v * scale;
+        let rounded = round_half_even(scaled);
+        // False for NaN too.
+        let vouched = 0.5 - (scaled - rounded).abs() > tolerances[i % dim];
+        if !vouched {
+            suspect[i % dim] = true;
+        }
+        *v = rounded;
     }
 }
 
@@ -293,7 +400,15 @@ mod tests {
         q.quantize(chunk, dim, scale, &mut out, &mut QuantizeScratch::default());
         let mut portable = vec![0.0; h * dim];
         let mut scratch = QuantizeScratch::default();
-        q.quantize_with(chunk, dim, scale, &mut portable, &mut scratch, round_rows);
+        q.quantize_with(
+            chunk,
+            dim,
+            scale,
+            &mut portable,
+            &mut scratch,
+            round_rows,
+            round_in_place,
+        );
         let same = |a: &f64, b: &f64| a == b || (a.is_nan() && b.is_nan());
         assert!(
             out.iter().zip(&portable).all(|(a, b)| same(a, b)),
