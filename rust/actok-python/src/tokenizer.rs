@@ -348,12 +348,12 @@ impl PyFastTokenizer {
         let encoded = dispatch!(&actions, |a| {
             let shape = batch_shape(a.shape(), "actions", "(B, H, D)")?;
             let data = slice(a)?;
-            py.detach(|| tok.encode_counted(data, shape, options))
+            py.detach(|| tok.encode_rows(data, shape, options))
         })
         .map_err(to_py)?;
         let ints = self.id_objects(py)?;
         let rows = encoded
-            .ids
+            .rows
             .iter()
             // Every id the encoder emits is below vocab_len.
             .map(|seq| PyList::new(py, seq.iter().map(|&id| ints[id as usize].bind(py))))

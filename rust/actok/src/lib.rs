@@ -85,7 +85,9 @@ pub use fast::fit_report::{
 };
 pub use fast::normalizer::{Normalizer, Statistics, MEANSTD_SEEN_STDS, QUANTILES};
 pub use fast::placement::Placement;
-pub use fast::tokenizer::{Decoded, EncodeOptions, Encoded, FastTokenizer, Padded};
+pub use fast::tokenizer::{
+    Decoded, EncodeOptions, Encoded, EncodedRows, FastTokenizer, Padded, TokenRows,
+};
 pub use format::directory::{CONFIG_FILE, TOKENIZER_FILE};
 pub use format::layout::TOKENIZER_SUBFOLDER;
 pub use format::normalizer_file::{MAX_NORMALIZER_FILE_BYTES, NORMALIZER_FILE};

@@ -151,6 +151,35 @@ where
     }
 }
 
+/// Calls `f(state, range)` for consecutive ranges covering `0..n` and returns the results in
+/// order: one range on the calling thread when `n < min_parallel` (or one thread is configured),
+/// else ranges of [`min_len`] items spread over the pool, each worker thread with its own `state`
+/// made by `init`. For work whose results are best gathered per range (one buffer for many
+/// items) rather than per item.
+pub(crate) fn map_ranges<R, S, I, F>(n: usize, min_parallel: usize, init: I, f: F) -> Result<Vec<R>>
+where
+    R: Send,
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, std::ops::Range<usize>) -> R + Sync + Send,
+{
+    match if n > 1 && n >= min_parallel {
+        pool()?
+    } else {
+        None
+    } {
+        None => Ok(vec![f(&mut init(), 0..n)]),
+        Some(pool) => {
+            let len = min_len(n, pool.current_num_threads());
+            Ok(pool.install(|| {
+                (0..n.div_ceil(len))
+                    .into_par_iter()
+                    .map_init(&init, |state, r| f(state, r * len..((r + 1) * len).min(n)))
+                    .collect()
+            }))
+        }
+    }
+}
+
 /// Calls `f(state, i, block)` for each consecutive `block_len`-sized block of `out`, in parallel
 /// when there are at least `min_parallel` blocks; each worker thread gets its own `state` made by
 /// `init` (reusable buffers).
@@ -202,6 +231,24 @@ mod tests {
             set_num_threads(threads).unwrap();
             let v = map_init(1000, 2, || 1, |one, i| i * 2 * *one).unwrap();
             assert_eq!(v, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+        }
+        set_num_threads(None).unwrap();
+    }
+
+    #[test]
+    fn ranges_cover_everything_in_order_for_any_thread_count() {
+        for threads in [Some(1), Some(2), Some(3), None] {
+            set_num_threads(threads).unwrap();
+            for n in [0, 1, 2, 7, 1000] {
+                let ranges = map_ranges(n, 2, || (), |_, r| r).unwrap();
+                let items: Vec<usize> = ranges.iter().flat_map(|r| r.clone()).collect();
+                assert_eq!(
+                    items,
+                    (0..n).collect::<Vec<_>>(),
+                    "{threads:?} threads, n={n}"
+                );
+                assert!(ranges.iter().all(|r| !r.is_empty()) || n == 0);
+            }
         }
         set_num_threads(None).unwrap();
     }

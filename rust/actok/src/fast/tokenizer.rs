@@ -18,6 +18,9 @@ use crate::sample::Sample;
 use crate::token_id::{unknown_id, InputId, TokenId};
 
 mod into;
+mod rows;
+
+pub use rows::{EncodedRows, TokenRows};
 
 /// Decoded actions and which chunks decoded cleanly.
 #[derive(Clone, Debug, PartialEq)]
@@ -242,39 +245,11 @@ impl FastTokenizer {
         shape: [usize; 3],
         options: impl Into<EncodeOptions>,
     ) -> Result<Encoded> {
-        let options = options.into();
-        let [batch, horizon, dim] = shape;
-        let chunk_len = self.check_encode(actions.len(), shape, options)?;
-        let mut encoded = Encoded {
-            ids: Vec::new(),
-            clipped: Vec::new(),
-        };
-        if batch == 0 {
-            return Ok(encoded);
-        }
-        let pipeline =
-            ChunkPipeline::new(horizon, dim, self.config.scale, self.normalizer.as_ref())?;
-        let min_parallel = parallel::min_parallel_items(chunk_len);
-        let results =
-            parallel::map_init(batch, min_parallel, TakenEncodeBuffers::take, |taken, b| {
-                let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
-                let buffers = &mut taken.0;
-                let mut ids = Vec::with_capacity(chunk.len() / 2 + 1);
-                self.encode_chunk(chunk, b, &pipeline, options.overflow, buffers, &mut ids)?;
-                Ok((ids, std::mem::take(&mut buffers.chunk.clipped)))
-            })?;
-        encoded.ids.reserve_exact(batch);
-        for result in results {
-            let (ids, clipped) = result?;
-            if !clipped.is_empty() {
-                encoded.clipped.resize(dim, 0);
-                for (total, n) in encoded.clipped.iter_mut().zip(clipped) {
-                    *total += n;
-                }
-            }
-            encoded.ids.push(ids);
-        }
-        Ok(encoded)
+        let EncodedRows { rows, clipped } = self.encode_rows(actions, shape, options)?;
+        Ok(Encoded {
+            ids: rows.to_nested(),
+            clipped,
+        })
     }
 
     /// The checks of every encode before any chunk is looked at: `len` values form `shape`,
@@ -333,11 +308,11 @@ impl FastTokenizer {
         max_length: Option<usize>,
         pad_id: i32,
     ) -> Result<Padded> {
-        let Encoded {
-            ids: sequences,
+        let EncodedRows {
+            rows: sequences,
             clipped,
-        } = self.encode_counted(actions, shape, options)?;
-        let longest = sequences.iter().map(Vec::len).max().unwrap_or(0);
+        } = self.encode_rows(actions, shape, options)?;
+        let longest = sequences.iter().map(<[TokenId]>::len).max().unwrap_or(0);
         let width = match max_length {
             None => longest,
             Some(max) => {
@@ -366,7 +341,7 @@ impl FastTokenizer {
         ids.try_reserve_exact(total).map_err(|_| too_big())?;
         ids.resize(total, pad_id);
         if width > 0 {
-            for (row, seq) in ids.chunks_mut(width).zip(&sequences) {
+            for (row, seq) in ids.chunks_mut(width).zip(sequences.iter()) {
                 for (slot, &id) in row.iter_mut().zip(seq) {
                     *slot = id as i32;
                 }
