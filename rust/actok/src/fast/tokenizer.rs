@@ -418,7 +418,7 @@ impl FastTokenizer {
             }
         })?;
         pipeline
-            .split(buf, |at, q| match self.range.char_for(q) {
+            .characters(buf, |at, q| match self.range.char_for(q) {
                 Ok(ch) => Ok(ch),
                 // A non-finite coefficient has no character either: say what is wrong with it.
                 Err(_) if !q.is_finite() => {
@@ -430,9 +430,7 @@ impl FastTokenizer {
                 },
             })
             .map_err(encode_error)?;
-        for piece in buf.pieces() {
-            self.bpe.encode_chars(piece, bpe, ids);
-        }
+        self.bpe.encode_text(&buf.chars, bpe, ids);
         Ok(())
     }
 
