@@ -32,6 +32,9 @@ use super::{reserve_total, Bpe, BpeScratch, CACHED_LEN};
 /// other character (and is [`BAD`]).
 const TABLE_LEN: usize = 0x800;
 
+/// Values [`fill_from_values`] looks at first in a long text.
+const PROBE: usize = 32;
+
 /// Entry bits: the unit plus one in the low 16 bits (the memo's key lane), then a byte of
 /// flags: the class (0 to 3)...
 const CLASS_SHIFT: u32 = 16;
@@ -40,8 +43,8 @@ const SPECIAL: u32 = 1 << 18;
 /// ... whether the character is spelled by more than one unit (or by one that does not fit in
 /// 16 bits): its pieces take the general path...
 const MULTI: u32 = 1 << 19;
-/// ... and whether the character is outside the table (its class is unknown): the whole text
-/// takes the general path.
+/// ... and whether the character is outside the table (its class is unknown) or one the
+/// vocabulary cannot spell: the whole text takes the general path.
 const BAD: u32 = 1 << 20;
 /// The flags byte of an entry as kept per character: class in bits 0-1, then these.
 const FLAG_MULTI: u8 = (MULTI >> CLASS_SHIFT) as u8;
@@ -67,11 +70,12 @@ impl FrontTable {
             let mut units = Vec::new();
             let mut utf8 = [0u8; 4];
             let bytes = c.encode_utf8(&mut utf8).as_bytes();
-            // Characters the vocabulary cannot spell are refused before encoding: their entry
-            // does not matter, and such a text would take the general path anyway.
-            if bytes.iter().all(|&b| bpe.byte_id(b).is_some()) {
-                bpe.push_units(bytes, &mut units);
+            // Characters the vocabulary cannot spell are refused before encoding: `BAD`, so that
+            // [`Bpe::encode_code_points`] leaves them to the caller's checks.
+            if bytes.iter().any(|&b| bpe.byte_id(b).is_none()) {
+                continue;
             }
+            bpe.push_units(bytes, &mut units);
             // `u16::MAX` is excluded: the key stores `unit + 1` in 16 bits.
             let lane = match units[..] {
                 [unit] if unit < u32::from(u16::MAX) => unit + 1,
@@ -207,6 +211,33 @@ impl Bpe {
         scratch.front = front;
     }
 
+    /// [`Bpe::encode_text`] of the text whose characters have the code points `values[i] -
+    /// offset` (FAST's quantized coefficients and `min_token`), also written to `chars`; returns
+    /// `false`, with `out` untouched and `chars` unspecified, unless every value is
+    /// (integer-valued and) the code point of a character of the front end's table that the
+    /// vocabulary can spell: the caller then converts the values with its own checks and calls
+    /// [`Bpe::encode_text`]. One pass from values to units, classes and characters, without
+    /// per-value checks.
+    pub fn encode_code_points(
+        &self,
+        values: &[f64],
+        offset: f64,
+        chars: &mut Vec<char>,
+        scratch: &mut BpeScratch,
+        out: &mut Vec<u32>,
+    ) -> bool {
+        let Some(table) = self.front.get_or_init(|| FrontTable::new(self)) else {
+            return false;
+        };
+        let mut front = std::mem::take(&mut scratch.front);
+        let mixed = fill_from_values(table, values, offset, chars, &mut front);
+        if let Some(mixed) = mixed {
+            self.encode_filled(mixed, chars, &mut front, scratch, out);
+        }
+        scratch.front = front;
+        mixed.is_some()
+    }
+
     /// The front end proper; `false` (with `out` untouched) when a character is not in the
     /// table.
     fn encode_front(
@@ -217,16 +248,29 @@ impl Bpe {
         scratch: &mut BpeScratch,
         out: &mut Vec<u32>,
     ) -> bool {
-        let Some(mixed) = self.fill_front(table, chars, front) else {
+        let Some(mixed) = fill_from_chars(table, chars, front) else {
             return false;
         };
+        self.encode_filled(mixed, chars, front, scratch, out);
+        true
+    }
+
+    /// Encodes the pieces of `chars` from the filled `front` (`mixed`: some characters are
+    /// spelled by several units).
+    fn encode_filled(
+        &self,
+        mixed: bool,
+        chars: &[char],
+        front: &mut FrontScratch,
+        scratch: &mut BpeScratch,
+        out: &mut Vec<u32>,
+    ) {
         front.cache.prepare(self.uid);
         if mixed {
             self.encode_pieces::<true>(chars, front, scratch, out);
         } else {
             self.encode_pieces::<false>(chars, front, scratch, out);
         }
-        true
     }
 
     /// Encodes the pieces of `chars` from the filled `front`; `MIXED`: some characters are
@@ -267,70 +311,6 @@ impl Bpe {
             }
             start = end;
         }
-    }
-
-    /// Fills the keys, flags and masks of `chars`: `None` when a character is not in the table,
-    /// else whether one is spelled by several units.
-    fn fill_front(
-        &self,
-        table: &FrontTable,
-        chars: &[char],
-        front: &mut FrontScratch,
-    ) -> Option<bool> {
-        let n = chars.len();
-        let FrontScratch {
-            keys,
-            flags,
-            changes,
-            specials,
-            ..
-        } = front;
-        // Written in place rather than pushed: no capacity check per character.
-        keys.clear();
-        keys.resize(n + CACHED_LEN, 0);
-        flags.clear();
-        flags.resize(n.div_ceil(8) * 8, 0);
-        let mut bad = 0;
-        for ((&c, key), flag) in chars.iter().zip(keys.iter_mut()).zip(flags.iter_mut()) {
-            let entry = table.entry(c);
-            bad |= entry;
-            *key = entry as u16;
-            *flag = (entry >> CLASS_SHIFT) as u8;
-        }
-        if bad & BAD != 0 {
-            return None;
-        }
-        // The masks, eight characters at a time: SWAR on the flags bytes, no branch.
-        changes.clear();
-        specials.clear();
-        let (mut change, mut special) = (0u64, 0u64);
-        // The flags of the character before the group, in the top byte.
-        let mut before = 0u64;
-        for (g, group) in flags.chunks_exact(8).enumerate() {
-            let w = u64::from_le_bytes(group.try_into().expect("eight bytes"));
-            let previous = w << 8 | before >> 56;
-            before = w;
-            let diff = (w ^ previous) & 0x0303_0303_0303_0303;
-            // High bit of each byte whose class differs, then one bit per byte.
-            let differs = (diff + 0x7F7F_7F7F_7F7F_7F7F) & 0x8080_8080_8080_8080;
-            let shift = (g & 7) * 8;
-            change |= gather_bytes(differs >> 7) << shift;
-            special |= gather_bytes(w >> 2 & 0x0101_0101_0101_0101) << shift;
-            if g & 7 == 7 {
-                changes.push(change);
-                specials.push(special);
-                (change, special) = (0, 0);
-            }
-        }
-        if flags.len() % 64 != 0 || n % 64 == 0 {
-            changes.push(change);
-            specials.push(special);
-        }
-        // Bit 0 (no character before the first) and bit `n` set: the search for the next change
-        // always stops by `n`.
-        changes[0] |= 1;
-        changes[n >> 6] |= 1 << (n & 63);
-        Some(bad & MULTI != 0)
     }
 
     /// The ids of the short piece of `len` units (1 to [`CACHED_LEN`]) whose keys start `keys`
@@ -378,6 +358,121 @@ impl Bpe {
         slot.len = ids.len() as u32;
         slot.ids[..ids.len()].copy_from_slice(ids);
     }
+}
+
+/// Fills the keys, flags and masks of `chars`: `None` when a character is not in the table,
+/// else whether one is spelled by several units.
+fn fill_from_chars(table: &FrontTable, chars: &[char], front: &mut FrontScratch) -> Option<bool> {
+    let n = chars.len();
+    let FrontScratch { keys, flags, .. } = front;
+    // Written in place rather than pushed: no capacity check per character.
+    keys.clear();
+    keys.resize(n + CACHED_LEN, 0);
+    flags.clear();
+    flags.resize(n.div_ceil(8) * 8, 0);
+    let mut bad = 0;
+    for ((&c, key), flag) in chars.iter().zip(keys.iter_mut()).zip(flags.iter_mut()) {
+        let entry = table.entry(c);
+        bad |= entry;
+        *key = entry as u16;
+        *flag = (entry >> CLASS_SHIFT) as u8;
+    }
+    if bad & BAD != 0 {
+        return None;
+    }
+    fill_masks(n, front);
+    Some(bad & MULTI != 0)
+}
+
+/// [`fill_from_chars`] for the characters of code points `values[i] - offset`, which it writes
+/// to `chars` (see [`Bpe::encode_code_points`]).
+fn fill_from_values(
+    table: &FrontTable,
+    values: &[f64],
+    offset: f64,
+    chars: &mut Vec<char>,
+    front: &mut FrontScratch,
+) -> Option<bool> {
+    let n = values.len();
+    let FrontScratch { keys, flags, .. } = front;
+    keys.clear();
+    keys.resize(n + CACHED_LEN, 0);
+    flags.clear();
+    flags.resize(n.div_ceil(8) * 8, 0);
+    chars.clear();
+    chars.resize(n, '\0');
+    // Out of the table's range: the caller converts the values again with its checks. FAST's
+    // large coefficients come first (the low frequencies, in the first rows), so in a long text
+    // a look at the first values saves most of a wasted pass (clipped chunks of long horizons).
+    if n > 2 * PROBE
+        && values[..PROBE]
+            .iter()
+            .any(|&v| !(0.0..TABLE_LEN as f64).contains(&(v - offset)))
+    {
+        return None;
+    }
+    let mut bad = 0;
+    let values_keys = values.iter().zip(keys.iter_mut());
+    for (((&v, key), flag), c) in values_keys.zip(flags.iter_mut()).zip(chars.iter_mut()) {
+        let cp = v - offset;
+        // False for NaN too; the entry at `TABLE_LEN` is `BAD`.
+        let inside = (0.0..TABLE_LEN as f64).contains(&cp);
+        // SAFETY: clamped to [0, TABLE_LEN] (NaN to 0 by `max`), so it converts exactly (by
+        // truncation) to a `u32`; a plain `as` cast spends a dozen instructions saturating.
+        let truncated = unsafe { cp.max(0.0).min(TABLE_LEN as f64).to_int_unchecked::<u32>() };
+        let index = if inside { truncated } else { TABLE_LEN as u32 };
+        // SAFETY: at most 0x800, far below the surrogates: a valid `char`.
+        *c = unsafe { char::from_u32_unchecked(index) };
+        let entry = table.entries[index as usize];
+        bad |= entry;
+        *key = entry as u16;
+        *flag = (entry >> CLASS_SHIFT) as u8;
+    }
+    if bad & BAD != 0 {
+        return None;
+    }
+    fill_masks(n, front);
+    Some(bad & MULTI != 0)
+}
+
+/// The masks of a text of `n` characters from its flags, eight characters at a time: SWAR on
+/// the flags bytes, no branch.
+fn fill_masks(n: usize, front: &mut FrontScratch) {
+    let FrontScratch {
+        flags,
+        changes,
+        specials,
+        ..
+    } = front;
+    changes.clear();
+    specials.clear();
+    let (mut change, mut special) = (0u64, 0u64);
+    // The flags of the character before the group, in the top byte.
+    let mut before = 0u64;
+    for (g, group) in flags.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(group.try_into().expect("eight bytes"));
+        let previous = w << 8 | before >> 56;
+        before = w;
+        let diff = (w ^ previous) & 0x0303_0303_0303_0303;
+        // High bit of each byte whose class differs, then one bit per byte.
+        let differs = (diff + 0x7F7F_7F7F_7F7F_7F7F) & 0x8080_8080_8080_8080;
+        let shift = (g & 7) * 8;
+        change |= gather_bytes(differs >> 7) << shift;
+        special |= gather_bytes(w >> 2 & 0x0101_0101_0101_0101) << shift;
+        if g & 7 == 7 {
+            changes.push(change);
+            specials.push(special);
+            (change, special) = (0, 0);
+        }
+    }
+    if flags.len() % 64 != 0 || n % 64 == 0 {
+        changes.push(change);
+        specials.push(special);
+    }
+    // Bit 0 (no character before the first) and bit `n` set: the search for the next change
+    // always stops by `n`.
+    changes[0] |= 1;
+    changes[n >> 6] |= 1 << (n & 63);
 }
 
 /// Bit `j` of the result: bit `8j` of `x`, whose other bits are clear.
@@ -545,6 +640,57 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// `encode_code_points` gives `encode_text`'s ids and characters when every value is the
+        /// code point (plus the offset) of a character the table takes, and declines, leaving
+        /// `out` as it was, otherwise (below the offset, past the table, NaN, infinite, long
+        /// texts out of range at the start or only further on).
+        #[test]
+        fn encode_code_points_is_encode_text_or_declines(
+            (picks, duplicates, swaps) in model_strategy(),
+            texts in prop::collection::vec(text(), 1..6),
+            offset in prop_oneof![Just(0i64), Just(-354), Just(-51), Just(100)],
+            spoil in prop::option::of((0usize..200, prop_oneof![
+                Just(-1.0), Just(-0.5), Just(2048.0), Just(1e300), Just(f64::NAN),
+                Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(0x7ff as f64 + 0.5)
+            ])),
+        ) {
+            let bpe = all_bytes_model(&picks, &duplicates, &swaps, false);
+            let (mut scratch, mut text_scratch) = (BpeScratch::default(), BpeScratch::default());
+            for chars in &texts {
+                let offset = offset as f64;
+                let mut values: Vec<f64> = chars.iter().map(|&c| c as u32 as f64 + offset).collect();
+                let mut spoiled = false;
+                if let Some((at, code_point)) = spoil {
+                    if !values.is_empty() {
+                        let at = at % values.len();
+                        values[at] = code_point + offset;
+                        spoiled = !(0.0..2048.0).contains(&code_point);
+                    }
+                }
+                let takes = !spoiled && chars.iter().all(|&c| (c as u32) < 0x800);
+                let (mut out, mut written) = (vec![7], Vec::new());
+                let done = bpe.encode_code_points(&values, offset, &mut written, &mut scratch, &mut out);
+                prop_assert_eq!(done, takes, "{:?}", values);
+                if !done {
+                    prop_assert_eq!(out, vec![7]);
+                    continue;
+                }
+                let written_from: Vec<char> = values
+                    .iter()
+                    .map(|&v| char::from_u32((v - offset) as u32).unwrap())
+                    .collect();
+                prop_assert_eq!(&written, &written_from);
+                let mut expected = vec![7];
+                bpe.encode_text(&written, &mut text_scratch, &mut expected);
+                prop_assert_eq!(&out, &expected);
+                prop_assert_eq!(&out[1..], &reference(&bpe, &written)[..]);
+            }
+        }
+    }
+
     /// The characters of FAST chunks of the demo tokenizer (min_token -354: U+0162 is zero) take
     /// the front end and get the reference's ids, with one scratch across many texts and
     /// across a change of model and back.
@@ -578,7 +724,7 @@ mod tests {
                 .filter(|&c| c.to_string().bytes().all(|b| bpe.byte_id(b).is_some()))
                 .collect();
             let mut front = FrontScratch::default();
-            let fill = bpe.fill_front(&table, &chars, &mut front);
+            let fill = fill_from_chars(&table, &chars, &mut front);
             mixed[usize::from(fill.expect("every character in the table"))] += 1;
             let mut out = Vec::new();
             bpe.encode_text(&chars, &mut scratch, &mut out);
@@ -611,7 +757,7 @@ mod tests {
         for n in [0, 1, 63, 64, 65, 127, 128, 200] {
             let chars: Vec<char> = (0..n).map(|i| if i % 3 == 0 { '1' } else { 'a' }).collect();
             let mut front = FrontScratch::default();
-            assert_eq!(bpe.fill_front(&table, &chars, &mut front), Some(false));
+            assert_eq!(fill_from_chars(&table, &chars, &mut front), Some(false));
             for i in 0..=n {
                 let set = front.changes[i >> 6] >> (i & 63) & 1 == 1;
                 let expected = i == 0 || i == n || (i % 3 == 0) != ((i - 1) % 3 == 0);

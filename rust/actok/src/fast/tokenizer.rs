@@ -417,6 +417,16 @@ impl FastTokenizer {
                 }
             }
         })?;
+        // The common case in one pass from coefficients to units: every coefficient the code
+        // point of a character the BPE's front end takes (it checks). Otherwise each coefficient
+        // is converted with its checks (errors, clipping) first.
+        let offset = self.config.min_token as f64;
+        if self
+            .bpe
+            .encode_code_points(&buf.coefficients, offset, &mut buf.chars, bpe, ids)
+        {
+            return Ok(());
+        }
         pipeline
             .characters(buf, |at, q| match self.range.char_for(q) {
                 Ok(ch) => Ok(ch),
