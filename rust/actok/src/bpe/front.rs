@@ -195,7 +195,7 @@ impl Bpe {
     /// character's byte-level symbols must be in the vocabulary (the caller checks).
     pub fn encode_text(&self, chars: &[char], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
         let table = self.front.get_or_init(|| FrontTable::new(self));
-        let mut front = std::mem::take(&mut scratch.front);
+        let mut front = scratch.front.take().unwrap_or_default();
         let done = table
             .as_ref()
             .is_some_and(|table| self.encode_front(table, chars, &mut front, scratch, out));
@@ -208,7 +208,7 @@ impl Bpe {
                 start = end;
             }
         }
-        scratch.front = front;
+        scratch.front = Some(front);
     }
 
     /// [`Bpe::encode_text`] of the text whose characters have the code points `values[i] -
@@ -229,12 +229,12 @@ impl Bpe {
         let Some(table) = self.front.get_or_init(|| FrontTable::new(self)) else {
             return false;
         };
-        let mut front = std::mem::take(&mut scratch.front);
+        let mut front = scratch.front.take().unwrap_or_default();
         let mixed = fill_from_values(table, values, offset, chars, &mut front);
         if let Some(mixed) = mixed {
             self.encode_filled(mixed, chars, &mut front, scratch, out);
         }
-        scratch.front = front;
+        scratch.front = Some(front);
         mixed.is_some()
     }
 

@@ -367,8 +367,9 @@ pub struct BpeScratch {
     units: Vec<u32>,
     /// UTF-8 of the piece [`Bpe::encode_chars`] passes on to [`Bpe::encode_piece`].
     bytes: Vec<u8>,
-    /// Buffers and memo of [`Bpe::encode_text`].
-    front: FrontScratch,
+    /// Buffers and memo of [`Bpe::encode_text`], boxed: taken out and put back once per text,
+    /// which moves a pointer rather than the whole struct.
+    front: Option<Box<FrontScratch>>,
 }
 
 /// The bucket priority queue of merge entries (see the module docs).
@@ -669,7 +670,7 @@ impl Bpe {
         reserve_total(utf8, bytes);
         // A text of `bytes` bytes has at most as many characters.
         let _ = self.front.get_or_init(|| FrontTable::new(self));
-        front.reserve(bytes, self);
+        front.get_or_insert_with(Box::default).reserve(bytes, self);
     }
 
     /// Encodes one pre-tokenized piece given as UTF-8 bytes whose byte-level symbols are all in the
