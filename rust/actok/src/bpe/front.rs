@@ -158,10 +158,10 @@ fn zeroed_slots(len: usize) -> Box<[Slot]> {
 /// Buffers of the front end, kept in [`BpeScratch`].
 #[derive(Default, Debug)]
 pub(super) struct FrontScratch {
-    /// Units plus one of the text as `u16`, then [`CACHED_LEN`] zeros: the memo's keys, read in
-    /// place.
+    /// Units plus one of the text as `u16`, then [`CACHED_LEN`] more entries (stale, masked off):
+    /// the memo's keys, read in place.
     keys: Vec<u16>,
-    /// The flags byte of each character's entry, then zeros up to a multiple of 8.
+    /// The flags byte of each character's entry, then stale bytes up to a multiple of 8.
     flags: Vec<u8>,
     /// Bit `i`: the class of character `i` differs from the one before (bit 0 and bit `n` set).
     changes: Vec<u64>,
@@ -365,11 +365,7 @@ impl Bpe {
 fn fill_from_chars(table: &FrontTable, chars: &[char], front: &mut FrontScratch) -> Option<bool> {
     let n = chars.len();
     let FrontScratch { keys, flags, .. } = front;
-    // Written in place rather than pushed: no capacity check per character.
-    keys.clear();
-    keys.resize(n + CACHED_LEN, 0);
-    flags.clear();
-    flags.resize(n.div_ceil(8) * 8, 0);
+    size_buffers(n, keys, flags);
     let mut bad = 0;
     for ((&c, key), flag) in chars.iter().zip(keys.iter_mut()).zip(flags.iter_mut()) {
         let entry = table.entry(c);
@@ -384,6 +380,15 @@ fn fill_from_chars(table: &FrontTable, chars: &[char], front: &mut FrontScratch)
     Some(bad & MULTI != 0)
 }
 
+/// Sizes the buffers for a text of `n` characters, written in place rather than pushed (no
+/// capacity check per character) and not cleared: every entry up to `n` is written, the keys
+/// past a piece are masked off, and the flags past `n` only reach mask bits past `n`, which
+/// nothing reads (bit `n` of the changes is set).
+fn size_buffers(n: usize, keys: &mut Vec<u16>, flags: &mut Vec<u8>) {
+    keys.resize(n + CACHED_LEN, 0);
+    flags.resize(n.div_ceil(8) * 8, 0);
+}
+
 /// [`fill_from_chars`] for the characters of code points `values[i] - offset`, which it writes
 /// to `chars` (see [`Bpe::encode_code_points`]).
 fn fill_from_values(
@@ -395,11 +400,9 @@ fn fill_from_values(
 ) -> Option<bool> {
     let n = values.len();
     let FrontScratch { keys, flags, .. } = front;
-    keys.clear();
-    keys.resize(n + CACHED_LEN, 0);
-    flags.clear();
-    flags.resize(n.div_ceil(8) * 8, 0);
-    chars.clear();
+    size_buffers(n, keys, flags);
+    // Only resized: every character is written below (a chunk shape's second text resizes
+    // nothing).
     chars.resize(n, '\0');
     // Out of the table's range: the caller converts the values again with its checks. FAST's
     // large coefficients come first (the low frequencies, in the first rows), so in a long text
