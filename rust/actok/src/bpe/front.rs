@@ -18,8 +18,9 @@
 //!   character go through the exact scan of [`super::pretokenize`].
 //! * **Short pieces memoized by units**: the key is the piece's up to [`CACHED_LEN`] units
 //!   (plus one, as 16-bit lanes of a `u128`, so shorter keys are zero-padded), read as one load
-//!   from a parallel array; the memo is direct-mapped (one probe, forgets on collision) and a hit
-//!   copies a fixed 8 ids, so a hit takes no data-dependent branch.
+//!   from a parallel array; the memo is two-way set-associative (a pair of slots, the way chosen
+//!   without a branch; forgets the older of two colliding pieces) and a hit copies a fixed 8 ids,
+//!   so a hit takes no data-dependent branch.
 //!
 //! Every piece still gets [`Bpe::encode_units`] of its units, the function the general path
 //! ends in, so the ids are the same (the tests compare both, and with the merge-loop oracle).
@@ -109,7 +110,7 @@ struct Slot {
     len: u32,
 }
 
-/// Direct-mapped memo of short pieces' ids, keyed by their units.
+/// Two-way set-associative memo of short pieces' ids, keyed by their units.
 #[derive(Default, Debug)]
 struct UnitCache {
     /// `uid` of the model the entries belong to (0: none; uids start at 1).
@@ -330,7 +331,11 @@ impl Bpe {
         }
         // The lanes past the piece's end zeroed: `len` is 1 to 8.
         let key = u128::from_le_bytes(lanes) & (u128::MAX >> (128 - 16 * len));
-        let slot = &mut cache.slots[UnitCache::index(key)];
+        // Two ways: the piece in the first slot of its pair, or in the second (the previous
+        // occupant of the first, moved there on a miss).
+        let pair = UnitCache::index(key) & !1;
+        let way = usize::from(cache.slots[pair].key != key);
+        let slot = &cache.slots[pair + way];
         if slot.key == key {
             let (at, len) = (out.len(), slot.len as usize);
             if out.capacity() - at >= CACHED_LEN {
@@ -354,6 +359,8 @@ impl Bpe {
         let from = out.len();
         self.encode_units(&units[..len], scratch, out);
         let ids = &out[from..];
+        cache.slots[pair + 1] = cache.slots[pair];
+        let slot = &mut cache.slots[pair];
         slot.key = key;
         slot.len = ids.len() as u32;
         slot.ids[..ids.len()].copy_from_slice(ids);
@@ -741,6 +748,36 @@ mod tests {
             mixed[0] > 30 && mixed[1] > 30,
             "texts without / with two-unit characters: {mixed:?}"
         );
+    }
+
+    /// More distinct short pieces than the memo has slots, twice over: evictions and the pair's
+    /// second way give the reference's ids too.
+    #[test]
+    fn the_memo_forgets_without_changing_ids() {
+        let bpe = all_bytes_model(&[(0, 1), (1, 2), (7, 0), (8, 2), (2, 2)], &[], &[], false);
+        let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
+        let mut chars = Vec::new();
+        let mut state = 7u64;
+        for _ in 0..3 * UnitCache::LEN {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let len = 1 + (state >> 60) as usize % 5;
+            chars.extend((0..len).map(|k| letters[(state >> (8 * k + 8)) as usize % 52]));
+            chars.push(if state >> 63 == 0 { '.' } else { '7' });
+        }
+        let expected = reference(&bpe, &chars);
+        let mut scratch = BpeScratch::default();
+        for _ in 0..2 {
+            for text in chars.chunks(700) {
+                let mut out = Vec::new();
+                bpe.encode_text(text, &mut scratch, &mut out);
+                assert_eq!(out, reference(&bpe, text));
+            }
+        }
+        let mut out = Vec::new();
+        bpe.encode_text(&chars, &mut scratch, &mut out);
+        assert_eq!(out, expected);
     }
 
     #[test]

@@ -85,6 +85,11 @@
 //!
 //! **Short pieces** (2 to 8 bytes; with `min_token` near 0 a chunk splits into many) are
 //! memoized per [`BpeScratch`] and model.
+//!
+//! **Whole texts** ([`Bpe::encode_text`], [`Bpe::encode_code_points`]; module [`front`]): a
+//! FAST chunk is split, spelled in units and looked up in a memo keyed by units in one pass over
+//! a per-model table of the characters below U+0800, each piece then going to
+//! [`Bpe::encode_units`] as above.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -621,9 +626,10 @@ impl Bpe {
         self.max_token_bytes
     }
 
-    /// Makes `scratch` ready to encode pieces of up to `bytes` UTF-8 bytes with this model
-    /// without allocating: every buffer reserved to what such a piece can need, the memo of short
-    /// pieces to its full capacity (about 2 MiB of address space, touched as it fills), the
+    /// Makes `scratch` ready to encode pieces (and [`Bpe::encode_text`] texts) of up to `bytes`
+    /// UTF-8 bytes with this model without allocating: every buffer reserved to what such a piece
+    /// can need, the memo of short pieces to its full capacity (about 2 MiB of address space,
+    /// touched as it fills, and 1 MiB of zeroed address space for the front end's), the
     /// backtracking search's memo of token pairs (two bits per pair of a vocabulary of up to
     /// 2048 tokens: at most 1 MiB of zeroed address space, also touched as it fills) and the
     /// model's backtracking tables built. Cheap when already done (a few comparisons).
