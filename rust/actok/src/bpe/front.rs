@@ -33,8 +33,8 @@ use super::{reserve_total, Bpe, BpeScratch, CACHED_LEN};
 /// other character (and is [`BAD`]).
 const TABLE_LEN: usize = 0x800;
 
-/// Values [`fill_from_values`] looks at first in a long text.
-const PROBE: usize = 32;
+/// Values [`fill_from_values`] converts between two looks at whether to stop.
+const BLOCK: usize = 64;
 
 /// Entry bits: the unit plus one in the low 16 bits (the memo's key lane), then a byte of
 /// flags: the class (0 to 3)...
@@ -411,17 +411,38 @@ fn fill_from_values(
     // Only resized: every character is written below (a chunk shape's second text resizes
     // nothing).
     chars.resize(n, '\0');
-    // Out of the table's range: the caller converts the values again with its checks. FAST's
-    // large coefficients come first (the low frequencies, in the first rows), so in a long text
-    // a look at the first values saves most of a wasted pass (clipped chunks of long horizons).
-    if n > 2 * PROBE
-        && values[..PROBE]
-            .iter()
-            .any(|&v| !(0.0..TABLE_LEN as f64).contains(&(v - offset)))
-    {
+    let mut bad = 0;
+    let blocks = values.chunks(BLOCK).zip(keys.chunks_mut(BLOCK));
+    let blocks = blocks
+        .zip(flags.chunks_mut(BLOCK))
+        .zip(chars.chunks_mut(BLOCK));
+    for (((values, keys), flags), chars) in blocks {
+        // A value out of the table: the caller converts them all again with its checks, so
+        // stop here. FAST's large coefficients come first (the low frequencies, in the first
+        // rows): a clipped chunk of a long horizon wastes little of a pass.
+        if bad & BAD != 0 {
+            return None;
+        }
+        fill_block(table, values, offset, keys, flags, chars, &mut bad);
+    }
+    if bad & BAD != 0 {
         return None;
     }
-    let mut bad = 0;
+    fill_masks(n, front);
+    Some(bad & MULTI != 0)
+}
+
+/// One block of [`fill_from_values`], or-ing the entries into `bad`.
+#[inline(always)]
+fn fill_block(
+    table: &FrontTable,
+    values: &[f64],
+    offset: f64,
+    keys: &mut [u16],
+    flags: &mut [u8],
+    chars: &mut [char],
+    bad: &mut u32,
+) {
     let values_keys = values.iter().zip(keys.iter_mut());
     for (((&v, key), flag), c) in values_keys.zip(flags.iter_mut()).zip(chars.iter_mut()) {
         let cp = v - offset;
@@ -434,15 +455,10 @@ fn fill_from_values(
         // SAFETY: at most 0x800, far below the surrogates: a valid `char`.
         *c = unsafe { char::from_u32_unchecked(index) };
         let entry = table.entries[index as usize];
-        bad |= entry;
+        *bad |= entry;
         *key = entry as u16;
         *flag = (entry >> CLASS_SHIFT) as u8;
     }
-    if bad & BAD != 0 {
-        return None;
-    }
-    fill_masks(n, front);
-    Some(bad & MULTI != 0)
 }
 
 /// The masks of a text of `n` characters from its flags, eight characters at a time: SWAR on
