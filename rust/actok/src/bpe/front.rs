@@ -53,6 +53,8 @@ const FLAG_MULTI: u8 = (MULTI >> CLASS_SHIFT) as u8;
 /// Per code point below [`TABLE_LEN`]: unit, class and flags (module docs).
 #[derive(Clone, Debug)]
 pub(super) struct FrontTable {
+    /// The entry of code point `cp` at `cp + 1`, with [`BAD`] at both ends: at 0 for values
+    /// below the table (and NaN), at `TABLE_LEN + 1` for everything above.
     entries: Box<[u32]>,
 }
 
@@ -63,8 +65,8 @@ impl FrontTable {
         if bpe.whole_tokens.is_some() {
             return None;
         }
-        let mut entries = vec![BAD; TABLE_LEN + 1].into_boxed_slice();
-        for (cp, entry) in entries.iter_mut().enumerate().take(TABLE_LEN) {
+        let mut entries = vec![BAD; TABLE_LEN + 2].into_boxed_slice();
+        for (cp, entry) in entries[1..=TABLE_LEN].iter_mut().enumerate() {
             let Some(c) = char::from_u32(cp as u32) else {
                 continue;
             };
@@ -96,7 +98,7 @@ impl FrontTable {
 
     #[inline(always)]
     fn entry(&self, c: char) -> u32 {
-        self.entries[(c as usize).min(TABLE_LEN)]
+        self.entries[(c as usize).min(TABLE_LEN) + 1]
     }
 }
 
@@ -445,15 +447,16 @@ fn fill_block(
 ) {
     let values_keys = values.iter().zip(keys.iter_mut());
     for (((&v, key), flag), c) in values_keys.zip(flags.iter_mut()).zip(chars.iter_mut()) {
-        let cp = v - offset;
-        // False for NaN too; the entry at `TABLE_LEN` is `BAD`.
-        let inside = (0.0..TABLE_LEN as f64).contains(&cp);
-        // SAFETY: clamped to [0, TABLE_LEN] (NaN to 0 by `max`), so it converts exactly (by
-        // truncation) to a `u32`; a plain `as` cast spends a dozen instructions saturating.
-        let truncated = unsafe { cp.max(0.0).min(TABLE_LEN as f64).to_int_unchecked::<u32>() };
-        let index = if inside { truncated } else { TABLE_LEN as u32 };
-        // SAFETY: at most 0x800, far below the surrogates: a valid `char`.
-        *c = unsafe { char::from_u32_unchecked(index) };
+        // Clamped to [-0.5, TABLE_LEN] (NaN to -0.5 by `max`), truncated, then shifted by one
+        // when not negative: below the table (NaN, values in (-1, 0) included) is 0, above it
+        // `TABLE_LEN + 1`, both `BAD`, so no separate range test.
+        let clamped = (v - offset).max(-0.5).min(TABLE_LEN as f64);
+        // SAFETY: in [-0.5, TABLE_LEN], so it converts exactly (by truncation, to 0 for
+        // negatives) to an `i32`; a plain `as` cast spends a dozen instructions saturating.
+        let truncated = unsafe { clamped.to_int_unchecked::<i32>() } as u32;
+        let index = truncated + u32::from(clamped >= 0.0);
+        // SAFETY: at most `TABLE_LEN` (0x800), far below the surrogates: a valid `char`.
+        *c = unsafe { char::from_u32_unchecked(truncated) };
         let entry = table.entries[index as usize];
         *bad |= entry;
         *key = entry as u16;
