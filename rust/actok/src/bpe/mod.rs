@@ -85,6 +85,11 @@
 //!
 //! **Short pieces** (2 to 8 bytes; with `min_token` near 0 a chunk splits into many) are
 //! memoized per [`BpeScratch`] and model.
+//!
+//! **Whole texts** ([`Bpe::encode_text`], [`Bpe::encode_code_points`]; module [`front`]): a
+//! FAST chunk is split, spelled in units and looked up in a memo keyed by units in one pass over
+//! a per-model table of the characters below U+0800, each piece then going to
+//! [`Bpe::encode_units`] as above.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -96,6 +101,7 @@ use crate::bpe::bytelevel::{push_utf8, token_to_bytes, BYTE_TO_CHAR};
 
 mod backtrack;
 pub(crate) mod bytelevel;
+mod front;
 pub(crate) mod pretokenize;
 mod runs;
 pub(crate) mod trainer;
@@ -103,6 +109,7 @@ mod trie;
 pub(crate) mod unicode_class;
 
 use backtrack::{Backtrack, BacktrackScratch};
+use front::{FrontScratch, FrontTable};
 use runs::RunScratch;
 
 /// "No symbol" in the linked list, "no merge" in rank lookups, "empty" in the rank buckets.
@@ -309,6 +316,9 @@ pub struct Bpe {
     /// The backtracking encoder's tables, built on first use; `None` inside when the model is
     /// outside its assumptions (see [`backtrack`]).
     backtrack: OnceLock<Option<Backtrack>>,
+    /// The whole-text front end's table ([`front`]), built on first use; `None` inside when the
+    /// model takes the general path.
+    front: OnceLock<Option<FrontTable>>,
 }
 
 /// One symbol of the word being merged: a doubly linked list over a vector, as in `tokenizers`.
@@ -362,6 +372,9 @@ pub struct BpeScratch {
     units: Vec<u32>,
     /// UTF-8 of the piece [`Bpe::encode_chars`] passes on to [`Bpe::encode_piece`].
     bytes: Vec<u8>,
+    /// Buffers and memo of [`Bpe::encode_text`], boxed: taken out and put back once per text,
+    /// which moves a pointer rather than the whole struct.
+    front: Option<Box<FrontScratch>>,
 }
 
 /// The bucket priority queue of merge entries (see the module docs).
@@ -572,6 +585,7 @@ impl Bpe {
             whole_tokens,
             uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
             backtrack: OnceLock::new(),
+            front: OnceLock::new(),
         }
     }
 
@@ -612,9 +626,10 @@ impl Bpe {
         self.max_token_bytes
     }
 
-    /// Makes `scratch` ready to encode pieces of up to `bytes` UTF-8 bytes with this model
-    /// without allocating: every buffer reserved to what such a piece can need, the memo of short
-    /// pieces to its full capacity (about 2 MiB of address space, touched as it fills), the
+    /// Makes `scratch` ready to encode pieces (and [`Bpe::encode_text`] texts) of up to `bytes`
+    /// UTF-8 bytes with this model without allocating: every buffer reserved to what such a piece
+    /// can need, the memo of short pieces to its full capacity (about 2 MiB of address space,
+    /// touched as it fills, and 1 MiB of zeroed address space for the front end's), the
     /// backtracking search's memo of token pairs (two bits per pair of a vocabulary of up to
     /// 2048 tokens: at most 1 MiB of zeroed address space, also touched as it fills) and the
     /// model's backtracking tables built. Cheap when already done (a few comparisons).
@@ -637,6 +652,7 @@ impl Bpe {
             runs,
             units,
             bytes: utf8,
+            front,
         } = scratch;
         reserve_total(symbols, bytes);
         // The merge loop's queue: the run sweep for monotone models, the general one otherwise.
@@ -658,6 +674,9 @@ impl Bpe {
         }
         reserve_total(units, bytes);
         reserve_total(utf8, bytes);
+        // A text of `bytes` bytes has at most as many characters.
+        let _ = self.front.get_or_init(|| FrontTable::new(self));
+        front.get_or_insert_with(Box::default).reserve(bytes, self);
     }
 
     /// Encodes one pre-tokenized piece given as UTF-8 bytes whose byte-level symbols are all in the
@@ -1281,8 +1300,47 @@ mod tests {
         bpe
     }
 
+    /// [`consistent_model`]'s merges on a vocabulary holding every byte's symbol (so any text
+    /// can be encoded), as consistent and as monotone as that model.
+    pub(super) fn all_bytes_model(
+        picks: &[(usize, usize)],
+        duplicates: &[usize],
+        swaps: &[(usize, usize)],
+        ignore_merges: bool,
+    ) -> Bpe {
+        let mut tokens: Vec<String> = BYTE_TO_CHAR.iter().map(|c| c.to_string()).collect();
+        let base = consistent_model(picks, duplicates, swaps, false);
+        // The random model's merges, re-indexed onto a vocabulary holding every byte.
+        let offset = tokens.len() as u32;
+        let remap = |id: u32| {
+            let text = &base.tokens[id as usize];
+            match BYTE_TO_CHAR.iter().position(|c| c.to_string() == *text) {
+                Some(b) => b as u32,
+                None => id + offset,
+            }
+        };
+        // Byte symbols of the random model are already there: leave unused names instead.
+        tokens.extend(base.tokens.iter().enumerate().map(|(i, t)| {
+            if remap(i as u32) < offset {
+                format!("<unused{i}>")
+            } else {
+                t.clone()
+            }
+        }));
+        let merges = base
+            .merges
+            .iter()
+            .map(|&(l, r)| (remap(l), remap(r)))
+            .collect();
+        let merged = base.merged_ids.iter().map(|&m| remap(m)).collect();
+        let bpe = Bpe::new(tokens, merges, merged, ignore_merges);
+        assert!(bpe.consistent);
+        assert_eq!(bpe.monotone, base.monotone);
+        bpe
+    }
+
     #[allow(clippy::type_complexity)]
-    fn model_strategy(
+    pub(super) fn model_strategy(
     ) -> impl Strategy<Value = (Vec<(usize, usize)>, Vec<usize>, Vec<(usize, usize)>)> {
         (
             prop::collection::vec((0usize..64, 0usize..64), 0..60),
@@ -1376,26 +1434,7 @@ mod tests {
                 1..6,
             ),
         ) {
-            let mut tokens: Vec<String> = BYTE_TO_CHAR.iter().map(|c| c.to_string()).collect();
-            let base = consistent_model(&picks, &duplicates, &swaps, false);
-            // The random model's merges, re-indexed onto a vocabulary holding every byte.
-            let offset = tokens.len() as u32;
-            let remap = |id: u32| {
-                let text = &base.tokens[id as usize];
-                match BYTE_TO_CHAR.iter().position(|c| c.to_string() == *text) {
-                    Some(b) => b as u32,
-                    None => id + offset,
-                }
-            };
-            // Byte symbols of the random model are already there: leave unused names instead.
-            tokens.extend(base.tokens.iter().enumerate().map(|(i, t)| {
-                if remap(i as u32) < offset { format!("<unused{i}>") } else { t.clone() }
-            }));
-            let merges = base.merges.iter().map(|&(l, r)| (remap(l), remap(r))).collect();
-            let merged = base.merged_ids.iter().map(|&m| remap(m)).collect();
-            let bpe = Bpe::new(tokens, merges, merged, ignore_merges);
-            prop_assert!(bpe.consistent);
-            prop_assert_eq!(bpe.monotone, base.monotone);
+            let bpe = all_bytes_model(&picks, &duplicates, &swaps, ignore_merges);
             let mut scratch = BpeScratch::default();
             // With `ignore_merges`, pieces that are whole tokens too, short and long.
             let mut texts = texts.clone();

@@ -18,7 +18,7 @@ pub(crate) fn split_pieces(chars: &[char], ends: &mut Vec<usize>) {
 
 /// Exclusive end of the piece that starts at `i` (`i < chars.len()`); always greater than `i`.
 #[inline]
-fn piece_end(chars: &[char], i: usize) -> usize {
+pub(super) fn piece_end(chars: &[char], i: usize) -> usize {
     let n = chars.len();
     let c = chars[i];
     // 1. Contractions: 's 't 're 've 'm 'll 'd (ASCII, case-sensitive).

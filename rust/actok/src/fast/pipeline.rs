@@ -153,12 +153,25 @@ impl<'a> ChunkPipeline<'a> {
     pub(crate) fn split<E>(
         &self,
         buf: &mut ChunkBuffers,
+        char_of: impl FnMut(usize, f64) -> std::result::Result<char, E>,
+    ) -> std::result::Result<(), E> {
+        self.characters(buf, char_of)?;
+        buf.ends.clear();
+        split_pieces(&buf.chars, &mut buf.ends);
+        Ok(())
+    }
+
+    /// Turns `buf.coefficients` into characters (`buf.chars`) with `char_of(index, q)`, without
+    /// splitting them (encoding splits and encodes in one pass, [`crate::bpe::Bpe::encode_text`]);
+    /// stops at the first error of `char_of`.
+    pub(crate) fn characters<E>(
+        &self,
+        buf: &mut ChunkBuffers,
         mut char_of: impl FnMut(usize, f64) -> std::result::Result<char, E>,
     ) -> std::result::Result<(), E> {
         let ChunkBuffers {
             coefficients,
             chars,
-            ends,
             ..
         } = buf;
         // Written in place rather than pushed: no capacity check per character.
@@ -166,8 +179,6 @@ impl<'a> ChunkPipeline<'a> {
         for (at, (slot, &q)) in chars.iter_mut().zip(coefficients.iter()).enumerate() {
             *slot = char_of(at, q)?;
         }
-        ends.clear();
-        split_pieces(chars, ends);
         Ok(())
     }
 }

@@ -392,8 +392,18 @@ impl FastTokenizer {
                 }
             }
         })?;
+        // The common case in one pass from coefficients to units: every coefficient the code
+        // point of a character the BPE's front end takes (it checks). Otherwise each coefficient
+        // is converted with its checks (errors, clipping) first.
+        let offset = self.config.min_token as f64;
+        if self
+            .bpe
+            .encode_code_points(&buf.coefficients, offset, &mut buf.chars, bpe, ids)
+        {
+            return Ok(());
+        }
         pipeline
-            .split(buf, |at, q| match self.range.char_for(q) {
+            .characters(buf, |at, q| match self.range.char_for(q) {
                 Ok(ch) => Ok(ch),
                 // A non-finite coefficient has no character either: say what is wrong with it.
                 Err(_) if !q.is_finite() => {
@@ -405,9 +415,7 @@ impl FastTokenizer {
                 },
             })
             .map_err(encode_error)?;
-        for piece in buf.pieces() {
-            self.bpe.encode_chars(piece, bpe, ids);
-        }
+        self.bpe.encode_text(&buf.chars, bpe, ids);
         Ok(())
     }
 
