@@ -2,36 +2,10 @@
 //! `decode_padded`: the same ids, actions, validity and errors, on the calling thread and on the
 //! pool; `max_tokens` always suffices.
 
+mod common;
+
 use actok::{Error, FastTokenizer, FitOptions, OnDecodeError, Overflow};
-use std::path::PathBuf;
-
-fn bundled() -> FastTokenizer {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../python/actok/data/robosuite_fast");
-    FastTokenizer::from_pretrained(dir).unwrap()
-}
-
-/// `n` smooth `(h, d)` chunks in about [-amp, amp] (seeded LCG random walks).
-fn chunks(n: usize, h: usize, d: usize, amp: f64, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    let mut next = move || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
-    let mut out = Vec::with_capacity(n * h * d);
-    for _ in 0..n {
-        let mut x: Vec<f64> = (0..d).map(|_| next()).collect();
-        for _ in 0..h {
-            for v in x.iter_mut() {
-                *v = (*v + next() * 0.2).clamp(-1.0, 1.0);
-                out.push(*v * amp);
-            }
-        }
-    }
-    out
-}
+use common::{bundled, chunks};
 
 #[test]
 fn encode_into_writes_the_ids_of_encode_on_both_paths() {

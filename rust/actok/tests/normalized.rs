@@ -1,16 +1,12 @@
 //! A tokenizer carrying a normalizer: raw actions in, raw actions out, saved beside the HF files.
 
+mod common;
+
 use actok::{
     Error, FastTokenizer, Normalizer, NormalizerKind, OnDecodeError, OutOfRange, Overflow, Place,
     RangeIssue, NORMALIZER_FILE,
 };
-use std::path::PathBuf;
-
-fn bundled() -> FastTokenizer {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../python/actok/data/robosuite_fast");
-    FastTokenizer::from_pretrained(dir).unwrap()
-}
+use common::bundled;
 
 /// Raw actions in physical units, far outside [-1, 1]: (20 steps, 2 dims).
 fn raw() -> Vec<f64> {

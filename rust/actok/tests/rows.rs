@@ -2,36 +2,10 @@
 //! its own: the same rows on the calling thread and on the pool, with any thread count, and the
 //! lowest failing chunk named when several fail in different ranges.
 
-use actok::{Error, FastTokenizer, Overflow};
-use std::path::PathBuf;
+mod common;
 
-fn bundled() -> FastTokenizer {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../python/actok/data/robosuite_fast");
-    FastTokenizer::from_pretrained(dir).unwrap()
-}
-
-/// `n` smooth `(h, d)` chunks in about [-amp, amp] (seeded LCG random walks).
-fn chunks(n: usize, h: usize, d: usize, amp: f64, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    let mut next = move || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
-    let mut out = Vec::with_capacity(n * h * d);
-    for _ in 0..n {
-        let mut x: Vec<f64> = (0..d).map(|_| next()).collect();
-        for _ in 0..h {
-            for v in x.iter_mut() {
-                *v = (*v + next() * 0.2).clamp(-1.0, 1.0);
-                out.push(*v * amp);
-            }
-        }
-    }
-    out
-}
+use actok::{Error, Overflow};
+use common::{bundled, chunks};
 
 #[test]
 fn rows_are_each_chunk_encoded_alone() {
