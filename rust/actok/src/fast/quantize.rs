@@ -188,18 +188,13 @@ struct Columns<'a> {
 }
 
 /// `v = round_half_even(scale · v)` for the coefficients in `out` (`(H, dim)` row-major), marking
-/// in `suspect` the columns with a value the bound cannot vouch for (the test of [`round_rows`]).
+/// in `suspect` the columns with a value the bound cannot vouch for ([`round_vouched`]).
 fn round_in_place(out: &mut [f64], columns: &Columns<'_>, suspect: &mut [bool]) {
     let Columns { scale, tolerances } = *columns;
     for row in out.chunks_exact_mut(tolerances.len()) {
         for ((v, &tol), suspect) in row.iter_mut().zip(tolerances).zip(suspect.iter_mut()) {
-            let scaled = *v * scale;
-            let rounded = round_half_even(scaled);
-            // False for NaN too.
-            let vouched = 0.5 - (scaled - rounded).abs() > tol;
-            if !vouched {
-                *suspect = true;
-            }
+            let (rounded, vouched) = round_vouched(*v, scale, tol);
+            *suspect |= !vouched;
             *v = rounded;
         }
     }
@@ -252,21 +247,14 @@ unsafe fn round_in_place_avx2(out: &mut [f64], columns: &Columns<'_>, suspect: &
     }
     // `full` is a multiple of 4; the column of value `i` is `i % dim`.
     for (i, v) in out.iter_mut().enumerate().skip(full) {
-        let scaled = *v * scale;
-        let rounded = round_half_even(scaled);
-        // False for NaN too.
-        let vouched = 0.5 - (scaled - rounded).abs() > tolerances[i % dim];
-        if !vouched {
-            suspect[i % dim] = true;
-        }
+        let (rounded, vouched) = round_vouched(*v, scale, tolerances[i % dim]);
+        suspect[i % dim] |= !vouched;
         *v = rounded;
     }
 }
 
 /// `out[k·dim + d] = round_half_even(scale · row_k[d])` for the rows of `rows`, marking in
-/// `suspect` the columns with a value the bound cannot vouch for: `|scaled - rounded| ≤ 0.5`, a
-/// tie is where it equals 0.5, and the comparison is written so that NaN (a non-finite value
-/// or bound) is suspect too.
+/// `suspect` the columns with a value the bound cannot vouch for ([`round_vouched`]).
 fn round_rows(rows: &FoldedRows<'_>, out: &mut [f64], suspect: &mut [bool]) {
     let FoldedRows {
         even,
@@ -285,13 +273,8 @@ fn round_rows(rows: &FoldedRows<'_>, out: &mut [f64], suspect: &mut [bool]) {
             .zip(tolerances)
             .zip(suspect.iter_mut())
         {
-            let scaled = v * scale;
-            let rounded = round_half_even(scaled);
-            // False for NaN too.
-            let vouched = 0.5 - (scaled - rounded).abs() > tol;
-            if !vouched {
-                *suspect = true;
-            }
+            let (rounded, vouched) = round_vouched(v, scale, tol);
+            *suspect |= !vouched;
             *slot = rounded;
         }
     }
@@ -361,6 +344,18 @@ unsafe fn round_rows_avx2(rows: &FoldedRows<'_>, out: &mut [f64], suspect: &mut 
             *suspect |= verdicts >> i & 1 != 0;
         }
     }
+}
+
+/// `round_half_even(scale · v)`, and whether the error bound `tol` vouches for that rounding:
+/// `|scaled - rounded| ≤ 0.5`, a tie is where it equals 0.5, and the value is vouched for when it
+/// is more than `tol` from one. Written so that NaN (a non-finite value or bound) is not vouched
+/// for. The scalar form of the vector test in [`round_rows_avx2`] and [`round_in_place_avx2`].
+#[inline(always)]
+fn round_vouched(v: f64, scale: f64, tol: f64) -> (f64, bool) {
+    let scaled = v * scale;
+    let rounded = round_half_even(scaled);
+    // False for NaN too.
+    (rounded, 0.5 - (scaled - rounded).abs() > tol)
 }
 
 /// `round_ties_even` without a libm call on targets lacking a rounding instruction: adding and
