@@ -119,19 +119,16 @@ unsafe fn narrow_avx2_fma<const D: usize>(
     out: &mut [f64],
     stride: usize,
 ) {
-    let cols = matrix.cols;
-    check_narrow::<D>(matrix, x, width, out, stride);
-    let tile_len = cols * ROWS;
-    if tile_len == 0 {
-        return;
-    }
-    let tiles = matrix.data.len() / tile_len;
+    let tile_len = matrix.cols * ROWS;
+    let tiles = matrix.data.len().checked_div(tile_len).unwrap_or(0);
     if tiles < NARROW_TILES {
         // Short chains (a horizon below 32 steps): latency does not add up, and the simple
-        // loops cost fewer instructions around their few multiply-adds.
+        // loops (which check the bounds themselves) cost fewer instructions around their few
+        // multiply-adds.
         narrow_tiles::<D>(matrix, x, width, out, stride, f64::mul_add);
         return;
     }
+    check_narrow::<D>(matrix, x, width, out, stride);
     let mut first = 0;
     while first + NARROW_TILES <= tiles {
         narrow_group_avx2::<D, NARROW_TILES>(matrix, first, x, width, out, stride);
