@@ -106,13 +106,7 @@ impl FastTokenizer {
                     let ids = &mut part.rows.ids;
                     self.encode_chunk(chunk, b, &pipeline, options.overflow, buffers, ids)?;
                     part.rows.ends.push(part.rows.ids.len());
-                    let clipped = &buffers.chunk.clipped;
-                    if !clipped.is_empty() {
-                        part.clipped.resize(dim, 0);
-                        for (total, n) in part.clipped.iter_mut().zip(clipped) {
-                            *total += n;
-                        }
-                    }
+                    add_counts(&mut part.clipped, &buffers.chunk.clipped, dim);
                 }
                 Ok(part)
             },
@@ -124,13 +118,20 @@ impl FastTokenizer {
         for part in parts {
             let part = part?;
             encoded.rows.append(part.rows);
-            if !part.clipped.is_empty() {
-                encoded.clipped.resize(dim, 0);
-                for (total, n) in encoded.clipped.iter_mut().zip(part.clipped) {
-                    *total += n;
-                }
-            }
+            add_counts(&mut encoded.clipped, &part.clipped, dim);
         }
         Ok(encoded)
+    }
+}
+
+/// Adds per-dimension clipping `counts` (empty: none) into `totals`, which stay empty until
+/// something was clipped and then hold `dim` counts.
+fn add_counts(totals: &mut Vec<u64>, counts: &[u64], dim: usize) {
+    if counts.is_empty() {
+        return;
+    }
+    totals.resize(dim, 0);
+    for (total, n) in totals.iter_mut().zip(counts) {
+        *total += n;
     }
 }
