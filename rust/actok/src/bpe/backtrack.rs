@@ -152,7 +152,7 @@ impl PairMemo {
 
 /// Runs of one unit up to this long are always left to the search: it walks them quickly even
 /// when the vocabulary has no run of that unit.
-const SHORT_RUN: u32 = 16;
+pub(super) const SHORT_RUN: u32 = 16;
 
 /// Entries of [`PairMemo::hashed`] (128 KiB, in L2; a quarter of it measured 11% slower).
 const MEMO_LEN: usize = 1 << 14;
@@ -275,26 +275,59 @@ impl Backtrack {
         }
     }
 
-    /// Whether `units` holds a run of one unit longer than [`SHORT_RUN`] and than any valid token
-    /// spelled by that unit alone: the search would walk it many times over, backtracking, when
-    /// the training never showed such a run. (A short run costs the search little even then.)
+    /// The first run of one unit longer than [`SHORT_RUN`] and than any valid token spelled by
+    /// that unit alone, counted from `from` on, as `(start, length)` with the run's whole length:
+    /// the search would walk such a run many times over, backtracking, when the training never
+    /// showed it. (A short run costs the search little even then.)
     #[inline]
-    fn has_untrained_run(&self, units: &[u32]) -> bool {
+    pub(super) fn untrained_run(&self, units: &[u32], from: usize) -> Option<(usize, usize)> {
+        let rest = &units[from..];
         let mut run = 0u32;
         let mut previous = NONE;
-        for &unit in units {
+        for (i, &unit) in rest.iter().enumerate() {
             run = if unit == previous { run + 1 } else { 1 };
             previous = unit;
             if run > self.run_limit[unit as usize] {
-                return true;
+                let tail = rest[i + 1..].iter().take_while(|&&u| u == unit).count();
+                return Some((from + i + 1 - run as usize, run as usize + tail));
             }
         }
-        false
+        None
+    }
+
+    /// The longest run of `unit` the search takes on (see [`Self::untrained_run`]).
+    #[inline]
+    pub(super) fn run_limit(&self, unit: u32) -> usize {
+        self.run_limit[unit as usize] as usize
+    }
+
+    /// Length in units of token `id` if it is valid (the merge loop leaves its own bytes whole),
+    /// else 0.
+    #[inline]
+    pub(super) fn valid_units(&self, id: u32) -> usize {
+        self.info
+            .get(id as usize)
+            .map_or(0, |info| info.units as usize)
+    }
+
+    /// [`Backtrack::compatible`] of `(t1, t2)`, through the scratch's memo.
+    #[inline]
+    pub(super) fn compatible_pair<P: PairRanks>(
+        &self,
+        bpe: &Bpe,
+        ranks: &P,
+        scratch: &mut BacktrackScratch,
+        t1: u32,
+        t2: u32,
+    ) -> bool {
+        scratch.memo.prepare(bpe);
+        self.compatible_memo(ranks, &mut scratch.memo, t1, t2)
     }
 
     /// [`Backtrack::compatible`] through the memo (prepared for this model; in the hashed form,
     /// ids of 2^31 and above are not memoized).
-    #[inline]
+    // Always inlined: a call per pair was 8% of the search on noisy pieces.
+    #[inline(always)]
     fn compatible_memo<P: PairRanks>(
         &self,
         ranks: &P,
@@ -331,8 +364,8 @@ impl Backtrack {
 
     /// Encodes the piece spelled `units`, appending the ids to `out`; returns `false` (and
     /// leaves `out` as it was) if the search gave up, which the caller answers by running the
-    /// merge loop. It gives up at once on a run of one unit longer than the vocabulary's runs
-    /// of it, and after a work budget proportional to the piece (module docs of [`super`]).
+    /// merge loop. The caller leaves out untrained runs ([`Self::untrained_run`]); the search
+    /// gives up after a work budget proportional to the piece (module docs of [`super`]).
     pub(super) fn encode<P: PairRanks>(
         &self,
         bpe: &Bpe,
@@ -341,10 +374,6 @@ impl Backtrack {
         scratch: &mut BacktrackScratch,
         out: &mut Vec<u32>,
     ) -> bool {
-        // A run longer than SHORT_RUN needs more units than that.
-        if units.len() > SHORT_RUN as usize && self.has_untrained_run(units) {
-            return false;
-        }
         // Pieces the search suits take well under one try per unit; a piece that needs far more
         // is left to the run sweep, which is linear.
         self.encode_within(bpe, ranks, units, 2 * units.len() + 64, scratch, out)
@@ -392,9 +421,13 @@ impl Backtrack {
                 if tries > budget {
                     return false;
                 }
-                if dead[pos + len] != epoch
-                    && last.map_or(true, |l| self.compatible_memo(ranks, memo, l, token))
-                {
+                // A `match`, not `map_or`: with the memo lookup inlined the closure was too big
+                // and `map_or` became a call per try (9% of a noisy chunk).
+                let fits = match last {
+                    None => true,
+                    Some(l) => self.compatible_memo(ranks, memo, l, token),
+                };
+                if dead[pos + len] != epoch && fits {
                     tokens.push(token);
                     pos += len;
                     next = if pos < n {
@@ -429,7 +462,7 @@ impl Backtrack {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{demo_pieces, demo_tokenizer, oracle, piece_strategy, BYTES};
     use super::*;
     use crate::bpe::bytelevel::BYTE_TO_CHAR;
@@ -437,7 +470,7 @@ mod tests {
 
     /// A random model with one merge tree per token, as a BPE trainer writes: the byte-level
     /// symbols of `BYTES`, then merges of two existing tokens whose concatenation is new.
-    fn tree_model(picks: &[(usize, usize)]) -> Bpe {
+    pub(in crate::bpe) fn tree_model(picks: &[(usize, usize)]) -> Bpe {
         let mut tokens: Vec<String> = BYTES
             .iter()
             .map(|&b| BYTE_TO_CHAR[b as usize].to_string())

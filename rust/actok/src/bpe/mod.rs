@@ -67,12 +67,14 @@
 //! run of a thousand zeros costs its few levels of merges, not a thousand.
 //!
 //! **Choosing.** The backtracking search is the fastest on the pieces training saw (it
-//! touches each unit about once); the run sweep is linear whatever the piece. The search
-//! therefore leaves a piece to the run sweep when the piece has a run of one unit longer than 16
-//! and than any valid token spelled by that unit alone (the vocabulary then cannot cover the run
-//! in a few tokens, and the search would backtrack over it again and again), and when it exceeds
-//! a work budget proportional to the piece. Both give the merge loop's ids; the choice only moves
-//! the cost.
+//! touches each unit about once); the run sweep is linear whatever the piece. A run of one unit
+//! longer than 16 and than any valid token spelled by that unit alone (an *untrained* run: the
+//! vocabulary cannot cover it in a few tokens, and the search would backtrack over it again and
+//! again) is not given to the search: the search encodes the rest of the piece, a little way
+//! into each such run, and the run sweep the run's interior ([`untrained`]; the groups are checked
+//! to fit, else the whole piece goes to the run sweep). The search also leaves a piece to the
+//! run sweep when it exceeds a work budget proportional to the piece. All give the merge loop's
+//! ids; the choice only moves the cost.
 //!
 //! **Other models: exact heap emulation** ([`Bpe::merge_general`]). Buckets by rank, a bitmap
 //! over ranks to find the lowest non-empty one. The lowest bucket is taken out whole into a
@@ -107,6 +109,7 @@ mod runs;
 pub(crate) mod trainer;
 mod trie;
 pub(crate) mod unicode_class;
+mod untrained;
 
 use backtrack::{Backtrack, BacktrackScratch};
 use front::{FrontScratch, FrontTable};
@@ -370,6 +373,9 @@ pub struct BpeScratch {
     runs: RunScratch,
     /// The units of the piece being encoded (see [`Bpe::unit_at`]).
     units: Vec<u32>,
+    /// One segment's tokens and one run's, for pieces with untrained runs ([`untrained`]).
+    segment: Vec<u32>,
+    middle: Vec<u32>,
     /// UTF-8 of the piece [`Bpe::encode_chars`] passes on to [`Bpe::encode_piece`].
     bytes: Vec<u8>,
     /// Buffers and memo of [`Bpe::encode_text`], boxed: taken out and put back once per text,
@@ -651,6 +657,8 @@ impl Bpe {
             backtrack,
             runs,
             units,
+            segment,
+            middle,
             bytes: utf8,
             front,
         } = scratch;
@@ -673,6 +681,8 @@ impl Bpe {
             backtrack.reserve(bytes, self);
         }
         reserve_total(units, bytes);
+        reserve_total(segment, bytes);
+        reserve_total(middle, bytes);
         reserve_total(utf8, bytes);
         // A text of `bytes` bytes has at most as many characters.
         let _ = self.front.get_or_init(|| FrontTable::new(self));
@@ -829,16 +839,34 @@ impl Bpe {
         self.merge_units(units, scratch, out);
     }
 
-    /// The backtracking search on the piece spelled `units`; `false` when the model is outside
-    /// its assumptions or the search gave up (then `out` is unchanged).
+    /// The backtracking search on the piece spelled `units`, around its untrained runs if it has
+    /// any ([`untrained`]); `false` when the model is outside its assumptions or the search gave
+    /// up (then `out` is unchanged).
     fn search(&self, units: &[u32], scratch: &mut BpeScratch, out: &mut Vec<u32>) -> bool {
         let Some(backtrack) = self.backtrack.get_or_init(|| Backtrack::new(self)) else {
             return false;
         };
         match &self.dense {
-            Some(dense) => backtrack.encode(self, dense, units, &mut scratch.backtrack, out),
-            None => backtrack.encode(self, &self.table, units, &mut scratch.backtrack, out),
+            Some(dense) => self.search_with(backtrack, dense, units, scratch, out),
+            None => self.search_with(backtrack, &self.table, units, scratch, out),
         }
+    }
+
+    fn search_with<P: PairRanks>(
+        &self,
+        backtrack: &Backtrack,
+        ranks: &P,
+        units: &[u32],
+        scratch: &mut BpeScratch,
+        out: &mut Vec<u32>,
+    ) -> bool {
+        // A run longer than SHORT_RUN needs more units than that.
+        if units.len() > backtrack::SHORT_RUN as usize {
+            if let Some(run) = backtrack.untrained_run(units, 0) {
+                return self.search_around_runs(backtrack, ranks, units, run, scratch, out);
+            }
+        }
+        backtrack.encode(self, ranks, units, &mut scratch.backtrack, out)
     }
 
     /// The merge loop on `piece` (the reference's algorithm, module docs), appending to `out`.

@@ -235,7 +235,7 @@ impl Bpe {
             units.len() < (NONE >> 3) as usize,
             "piece too long for the run sweep"
         );
-        let RunScratch { runs, queue } = scratch;
+        let runs = &mut scratch.runs;
         runs.clear();
         for &unit in units {
             match runs.last_mut() {
@@ -255,6 +255,39 @@ impl Bpe {
             return;
         };
         last.next = NONE;
+        self.sweep(ranks, scratch, out);
+    }
+
+    /// [`Bpe::merge_runs`] on the piece of `count` copies of unit `id`, without spelling it.
+    pub(super) fn merge_run<P: PairRanks>(
+        &self,
+        ranks: &P,
+        id: u32,
+        count: usize,
+        scratch: &mut RunScratch,
+        out: &mut Vec<u32>,
+    ) {
+        debug_assert!(self.monotone, "the run sweep needs a monotone model");
+        assert!(
+            count < (NONE >> 3) as usize,
+            "run too long for the run sweep"
+        );
+        if count == 0 {
+            return;
+        }
+        scratch.runs.clear();
+        scratch.runs.push(Run {
+            id,
+            count: count as u32,
+            prev: NONE,
+            next: NONE,
+        });
+        self.sweep(ranks, scratch, out);
+    }
+
+    /// The sweep on the run list in `scratch.runs` (non-empty, linked in slot order, coalesced).
+    fn sweep<P: PairRanks>(&self, ranks: &P, scratch: &mut RunScratch, out: &mut Vec<u32>) {
+        let RunScratch { runs, queue } = scratch;
         queue.prepare(self.merges.len());
         let mut list = Runs { runs, head: 0 };
         for x in 0..list.runs.len() as u32 {
