@@ -376,6 +376,7 @@ pub struct BpeScratch {
     /// One segment's tokens and one run's, for pieces with untrained runs ([`untrained`]).
     segment: Vec<u32>,
     middle: Vec<u32>,
+    run_memo: untrained::RunMemo,
     /// UTF-8 of the piece [`Bpe::encode_chars`] passes on to [`Bpe::encode_piece`].
     bytes: Vec<u8>,
     /// Buffers and memo of [`Bpe::encode_text`], boxed: taken out and put back once per text,
@@ -637,8 +638,9 @@ impl Bpe {
     /// can need, the memo of short pieces to its full capacity (about 2 MiB of address space,
     /// touched as it fills, and 1 MiB of zeroed address space for the front end's), the
     /// backtracking search's memo of token pairs (two bits per pair of a vocabulary of up to
-    /// 2048 tokens: at most 1 MiB of zeroed address space, also touched as it fills) and the
-    /// model's backtracking tables built. Cheap when already done (a few comparisons).
+    /// 2048 tokens: at most 1 MiB of zeroed address space, also touched as it fills), the memo of
+    /// untrained runs' tokens (about 130 KiB) and the model's backtracking tables built. Cheap
+    /// when already done (a few comparisons).
     pub fn reserve(&self, scratch: &mut BpeScratch, bytes: usize) {
         let searches = self
             .backtrack
@@ -659,6 +661,7 @@ impl Bpe {
             units,
             segment,
             middle,
+            run_memo,
             bytes: utf8,
             front,
         } = scratch;
@@ -683,6 +686,7 @@ impl Bpe {
         reserve_total(units, bytes);
         reserve_total(segment, bytes);
         reserve_total(middle, bytes);
+        run_memo.reserve();
         reserve_total(utf8, bytes);
         // A text of `bytes` bytes has at most as many characters.
         let _ = self.front.get_or_init(|| FrontTable::new(self));
@@ -766,6 +770,9 @@ impl Bpe {
     /// [`Bpe::push_units`] of the UTF-8 of `chars`, without spelling it: a two-byte character's
     /// index in `char_ids` is its code point.
     fn push_char_units(&self, chars: &[char], out: &mut Vec<u32>) {
+        // Most characters are one or two units: one reservation, not a check per push that
+        // may grow.
+        out.reserve(2 * chars.len());
         for &c in chars {
             let cp = c as u32;
             if cp < 0x80 {
@@ -779,6 +786,11 @@ impl Bpe {
                         continue;
                     }
                 }
+                // Its two bytes, spelled directly (`encode_utf8` was a tenth of FAST+'s
+                // pieces holding a character that is not pre-merged).
+                out.push(self.byte_id_checked(0xC0 | (cp >> 6) as u8));
+                out.push(self.byte_id_checked(0x80 | (cp & 0x3F) as u8));
+                continue;
             }
             let mut buf = [0u8; 4];
             for &b in c.encode_utf8(&mut buf).as_bytes() {

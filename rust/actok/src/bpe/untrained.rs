@@ -31,6 +31,7 @@
 
 use super::backtrack::Backtrack;
 use super::{Bpe, BpeScratch, PairRanks};
+use rustc_hash::FxHashMap;
 
 /// How far a segment reaches into a neighbouring untrained run, in units (capped by the run's
 /// limit, so a segment holds no untrained run), first try and second. The token where a segment
@@ -40,6 +41,31 @@ use super::{Bpe, BpeScratch, PairRanks};
 /// chunks, 39 of 142 pieces failed with a reach of 32, none with 24 or 8). Neither try failed on
 /// the measured shapes; the second one is insurance for other models.
 const REACHES: [usize; 2] = [24, 8];
+
+/// The run sweep's tokens for runs `(unit, count)` already encoded with one model, each checked
+/// inside (valid tokens, compatible pairs): a FAST batch meets the same few hundred run lengths
+/// again and again, and the sweep of one was ~3k instructions of a 50×14 chunk's ~77k.
+#[derive(Default)]
+pub(super) struct RunMemo {
+    /// `uid` of the model the entries belong to (0: none; uids start at 1).
+    owner: u64,
+    /// Key: `unit << 32 | count`; the tokens inline (no allocation once reserved).
+    map: FxHashMap<u64, ([u32; RUN_MEMO_TOKENS], u8)>,
+}
+
+/// Most tokens a [`RunMemo`] entry holds (a run of 2,000 zeros is ~10 tokens with tok5014).
+const RUN_MEMO_TOKENS: usize = 24;
+
+impl RunMemo {
+    /// Entries kept before the memo starts over (about 130 KiB reserved).
+    const CAPACITY: usize = 1 << 10;
+
+    /// Reserves the memo's full capacity.
+    pub(super) fn reserve(&mut self) {
+        self.map
+            .reserve(Self::CAPACITY.saturating_sub(self.map.len()));
+    }
+}
 
 impl Bpe {
     /// Encodes the piece spelled `units`, whose first untrained run is `first` (`(start, len)`),
@@ -204,8 +230,31 @@ impl Bpe {
         start: usize,
     ) -> bool {
         middle.clear();
+        let memo = &mut scratch.run_memo;
+        if memo.owner != self.uid {
+            memo.map.clear();
+            memo.owner = self.uid;
+        }
+        let key = u64::from(unit) << 32 | count as u64;
+        if let Some((tokens, len)) = memo.map.get(&key) {
+            // Checked inside when stored: only the meeting pair is left.
+            middle.extend_from_slice(&tokens[..*len as usize]);
+            return self.append_checked(bt, ranks, middle, false, scratch, out, start);
+        }
         self.merge_run(ranks, unit, count, &mut scratch.runs, middle);
-        self.append_checked(bt, ranks, middle, true, scratch, out, start)
+        if !self.append_checked(bt, ranks, middle, true, scratch, out, start) {
+            return false;
+        }
+        if middle.len() <= RUN_MEMO_TOKENS {
+            let memo = &mut scratch.run_memo;
+            if memo.map.len() >= RunMemo::CAPACITY {
+                memo.map.clear();
+            }
+            let mut tokens = [0; RUN_MEMO_TOKENS];
+            tokens[..middle.len()].copy_from_slice(middle);
+            memo.map.insert(key, (tokens, middle.len() as u8));
+        }
+        true
     }
 
     /// Appends `tokens` to `out` if the pair where they meet `out[start..]` is compatible and,
@@ -312,6 +361,31 @@ mod tests {
                 let mut out = Vec::new();
                 bpe.encode_piece(piece, &mut BpeScratch::default(), &mut out);
                 prop_assert_eq!(out, oracle(&bpe, piece), "encode_piece, piece {:?}", piece);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        /// One scratch over two models and many pieces: the memo of runs serves each model its
+        /// own runs' tokens.
+        #[test]
+        fn one_scratch_serves_two_models(
+            picks in prop::collection::vec((0usize..64, 0usize..64), 20..80),
+            other in prop::collection::vec((0usize..64, 0usize..64), 20..80),
+            pieces in prop::collection::vec(run_pieces(), 1..6),
+        ) {
+            let models = [tree_model(&picks), tree_model(&other)];
+            let mut scratch = BpeScratch::default();
+            for _ in 0..2 {
+                for piece in &pieces {
+                    for bpe in &models {
+                        let mut out = Vec::new();
+                        bpe.encode_piece(piece, &mut scratch, &mut out);
+                        prop_assert_eq!(out, oracle(bpe, piece), "piece {:?}", piece);
+                    }
+                }
             }
         }
     }
