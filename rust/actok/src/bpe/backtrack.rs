@@ -71,7 +71,7 @@ struct TokenInfo {
 pub(super) struct Backtrack {
     info: Vec<TokenInfo>,
     /// Per unit `u`: the longest run of `u` the search takes on, `max(k + 1, SHORT_RUN)` where
-    /// `u^k` is the longest run of `u` that is a valid token (see [`Self::has_untrained_run`]).
+    /// `u^k` is the longest run of `u` that is a valid token (see [`Self::untrained_run`]).
     run_limit: Vec<u32>,
     /// The valid tokens, spelled in units.
     trie: Trie,

@@ -26,8 +26,12 @@
 //! or a search gives up, the piece goes to the run sweep whole, as before: the choice of the
 //! segments only moves the cost, never the ids.
 //!
-//! Measured (callgrind, `benches/workload.rs shape`, the tok5014 recipe on its own 50×14 smooth
-//! chunks): see the module's commit and `docs/` for the numbers.
+//! Measured (callgrind, instructions per chunk, `benches/workload.rs`; 2026-12-07): the bundled
+//! tokenizer (fitted on 20×7) on 50×14 chunks (`encode`) 151k → 96k, where the whole-piece run
+//! sweep had been 81k; a tokenizer fitted on 50×14 smooth chunks (`shape`) on its own shape 95k →
+//! 74k, on 160×14 smooth 325k → 275k, on all-zero 50×14 63k → 51k; pieces without untrained runs
+//! (noisy chunks, 160×2) unchanged or slightly cheaper. Of a 50×14 chunk's remaining BPE work,
+//! the search is most; the run sweep of run interiors is memoized ([`RunMemo`]).
 
 use super::backtrack::Backtrack;
 use super::{Bpe, BpeScratch, PairRanks};
