@@ -157,8 +157,8 @@ const SHORT_RUN: u32 = 16;
 /// A piece walks the trie with the heavy edge first when at least one unit in [`RUN_SHARE`] is
 /// past the [`LONG_RUN`]th unit of its run. Pieces of smooth FAST chunks are 26% (10x14) to 93%
 /// (160x2) units in runs of 8 or more, noisy ones 0.5% (10x2) to 14% (160x14); the heavy edge
-/// first made 160x2 smooth chunks 14.7 ns per value against 18.0 for the matrix alone, and the
-/// matrix alone 160x14 noisy chunks 16.9 against 18.9 (half the mispredicted branches).
+/// first made 160x2 smooth chunks 12.8 ns per value against 17.0 for the matrix alone, and the
+/// matrix alone 160x14 noisy chunks 16.4 against 17.9 (half the mispredicted branches).
 const LONG_RUN: u32 = 8;
 /// See [`LONG_RUN`].
 const RUN_SHARE: usize = 2;
