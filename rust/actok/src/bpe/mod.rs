@@ -872,13 +872,18 @@ impl Bpe {
         scratch: &mut BpeScratch,
         out: &mut Vec<u32>,
     ) -> bool {
-        // A run longer than SHORT_RUN needs more units than that.
-        if units.len() > backtrack::SHORT_RUN as usize {
-            if let Some(run) = backtrack.untrained_run(units, 0) {
-                return self.search_around_runs(backtrack, ranks, units, run, scratch, out);
+        // A run longer than SHORT_RUN needs more units than that; so does a run-heavy piece.
+        let runs = if units.len() > backtrack::SHORT_RUN as usize {
+            match backtrack.scan(units, true) {
+                Ok(runs) => runs,
+                Err(run) => {
+                    return self.search_around_runs(backtrack, ranks, units, run, scratch, out)
+                }
             }
-        }
-        backtrack.encode(self, ranks, units, &mut scratch.backtrack, out)
+        } else {
+            false
+        };
+        backtrack.encode_walking(self, ranks, units, runs, &mut scratch.backtrack, out)
     }
 
     /// The merge loop on `piece` (the reference's algorithm, module docs), appending to `out`.
