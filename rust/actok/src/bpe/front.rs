@@ -27,7 +27,7 @@
 
 use super::pretokenize::{piece_end, split_pieces};
 use super::unicode_class::{char_class, CharClass};
-use super::{reserve_total, Bpe, BpeScratch, CACHED_LEN};
+use super::{reserve_total, Bpe, BpeScratch, CACHED_LEN, NONE};
 
 /// Code points below this bound are in [`FrontTable`]; the entry at the bound stands for every
 /// other character (and is [`BAD`]).
@@ -56,6 +56,9 @@ pub(super) struct FrontTable {
     /// The entry of code point `cp` at `cp + 1`, with [`BAD`] at both ends: at 0 for values
     /// below the table (and NaN), at `TABLE_LEN + 1` for everything above.
     entries: Box<[u32]>,
+    /// Per code point below [`TABLE_LEN`] that the vocabulary can spell: its units, the second
+    /// [`NONE`] for a character of one unit (every one of the table's takes one or two).
+    spelled: Box<[[u32; 2]]>,
 }
 
 impl FrontTable {
@@ -66,6 +69,7 @@ impl FrontTable {
             return None;
         }
         let mut entries = vec![BAD; TABLE_LEN + 2].into_boxed_slice();
+        let mut spelled = vec![[NONE; 2]; TABLE_LEN].into_boxed_slice();
         for (cp, entry) in entries[1..=TABLE_LEN].iter_mut().enumerate() {
             let Some(c) = char::from_u32(cp as u32) else {
                 continue;
@@ -79,6 +83,7 @@ impl FrontTable {
                 continue;
             }
             bpe.push_units(bytes, &mut units);
+            spelled[cp][..units.len()].copy_from_slice(&units);
             // `u16::MAX` is excluded: the key stores `unit + 1` in 16 bits.
             let lane = match units[..] {
                 [unit] if unit < u32::from(u16::MAX) => unit + 1,
@@ -93,7 +98,7 @@ impl FrontTable {
             let special = class == 3 || c == '\'';
             *entry = lane | class << CLASS_SHIFT | if special { SPECIAL } else { 0 };
         }
-        Some(Self { entries })
+        Some(Self { entries, spelled })
     }
 
     #[inline(always)]
@@ -235,7 +240,7 @@ impl Bpe {
         let mut front = scratch.front.take().unwrap_or_default();
         let mixed = fill_from_values(table, values, offset, chars, &mut front);
         if let Some(mixed) = mixed {
-            self.encode_filled(mixed, chars, &mut front, scratch, out);
+            self.encode_filled(table, mixed, chars, &mut front, scratch, out);
         }
         scratch.front = Some(front);
         mixed.is_some()
@@ -254,7 +259,7 @@ impl Bpe {
         let Some(mixed) = fill_from_chars(table, chars, front) else {
             return false;
         };
-        self.encode_filled(mixed, chars, front, scratch, out);
+        self.encode_filled(table, mixed, chars, front, scratch, out);
         true
     }
 
@@ -262,6 +267,7 @@ impl Bpe {
     /// spelled by several units).
     fn encode_filled(
         &self,
+        table: &FrontTable,
         mixed: bool,
         chars: &[char],
         front: &mut FrontScratch,
@@ -270,9 +276,9 @@ impl Bpe {
     ) {
         front.cache.prepare(self.uid);
         if mixed {
-            self.encode_pieces::<true>(chars, front, scratch, out);
+            self.encode_pieces::<true>(table, chars, front, scratch, out);
         } else {
-            self.encode_pieces::<false>(chars, front, scratch, out);
+            self.encode_pieces::<false>(table, chars, front, scratch, out);
         }
     }
 
@@ -281,6 +287,7 @@ impl Bpe {
     #[inline(always)]
     fn encode_pieces<const MIXED: bool>(
         &self,
+        table: &FrontTable,
         chars: &[char],
         front: &mut FrontScratch,
         scratch: &mut BpeScratch,
@@ -304,7 +311,8 @@ impl Bpe {
                 next_bit(changes, start + 1)
             };
             if MIXED && flags[start..end].iter().any(|&f| f & FLAG_MULTI != 0) {
-                self.encode_chars(&chars[start..end], scratch, out);
+                let piece = (&chars[start..end], &keys[start..end], &flags[start..end]);
+                self.encode_mixed(table, piece, units, cache, scratch, out);
             } else if end - start <= CACHED_LEN {
                 self.encode_short(end - start, &keys[start..], cache, scratch, out);
             } else {
@@ -313,6 +321,56 @@ impl Bpe {
                 self.encode_units(units, scratch, out);
             }
             start = end;
+        }
+    }
+
+    /// The ids of a piece holding a character spelled by several units, given as its
+    /// characters, keys and flags: its units are the keys' but for those characters (spelled
+    /// from their code points), then the memo when they fit a key, else the search. (Such pieces
+    /// went through [`Bpe::encode_chars`], which spelled every character again, and short ones
+    /// into UTF-8 for a memo in a hash map: 17% of a 50x14 chunk's instructions with the
+    /// bundled tokenizer, some of whose characters near zero are two units.)
+    #[inline(always)]
+    fn encode_mixed(
+        &self,
+        table: &FrontTable,
+        (chars, keys, flags): (&[char], &[u16], &[u8]),
+        units: &mut Vec<u32>,
+        cache: &mut UnitCache,
+        scratch: &mut BpeScratch,
+        out: &mut Vec<u32>,
+    ) {
+        units.clear();
+        units.reserve(2 * chars.len());
+        let mut n = 0;
+        // Without a branch per character: both lanes written, the count advanced by the
+        // character's units (one for a key, one or two from `spelled`).
+        let base = units.as_mut_ptr();
+        for ((&c, &key), &flag) in chars.iter().zip(keys).zip(flags) {
+            let multi = flag & FLAG_MULTI != 0;
+            // Below `TABLE_LEN`: the text's characters are the table's.
+            let [first, second] = table.spelled[c as usize];
+            // SAFETY: `n <= 2 * i` before character `i`, so both writes are below `2 *
+            // chars.len()`, the reserved capacity.
+            unsafe {
+                base.add(n)
+                    .write(if multi { first } else { u32::from(key) - 1 });
+                base.add(n + 1).write(second);
+            }
+            n += 1 + usize::from(multi && second != NONE);
+        }
+        // SAFETY: the first `n` entries were written above (each character's units, in order).
+        unsafe { units.set_len(n) };
+        if units.len() <= CACHED_LEN && units.iter().all(|&u| u < u32::from(u16::MAX)) {
+            // The memo's key lanes, as `fill_from_chars` writes them for one-unit characters:
+            // the same units give the same key, and the same ids.
+            let mut keys = [0u16; CACHED_LEN];
+            for (key, &unit) in keys.iter_mut().zip(units.iter()) {
+                *key = (unit + 1) as u16;
+            }
+            self.encode_short(units.len(), &keys, cache, scratch, out);
+        } else {
+            self.encode_units(units, scratch, out);
         }
     }
 
