@@ -198,8 +198,8 @@ impl FrontScratch {
 
 impl Bpe {
     /// Splits `chars` into GPT-2 pieces and encodes each, appending the ids to `out`: the same
-    /// ids as [`super::pretokenize::split_pieces`] followed by [`Bpe::encode_chars`] on each
-    /// piece (the general path, taken when the front end does not apply; module docs). Every
+    /// ids as the GPT-2 split (`pretokenize::split_pieces`) followed by [`Bpe::encode_chars`] on
+    /// each piece (the general path, taken when the front end does not apply; module docs). Every
     /// character's byte-level symbols must be in the vocabulary (the caller checks).
     pub fn encode_text(&self, chars: &[char], scratch: &mut BpeScratch, out: &mut Vec<u32>) {
         let table = self.front.get_or_init(|| FrontTable::new(self));
