@@ -291,18 +291,8 @@ impl Backtrack {
     /// showed it. (A short run costs the search little even then.)
     #[inline]
     pub(super) fn untrained_run(&self, units: &[u32], from: usize) -> Option<(usize, usize)> {
-        let rest = &units[from..];
-        let mut run = 0u32;
-        let mut previous = NONE;
-        for (i, &unit) in rest.iter().enumerate() {
-            run = if unit == previous { run + 1 } else { 1 };
-            previous = unit;
-            if run > self.run_limit[unit as usize] {
-                let tail = rest[i + 1..].iter().take_while(|&&u| u == unit).count();
-                return Some((from + i + 1 - run as usize, run as usize + tail));
-            }
-        }
-        None
+        let (start, len) = self.scan(&units[from..], true).err()?;
+        Some((from + start, len))
     }
 
     /// Whether the piece spelled `units` is mostly long runs (at least one unit in
@@ -311,7 +301,7 @@ impl Backtrack {
     /// the matrix.
     #[inline]
     fn run_heavy(&self, units: &[u32]) -> bool {
-        units.len() > SHORT_RUN as usize && self.scan(units, false).unwrap_or(true)
+        units.len() > SHORT_RUN as usize && matches!(self.scan(units, false), Ok(true))
     }
 
     /// One pass over `units`: `Ok(run_heavy)` ([`Self::run_heavy`]), or, when `untrained` is

@@ -113,6 +113,13 @@ impl Quantizer {
         );
     }
 
+    /// Turns each column's sum of absolute values in `sums` into its error bound at `scale`.
+    fn tolerances(&self, sums: &mut [f64], scale: f64) {
+        for s in sums.iter_mut() {
+            *s = self.dct.error_bound(*s, scale);
+        }
+    }
+
     /// [`Quantizer::quantize`] with `round_rows` and `round_in_place` ([`round_rows`] and
     /// [`round_in_place`], or vector versions of them).
     #[inline(always)]
@@ -141,9 +148,7 @@ impl Quantizer {
             }
             Transformed::InPlace(abs_sums) => {
                 let tolerances = &mut abs_sums[..dim];
-                for s in tolerances.iter_mut() {
-                    *s = self.dct.error_bound(*s, scale);
-                }
+                self.tolerances(tolerances, scale);
                 let columns = Columns { scale, tolerances };
                 round_in_place(out, &columns, suspect);
             }
@@ -154,9 +159,7 @@ impl Quantizer {
                 abs_sums,
             }) => {
                 let tolerances = abs_sums;
-                for s in tolerances.iter_mut() {
-                    *s = self.dct.error_bound(*s, scale);
-                }
+                self.tolerances(tolerances, scale);
                 let rows = FoldedRows {
                     even,
                     odd,
