@@ -12,6 +12,7 @@ mod dct;
 mod episodes;
 mod errors;
 mod floats;
+mod gc_pause;
 mod ids;
 mod normalizer;
 mod options;

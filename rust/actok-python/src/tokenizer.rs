@@ -18,6 +18,7 @@ use pyo3::types::{PyBool, PyInt, PyList, PyString};
 use crate::constraint::{PyConstraint, PyConstraintBatch};
 use crate::errors::to_py;
 use crate::floats::{batch_shape, dispatch, slice, FloatArray};
+use crate::gc_pause::{without_gc, MIN_LISTS};
 use crate::ids::{id_lists, IdLists};
 use crate::normalizer::PyNormalizer;
 use crate::options::Opt;
@@ -352,13 +353,21 @@ impl PyFastTokenizer {
         })
         .map_err(to_py)?;
         let ints = self.id_objects(py)?;
-        let rows = encoded
-            .rows
-            .iter()
-            // Every id the encoder emits is below vocab_len.
-            .map(|seq| PyList::new(py, seq.iter().map(|&id| ints[id as usize].bind(py))))
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok((PyList::new(py, rows)?, encoded.clipped))
+        let build = || {
+            let rows = encoded
+                .rows
+                .iter()
+                // Every id the encoder emits is below vocab_len.
+                .map(|seq| PyList::new(py, seq.iter().map(|&id| ints[id as usize].bind(py))))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, rows)
+        };
+        let lists = if encoded.rows.len() >= MIN_LISTS {
+            without_gc(py, build)?
+        } else {
+            build()?
+        };
+        Ok((lists, encoded.clipped))
     }
 
     /// Encodes a `(B, H, D)` batch to padded `(B, L)` int32 ids and `(B,)` int32 lengths, and
