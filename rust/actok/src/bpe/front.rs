@@ -777,6 +777,69 @@ mod tests {
         }
     }
 
+    /// A model whose byte symbols all have ids past `u16::MAX - 1` (a vocabulary of more than
+    /// 65,535 tokens that lists them last): every character is flagged as needing the general
+    /// spelling, one unit ('a') or two (U+0161), or one merged unit (U+0162, "ab"...).
+    fn high_id_model() -> &'static Bpe {
+        static MODEL: std::sync::OnceLock<Bpe> = std::sync::OnceLock::new();
+        MODEL.get_or_init(|| {
+            use crate::bpe::bytelevel::BYTE_TO_CHAR;
+            const FILLER: u32 = 65_600;
+            let mut tokens: Vec<String> = (0..FILLER).map(|i| format!("<unused{i}>")).collect();
+            tokens.extend(BYTE_TO_CHAR.iter().map(|c| c.to_string()));
+            let byte = |b: u8| FILLER + u32::from(b);
+            let (mut merges, mut merged) = (Vec::new(), Vec::new());
+            let mut merge = |tokens: &mut Vec<String>, l: u32, r: u32| {
+                let joined = format!("{}{}", tokens[l as usize], tokens[r as usize]);
+                tokens.push(joined);
+                merges.push((l, r));
+                merged.push(tokens.len() as u32 - 1);
+                tokens.len() as u32 - 1
+            };
+            let ab = merge(&mut tokens, byte(b'a'), byte(b'b'));
+            merge(&mut tokens, ab, byte(b'c'));
+            let aa = merge(&mut tokens, byte(b'a'), byte(b'a'));
+            merge(&mut tokens, aa, aa);
+            // U+0162 is the UTF-8 bytes C5 A2: merged into one unit; U+0161 (C5 A1) is not.
+            merge(&mut tokens, byte(0xC5), byte(0xA2));
+            merge(&mut tokens, byte(b' '), byte(b'a'));
+            let bpe = Bpe::new(tokens, merges, merged, false);
+            assert!(bpe.consistent);
+            bpe
+        })
+    }
+
+    #[test]
+    fn high_id_model_flags_one_unit_characters() {
+        let bpe = high_id_model();
+        let table = FrontTable::new(bpe).expect("no ignore_merges");
+        for (c, units) in [('a', 1), ('\u{162}', 1), ('\u{161}', 2)] {
+            assert_eq!(table.entry(c) & (MULTI | BAD), MULTI, "{c:?}");
+            let [first, second] = table.spelled[c as usize];
+            assert!(first >= u32::from(u16::MAX), "{c:?}");
+            assert_eq!(second != NONE, units == 2, "{c:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// With every unit past the memo's 16-bit keys, pieces are spelled from the table one
+        /// unit or two per character (never the memo) and still get the reference's ids.
+        #[test]
+        fn units_past_16_bits_get_the_reference_ids(texts in prop::collection::vec(text(), 1..6)) {
+            let bpe = high_id_model();
+            let (mut scratch, mut general_scratch) = (BpeScratch::default(), BpeScratch::default());
+            for chars in &texts {
+                let mut out = vec![7];
+                bpe.encode_text(chars, &mut scratch, &mut out);
+                let expected = reference(bpe, chars);
+                prop_assert_eq!(&out[1..], &expected[..], "{:?}", chars);
+                prop_assert_eq!(general(bpe, chars, &mut general_scratch), expected);
+            }
+        }
+    }
+
     /// The characters of FAST chunks of the demo tokenizer (min_token -354: U+0162 is zero) take
     /// the front end and get the reference's ids, with one scratch across many texts and
     /// across a change of model and back.
