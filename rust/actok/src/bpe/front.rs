@@ -483,6 +483,14 @@ fn fill_from_values(
         if bad & BAD != 0 {
             return None;
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                unsafe { fill_block_avx2(table, values, offset, keys, flags, chars, &mut bad) };
+                continue;
+            }
+        }
         fill_block(table, values, offset, keys, flags, chars, &mut bad);
     }
     if bad & BAD != 0 {
@@ -520,6 +528,77 @@ fn fill_block(
         *key = entry as u16;
         *flag = (entry >> CLASS_SHIFT) as u8;
     }
+}
+
+/// [`fill_block`] four values at a time on AVX2 vectors, the same arithmetic: clamped to
+/// `[-0.5, TABLE_LEN]` (NaN to -0.5: `max` returns its second operand for NaN), truncated, plus
+/// one when not negative; the entries gathered, their unit and flags bytes shuffled out. The
+/// last values (fewer than four) go through [`fill_block`]. (The scalar loop took 19
+/// instructions per value, a sixth of a 50x14 chunk's encode.)
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_block_avx2(
+    table: &FrontTable,
+    values: &[f64],
+    offset: f64,
+    keys: &mut [u16],
+    flags: &mut [u8],
+    chars: &mut [char],
+    bad: &mut u32,
+) {
+    use std::arch::x86_64::*;
+    let n = values.len();
+    assert!(keys.len() >= n && flags.len() >= n && chars.len() >= n);
+    assert_eq!(table.entries.len(), TABLE_LEN + 2);
+    let vector_end = n / 4 * 4;
+    let offset_v = _mm256_set1_pd(offset);
+    let low = _mm256_set1_pd(-0.5);
+    let high = _mm256_set1_pd(TABLE_LEN as f64);
+    let zero = _mm256_setzero_pd();
+    // The low halves of the four 64-bit comparison masks.
+    let low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);
+    // Bytes 0-1 of each entry (the unit lane), then byte 2 of each (the flags).
+    let unit_bytes = _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    let flag_bytes = _mm_setr_epi8(2, 6, 10, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    let mut bad_v = _mm_setzero_si128();
+    let entries = table.entries.as_ptr() as *const i32;
+    for at in (0..vector_end).step_by(4) {
+        // In bounds: `at + 4 <= n`, and every buffer holds at least `n` (asserted above).
+        let v = _mm256_loadu_pd(values.as_ptr().add(at));
+        let clamped = _mm256_min_pd(_mm256_max_pd(_mm256_sub_pd(v, offset_v), low), high);
+        let truncated = _mm256_cvttpd_epi32(clamped);
+        let not_negative = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+            _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_GE_OQ>(clamped, zero)),
+            low_halves,
+        ));
+        // The mask is -1 where not negative: subtracting it adds one.
+        let index = _mm_sub_epi32(truncated, not_negative);
+        // In bounds: `index` is in `[0, TABLE_LEN + 1]`, the clamp's range shifted by one.
+        let entry = _mm_i32gather_epi32::<4>(entries, index);
+        bad_v = _mm_or_si128(bad_v, entry);
+        _mm_storel_epi64(
+            keys.as_mut_ptr().add(at) as *mut __m128i,
+            _mm_shuffle_epi8(entry, unit_bytes),
+        );
+        let flag_word = _mm_cvtsi128_si32(_mm_shuffle_epi8(entry, flag_bytes));
+        (flags.as_mut_ptr().add(at) as *mut i32).write_unaligned(flag_word);
+        // The truncated code points, at most `TABLE_LEN` (below the surrogates): valid `char`s.
+        _mm_storeu_si128(chars.as_mut_ptr().add(at) as *mut __m128i, truncated);
+    }
+    let lanes: [u32; 4] = std::mem::transmute(bad_v);
+    *bad |= lanes[0] | lanes[1] | lanes[2] | lanes[3];
+    fill_block(
+        table,
+        &values[vector_end..],
+        offset,
+        &mut keys[vector_end..],
+        &mut flags[vector_end..],
+        &mut chars[vector_end..],
+        bad,
+    );
 }
 
 /// The masks of a text of `n` characters from its flags, eight characters at a time: SWAR on
@@ -774,6 +853,46 @@ mod tests {
                 prop_assert_eq!(&out, &expected);
                 prop_assert_eq!(&out[1..], &reference(&bpe, &written)[..]);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The AVX2 block fill writes what the scalar one writes, for values in and out of the
+        /// table, fractions, NaN and infinities, and blocks of every length up to 64.
+        #[cfg(target_arch = "x86_64")]
+        #[test]
+        fn vector_fill_is_the_scalar_fill(
+            (picks, duplicates, swaps) in model_strategy(),
+            values in prop::collection::vec(prop_oneof![
+                4 => (-400i32..2500).prop_map(f64::from),
+                1 => -1e6f64..1e6,
+                1 => prop::sample::select(vec![-0.5, -0.4, 0.0, -0.0, 2047.5, 2048.0, 2048.5,
+                    f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300]),
+            ], 0..=BLOCK),
+            offset in prop_oneof![Just(0.0), Just(-354.0), Just(-51.0), Just(100.0)],
+        ) {
+            if !std::arch::is_x86_feature_detected!("avx2") {
+                return Ok(());
+            }
+            let bpe = all_bytes_model(&picks, &duplicates, &swaps, false);
+            let table = FrontTable::new(&bpe).expect("no ignore_merges");
+            let n = values.len();
+            let fill = |vector: bool| {
+                let (mut keys, mut flags, mut chars, mut bad) =
+                    (vec![9u16; n], vec![9u8; n], vec!['x'; n], 0);
+                if vector {
+                    // SAFETY: the CPU supports AVX2, checked above.
+                    unsafe {
+                        fill_block_avx2(&table, &values, offset, &mut keys, &mut flags, &mut chars, &mut bad)
+                    };
+                } else {
+                    fill_block(&table, &values, offset, &mut keys, &mut flags, &mut chars, &mut bad);
+                }
+                (keys, flags, chars, bad)
+            };
+            prop_assert_eq!(fill(true), fill(false), "{:?}", values);
         }
     }
 
