@@ -221,7 +221,15 @@ unsafe fn round_in_place_avx2(out: &mut [f64], columns: &Columns<'_>, suspect: &
         return;
     }
     assert!(suspect.len() >= dim && out.len() % dim == 0);
-    let pattern: [f64; 12] = std::array::from_fn(|i| tolerances[i % dim]);
+    // The column of each position of the pattern, counted rather than divided (`i % dim` cost
+    // a division per entry, for a few values of a short chunk).
+    // Plain loops: `array::map` with a closure was not inlined into this AVX2 function.
+    let (mut columns, mut pattern) = ([0usize; 12], [0.0f64; 12]);
+    let mut d = 0;
+    for (column, tol) in columns.iter_mut().zip(pattern.iter_mut()) {
+        (*column, *tol) = (d, tolerances[d]);
+        d = if d + 1 == dim { 0 } else { d + 1 };
+    }
     let vscale = _mm256_set1_pd(scale);
     let one_half = _mm256_set1_pd(0.5);
     let sign = _mm256_set1_pd(-0.0);
@@ -242,16 +250,17 @@ unsafe fn round_in_place_avx2(out: &mut [f64], columns: &Columns<'_>, suspect: &
     }
     for (p, verdicts) in bad.iter().enumerate() {
         let verdicts = _mm256_movemask_pd(*verdicts);
-        for lane in 0..4 {
+        for (lane, &d) in columns[4 * p..4 * p + 4].iter().enumerate() {
             if verdicts >> lane & 1 != 0 {
-                suspect[(4 * p + lane) % dim] = true;
+                suspect[d] = true;
             }
         }
     }
-    // `full` is a multiple of 4; the column of value `i` is `i % dim`.
-    for (i, v) in out.iter_mut().enumerate().skip(full) {
-        let (rounded, vouched) = round_vouched(*v, scale, tolerances[i % dim]);
-        suspect[i % dim] |= !vouched;
+    // `full` is a multiple of 12 plus 0, 4 or 8: the tail's columns continue the pattern.
+    let tail = out[full..].iter_mut().zip(columns[full % 12..].iter());
+    for (v, &d) in tail {
+        let (rounded, vouched) = round_vouched(*v, scale, tolerances[d]);
+        suspect[d] |= !vouched;
         *v = rounded;
     }
 }
