@@ -234,11 +234,29 @@ impl Bpe {
         scratch: &mut BpeScratch,
         out: &mut Vec<u32>,
     ) -> bool {
+        self.encode_code_points_below(values, offset, None, chars, scratch, out)
+    }
+
+    /// [`Bpe::encode_code_points`], where `below` (when given) is the code point that finite
+    /// values below zero take instead of declining: FAST's clipping of coefficients below
+    /// `min_token` to the nearest representable one, which the caller has found to be `below`
+    /// (NaN and infinities still decline).
+    pub(crate) fn encode_code_points_below(
+        &self,
+        values: &[f64],
+        offset: f64,
+        below: Option<u32>,
+        chars: &mut Vec<char>,
+        scratch: &mut BpeScratch,
+        out: &mut Vec<u32>,
+    ) -> bool {
         let Some(table) = self.front.get_or_init(|| FrontTable::new(self)) else {
             return false;
         };
+        // -0.5 truncates to the entry below the table (`BAD`): no code point for them.
+        let below = below.map_or(-0.5, f64::from);
         let mut front = scratch.front.take().unwrap_or_default();
-        let mixed = fill_from_values(table, values, offset, chars, &mut front);
+        let mixed = fill_from_values(table, values, (offset, below), chars, &mut front);
         if let Some(mixed) = mixed {
             self.encode_filled(table, mixed, chars, &mut front, scratch, out);
         }
@@ -456,12 +474,13 @@ fn size_buffers(n: usize, keys: &mut Vec<u16>, flags: &mut Vec<u8>) {
     flags.resize(n.div_ceil(8) * 8, 0);
 }
 
-/// [`fill_from_chars`] for the characters of code points `values[i] - offset`, which it writes
-/// to `chars` (see [`Bpe::encode_code_points`]).
+/// [`fill_from_chars`] for the characters of code points `values[i] - offset.0`, which it writes
+/// to `chars`; finite values below zero take code point `offset.1` (-0.5: none; see
+/// [`Bpe::encode_code_points_below`]).
 fn fill_from_values(
     table: &FrontTable,
     values: &[f64],
-    offset: f64,
+    offset: (f64, f64),
     chars: &mut Vec<char>,
     front: &mut FrontScratch,
 ) -> Option<bool> {
@@ -487,7 +506,15 @@ fn fill_from_values(
         {
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
-                unsafe { fill_block_avx2(table, values, offset, keys, flags, chars, &mut bad) };
+                unsafe {
+                    if offset.1 >= 0.0 {
+                        fill_block_avx2::<true>(table, values, offset, keys, flags, chars, &mut bad)
+                    } else {
+                        fill_block_avx2::<false>(
+                            table, values, offset, keys, flags, chars, &mut bad,
+                        )
+                    }
+                };
                 continue;
             }
         }
@@ -505,7 +532,7 @@ fn fill_from_values(
 fn fill_block(
     table: &FrontTable,
     values: &[f64],
-    offset: f64,
+    (offset, below): (f64, f64),
     keys: &mut [u16],
     flags: &mut [u8],
     chars: &mut [char],
@@ -513,10 +540,17 @@ fn fill_block(
 ) {
     let values_keys = values.iter().zip(keys.iter_mut());
     for (((&v, key), flag), c) in values_keys.zip(flags.iter_mut()).zip(chars.iter_mut()) {
-        // Clamped to [-0.5, TABLE_LEN] (NaN to -0.5 by `max`), truncated, then shifted by one
+        // Clamped to [lower, TABLE_LEN] (NaN to -0.5 by `max`), truncated, then shifted by one
         // when not negative: below the table (NaN, values in (-1, 0) included) is 0, above it
-        // `TABLE_LEN + 1`, both `BAD`, so no separate range test.
-        let clamped = (v - offset).max(-0.5).min(TABLE_LEN as f64);
+        // `TABLE_LEN + 1`, both `BAD`, so no separate range test. `lower` is `below` for
+        // finite values below zero (-0.5 unless clipping), -0.5 for the others, NaN and -inf.
+        let x = v - offset;
+        let lower = if (-f64::MAX..0.0).contains(&x) {
+            below
+        } else {
+            -0.5
+        };
+        let clamped = x.max(lower).min(TABLE_LEN as f64);
         // SAFETY: in [-0.5, TABLE_LEN], so it converts exactly (by truncation, to 0 for
         // negatives) to an `i32`; a plain `as` cast spends a dozen instructions saturating.
         let truncated = unsafe { clamped.to_int_unchecked::<i32>() } as u32;
@@ -531,19 +565,21 @@ fn fill_block(
 }
 
 /// [`fill_block`] four values at a time on AVX2 vectors, the same arithmetic: clamped to
-/// `[-0.5, TABLE_LEN]` (NaN to -0.5: `max` returns its second operand for NaN), truncated, plus
+/// `[lower, TABLE_LEN]` (NaN to -0.5: `max` returns its second operand for NaN), truncated, plus
 /// one when not negative; the entries gathered, their unit and flags bytes shuffled out. The
 /// last values (fewer than four) go through [`fill_block`]. (The scalar loop took 19
 /// instructions per value, a sixth of a 50x14 chunk's encode.)
+///
+/// `CLIP` must be whether `offset.1` (`below`) is a code point (not -0.5).
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fill_block_avx2(
+unsafe fn fill_block_avx2<const CLIP: bool>(
     table: &FrontTable,
     values: &[f64],
-    offset: f64,
+    (offset, below): (f64, f64),
     keys: &mut [u16],
     flags: &mut [u8],
     chars: &mut [char],
@@ -555,9 +591,13 @@ unsafe fn fill_block_avx2(
     assert_eq!(table.entries.len(), TABLE_LEN + 2);
     let vector_end = n / 4 * 4;
     let offset_v = _mm256_set1_pd(offset);
-    let low = _mm256_set1_pd(-0.5);
-    let high = _mm256_set1_pd(TABLE_LEN as f64);
+    let (low, below_v, finite_floor) = (
+        _mm256_set1_pd(-0.5),
+        _mm256_set1_pd(below),
+        _mm256_set1_pd(-f64::MAX),
+    );
     let zero = _mm256_setzero_pd();
+    let high = _mm256_set1_pd(TABLE_LEN as f64);
     // The low halves of the four 64-bit comparison masks.
     let low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);
     // Bytes 0-1 of each entry (the unit lane), then byte 2 of each (the flags).
@@ -568,7 +608,20 @@ unsafe fn fill_block_avx2(
     for at in (0..vector_end).step_by(4) {
         // In bounds: `at + 4 <= n`, and every buffer holds at least `n` (asserted above).
         let v = _mm256_loadu_pd(values.as_ptr().add(at));
-        let clamped = _mm256_min_pd(_mm256_max_pd(_mm256_sub_pd(v, offset_v), low), high);
+        let x = _mm256_sub_pd(v, offset_v);
+        // `below` for finite values below zero, -0.5 for the others, NaN and -inf (the ordered
+        // comparisons are false for NaN).
+        // (Compiled out without a clip: `below` is then -0.5 too.)
+        let lower = if CLIP {
+            let finite_negative = _mm256_and_pd(
+                _mm256_cmp_pd::<_CMP_GE_OQ>(x, finite_floor),
+                _mm256_cmp_pd::<_CMP_LT_OQ>(x, zero),
+            );
+            _mm256_blendv_pd(low, below_v, finite_negative)
+        } else {
+            low
+        };
+        let clamped = _mm256_min_pd(_mm256_max_pd(x, lower), high);
         let truncated = _mm256_cvttpd_epi32(clamped);
         let not_negative = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
             _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_GE_OQ>(clamped, zero)),
@@ -593,7 +646,7 @@ unsafe fn fill_block_avx2(
     fill_block(
         table,
         &values[vector_end..],
-        offset,
+        (offset, below),
         &mut keys[vector_end..],
         &mut flags[vector_end..],
         &mut chars[vector_end..],
@@ -860,7 +913,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
         /// The AVX2 block fill writes what the scalar one writes, for values in and out of the
-        /// table, fractions, NaN and infinities, and blocks of every length up to 64.
+        /// table, fractions, NaN and infinities, blocks of every length up to 64, with and
+        /// without a code point for values below zero.
         #[cfg(target_arch = "x86_64")]
         #[test]
         fn vector_fill_is_the_scalar_fill(
@@ -872,6 +926,7 @@ mod tests {
                     f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300]),
             ], 0..=BLOCK),
             offset in prop_oneof![Just(0.0), Just(-354.0), Just(-51.0), Just(100.0)],
+            below in prop_oneof![Just(-0.5), Just(0.0), Just(5.0), Just(300.0)],
         ) {
             if !std::arch::is_x86_feature_detected!("avx2") {
                 return Ok(());
@@ -885,14 +940,69 @@ mod tests {
                 if vector {
                     // SAFETY: the CPU supports AVX2, checked above.
                     unsafe {
-                        fill_block_avx2(&table, &values, offset, &mut keys, &mut flags, &mut chars, &mut bad)
+                        let clip = below >= 0.0;
+                        if clip {
+                            fill_block_avx2::<true>(&table, &values, (offset, below), &mut keys, &mut flags, &mut chars, &mut bad)
+                        } else {
+                            fill_block_avx2::<false>(&table, &values, (offset, below), &mut keys, &mut flags, &mut chars, &mut bad)
+                        }
                     };
                 } else {
-                    fill_block(&table, &values, offset, &mut keys, &mut flags, &mut chars, &mut bad);
+                    fill_block(&table, &values, (offset, below), &mut keys, &mut flags, &mut chars, &mut bad);
                 }
                 (keys, flags, chars, bad)
             };
             prop_assert_eq!(fill(true), fill(false), "{:?}", values);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Given a code point for values below zero, finite ones below zero encode as its
+        /// character (the clip) and everything else as before; NaN and -inf still decline.
+        #[test]
+        fn values_below_zero_take_the_given_code_point(
+            (picks, duplicates, swaps) in model_strategy(),
+            chars in text(),
+            offset in prop_oneof![Just(0.0), Just(-354.0), Just(-51.0)],
+            below in 0u32..0x800,
+            lowered in prop::collection::vec((0usize..200, prop_oneof![
+                Just(-1.0), Just(-0.5), Just(-1e300), Just(-f64::MAX), Just(-3.0)
+            ]), 0..4),
+            spoil in prop::option::of(prop_oneof![Just(f64::NAN), Just(f64::NEG_INFINITY)]),
+        ) {
+            let bpe = all_bytes_model(&picks, &duplicates, &swaps, false);
+            let (mut scratch, mut text_scratch) = (BpeScratch::default(), BpeScratch::default());
+            let mut values: Vec<f64> = chars.iter().map(|&c| c as u32 as f64 + offset).collect();
+            let mut expected_chars = chars.clone();
+            if !values.is_empty() {
+                for &(at, code_point) in &lowered {
+                    let at = at % values.len();
+                    values[at] = code_point + offset;
+                    expected_chars[at] = char::from_u32(below).unwrap();
+                }
+            }
+            let takes = expected_chars.iter().all(|&c| (c as u32) < 0x800);
+            if let (Some(bad), false) = (spoil, values.is_empty()) {
+                values[0] = bad;
+                let mut out = vec![7];
+                let done = bpe.encode_code_points_below(
+                    &values, offset, Some(below), &mut Vec::new(), &mut scratch, &mut out);
+                prop_assert!(!done);
+                prop_assert_eq!(out, vec![7]);
+                return Ok(());
+            }
+            let (mut out, mut written) = (vec![7], Vec::new());
+            let done = bpe.encode_code_points_below(
+                &values, offset, Some(below), &mut written, &mut scratch, &mut out);
+            prop_assert_eq!(done, takes);
+            if done {
+                prop_assert_eq!(&written, &expected_chars);
+                let mut expected = vec![7];
+                bpe.encode_text(&expected_chars, &mut text_scratch, &mut expected);
+                prop_assert_eq!(out, expected);
+            }
         }
     }
 

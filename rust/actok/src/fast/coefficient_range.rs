@@ -22,6 +22,9 @@ pub(crate) struct CoefficientRange {
     byte_ok: [bool; 256],
     /// Fast path: representability of code points below `SMALL`.
     small_ok: Vec<bool>,
+    /// The lowest representable code point, when it is below `SMALL`: where
+    /// [`CoefficientRange::nearest`] puts every coefficient below `min_token`.
+    lowest_small: Option<u32>,
     /// Sorted, disjoint inclusive ranges of representable code points, built on first clip.
     ranges: OnceLock<Vec<(u32, u32)>>,
     /// The range around zero named in errors, built on the first coefficient out of range.
@@ -40,10 +43,16 @@ impl CoefficientRange {
             code,
             byte_ok,
             small_ok: Vec::new(),
+            lowest_small: None,
             ranges: OnceLock::new(),
             span: OnceLock::new(),
         };
         alphabet.small_ok = (0..SMALL).map(|cp| alphabet.slow_ok(cp)).collect();
+        alphabet.lowest_small = alphabet
+            .small_ok
+            .iter()
+            .position(|&ok| ok)
+            .map(|cp| cp as u32);
         alphabet
     }
 
@@ -118,6 +127,13 @@ impl CoefficientRange {
             }
         }
         Ok(c)
+    }
+
+    /// The code point [`CoefficientRange::nearest`] gives every coefficient below `min_token`
+    /// (the lowest representable one), when it is below U+0800: then the encoder's front end
+    /// clips those coefficients itself.
+    pub(crate) fn clip_below(&self) -> Option<u32> {
+        self.lowest_small
     }
 
     /// Builds the tables [`CoefficientRange::nearest`] builds on its first call (a clip), so that

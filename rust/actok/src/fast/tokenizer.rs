@@ -396,9 +396,16 @@ impl FastTokenizer {
         // point of a character the BPE's front end takes (it checks). Otherwise each coefficient
         // is converted with its checks (errors, clipping) first.
         let offset = self.config.min_token as f64;
+        // Clipping below `min_token` is the lowest representable code point, which the front end
+        // applies itself (clipping above, or to a code point past its table, takes the checks).
+        let below = match overflow {
+            Overflow::Clip => self.range.clip_below(),
+            Overflow::Raise => None,
+        };
+        let (values, chars) = (&buf.coefficients, &mut buf.chars);
         if self
             .bpe
-            .encode_code_points(&buf.coefficients, offset, &mut buf.chars, bpe, ids)
+            .encode_code_points_below(values, offset, below, chars, bpe, ids)
         {
             return Ok(());
         }
