@@ -104,9 +104,8 @@ impl<'a> ChunkPipeline<'a> {
         chunk: &[T],
         buf: &mut ChunkBuffers,
     ) -> std::result::Result<(), ValueFault> {
-        // Branch-free, so that it vectorizes (a search stopping at the first bad value cost
-        // five instructions per value); the bad value is only looked for when there is one.
-        if !chunk.iter().fold(true, |ok, v| ok & v.to_f64().is_finite()) {
+        // The bad value is only looked for when there is one.
+        if !all_finite(chunk) {
             let at = chunk.iter().position(|v| !v.to_f64().is_finite());
             let at = at.expect("a value that is not finite");
             let value = chunk[at].to_f64();
@@ -180,5 +179,51 @@ impl<'a> ChunkPipeline<'a> {
             *slot = char_of(at, q)?;
         }
         Ok(())
+    }
+}
+
+/// Whether every value of `chunk` is finite, in lanes that vectorize: `x - x` is 0 for a finite
+/// `x` and NaN otherwise, and a sum with a NaN is NaN. (A search stopping at the first bad value
+/// cost five instructions per value, a fold of `is_finite` four: neither vectorized.)
+fn all_finite<T: Sample>(chunk: &[T]) -> bool {
+    const LANES: usize = 8;
+    let mut sums = [0.0f64; LANES];
+    let mut groups = chunk.chunks_exact(LANES);
+    for group in &mut groups {
+        for (sum, v) in sums.iter_mut().zip(group) {
+            let v = v.to_f64();
+            // Deliberately `v - v`: it is what tells a finite value from the others.
+            #[allow(clippy::eq_op)]
+            let zero_if_finite = v - v;
+            *sum += zero_if_finite;
+        }
+    }
+    let rest = groups.remainder().iter().all(|v| v.to_f64().is_finite());
+    rest && sums.iter().all(|&s| s == 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            8 => -1e3f64..1e3,
+            1 => prop::sample::select(vec![
+                f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, f64::MIN, -0.0, 1e308,
+            ]),
+        ]
+    }
+
+    proptest! {
+        /// The lane sums decide as `is_finite` on every value does, in f64 and f32 (where
+        /// values past f32's range are infinite), whatever the length (lanes and remainder).
+        #[test]
+        fn all_finite_is_every_value_finite(values in prop::collection::vec(value(), 0..40)) {
+            prop_assert_eq!(all_finite(&values), values.iter().all(|v| v.is_finite()));
+            let narrow: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+            prop_assert_eq!(all_finite(&narrow), narrow.iter().all(|v| v.is_finite()));
+        }
     }
 }
