@@ -321,6 +321,10 @@ class FastTokenizer:
         ``actions`` may be a NumPy array, a torch CPU tensor (a tensor on another device must
         be moved first: ``.cpu()``), a nested list, or a list of ``(H, D)`` arrays or tensors.
         ``H`` and ``D`` must both be at least 1.
+
+        For batches of 700 chunks or more, Python's cyclic garbage collector is paused while
+        the id lists are built (they hold only ints, so a collection could free nothing) and
+        restored before returning; a collector you disabled stays disabled.
         """
         batch = _as_batch(actions)
         ids, clipped = self._inner.encode(batch, on_overflow, _flag(check_shape, "check_shape"))
