@@ -654,9 +654,20 @@ unsafe fn fill_block_avx2<const CLIP: bool>(
     );
 }
 
-/// The masks of a text of `n` characters from its flags, eight characters at a time: SWAR on
-/// the flags bytes, no branch.
+/// The masks of a text of `n` characters from its flags: whole words of 64 characters on AVX2
+/// vectors when the CPU has them ([`word_masks_avx2`]), the rest eight characters at a time
+/// (SWAR on the flags bytes, no branch).
 fn fill_masks(n: usize, front: &mut FrontScratch) {
+    // (Texts shorter than a word have none to vectorize: no feature test for them.)
+    #[cfg(target_arch = "x86_64")]
+    let vector = n >= 64 && std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let vector = false;
+    fill_masks_with(n, front, vector);
+}
+
+/// [`fill_masks`], with the AVX2 words only when `vector` (which needs a CPU with AVX2).
+fn fill_masks_with(n: usize, front: &mut FrontScratch, vector: bool) {
     let FrontScratch {
         flags,
         changes,
@@ -665,10 +676,20 @@ fn fill_masks(n: usize, front: &mut FrontScratch) {
     } = front;
     changes.clear();
     specials.clear();
-    let (mut change, mut special) = (0u64, 0u64);
     // The flags of the character before the group, in the top byte.
     let mut before = 0u64;
-    for (g, group) in flags.chunks_exact(8).enumerate() {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if vector && flags.len() >= 64 {
+        done = flags.len() / 64 * 64;
+        // SAFETY: `vector` is only true on a CPU with AVX2 (see `fill_masks`).
+        unsafe { word_masks_avx2(&flags[..done], changes, specials) };
+        before = u64::from(flags[done - 1]) << 56;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = vector;
+    let (mut change, mut special) = (0u64, 0u64);
+    for (g, group) in flags[done..].chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(group.try_into().expect("eight bytes"));
         let previous = w << 8 | before >> 56;
         before = w;
@@ -692,6 +713,57 @@ fn fill_masks(n: usize, front: &mut FrontScratch) {
     // always stops by `n`.
     changes[0] |= 1;
     changes[n >> 6] |= 1 << (n & 63);
+}
+
+/// The change and special masks of `flags` (a whole number of 64-character words), one word per
+/// 64 flags, on AVX2: a class differs where `(flags[i] ^ flags[i-1]) & 3` is not zero (the
+/// first character against 0, as in the SWAR loop), a character is special where bit 2 is set
+/// (shifted to the top of its byte for `movemask`). (The SWAR loop took 4 instructions per
+/// character.)
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn word_masks_avx2(flags: &[u8], changes: &mut Vec<u64>, specials: &mut Vec<u64>) {
+    assert!(flags.len() % 64 == 0);
+    if flags.is_empty() {
+        return;
+    }
+    // The first word's predecessors: a 0 before the first flag.
+    let mut first = [0u8; 65];
+    first[1..].copy_from_slice(&flags[..64]);
+    for (g, word) in flags.chunks_exact(64).enumerate() {
+        let at = word.as_ptr();
+        // In bounds: the 64 flags of the word, and the 64 before each shifted by one (the
+        // previous word's last flag, or `first`'s leading 0).
+        let before = if g == 0 { first.as_ptr() } else { at.sub(1) };
+        let (c0, s0) = half_word_masks(at, before);
+        let (c1, s1) = half_word_masks(at.add(32), before.add(32));
+        changes.push(u64::from(c0) | u64::from(c1) << 32);
+        specials.push(u64::from(s0) | u64::from(s1) << 32);
+    }
+}
+
+/// The change and special bits of the 32 flags at `at`, whose predecessors are the 32 at
+/// `before` (see [`word_masks_avx2`]).
+///
+/// # Safety
+/// The CPU must support AVX2, and 32 bytes must be readable at `at` and at `before`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn half_word_masks(at: *const u8, before: *const u8) -> (u32, u32) {
+    use std::arch::x86_64::*;
+    let (w, previous) = (
+        _mm256_loadu_si256(at as *const __m256i),
+        _mm256_loadu_si256(before as *const __m256i),
+    );
+    let classes = _mm256_and_si256(_mm256_xor_si256(w, previous), _mm256_set1_epi8(3));
+    let same = _mm256_cmpeq_epi8(classes, _mm256_setzero_si256());
+    let change = !(_mm256_movemask_epi8(same) as u32);
+    let special = _mm256_movemask_epi8(_mm256_slli_epi16::<5>(w)) as u32;
+    (change, special)
 }
 
 /// Bit `j` of the result: bit `8j` of `x`, whose other bits are clear.
@@ -1003,6 +1075,40 @@ mod tests {
                 bpe.encode_text(&expected_chars, &mut text_scratch, &mut expected);
                 prop_assert_eq!(out, expected);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The AVX2 words of the masks are the SWAR loop's, for texts of every length around
+        /// the word boundaries and any flags (garbage past `n` included).
+        #[cfg(target_arch = "x86_64")]
+        #[test]
+        fn vector_masks_are_the_swar_masks(
+            n in prop_oneof![0usize..200, Just(63), Just(64), Just(65), Just(128), Just(700)],
+            seed in any::<u64>(),
+        ) {
+            if !std::arch::is_x86_feature_detected!("avx2") {
+                return Ok(());
+            }
+            let masks = |vector: bool| {
+                let mut front = FrontScratch::default();
+                let (mut keys, mut flags) = (Vec::new(), Vec::new());
+                size_buffers(n, &mut keys, &mut flags);
+                // The same xorshift flags for both.
+                let mut local = seed | 1;
+                for f in flags.iter_mut() {
+                    local ^= local << 13;
+                    local ^= local >> 7;
+                    local ^= local << 17;
+                    *f = (local >> 24) as u8;
+                }
+                front.flags = flags;
+                fill_masks_with(n, &mut front, vector);
+                (front.changes, front.specials)
+            };
+            prop_assert_eq!(masks(true), masks(false));
         }
     }
 
