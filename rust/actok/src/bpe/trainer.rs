@@ -216,31 +216,53 @@ impl WordList {
         let mut prev = 0u32;
         for &w in words {
             debug_assert!(w >= prev, "sorted");
-            let mut gap = w - prev;
+            let gap = w - prev;
             prev = w;
-            while gap >= 0x80 {
-                bytes.push((gap as u8) | 0x80);
-                gap >>= 7;
-            }
-            bytes.push(gap as u8);
+            let at = bytes.len();
+            bytes.resize(at + gap_len(gap), 0);
+            write_gap(&mut bytes[at..], gap);
         }
         Self(bytes.into_boxed_slice())
     }
 
     /// The words, into `out` (cleared first).
     fn decode_into(&self, out: &mut Vec<u32>) {
-        out.clear();
-        let (mut prev, mut gap, mut shift) = (0u32, 0u32, 0u32);
-        for &b in self.0.iter() {
-            gap |= u32::from(b & 0x7F) << shift;
-            if b & 0x80 == 0 {
-                prev += gap;
-                out.push(prev);
-                gap = 0;
-                shift = 0;
-            } else {
-                shift += 7;
-            }
+        decode_gaps(&self.0, out);
+    }
+}
+
+/// Bytes of `gap` as a LEB128 varint.
+#[inline]
+fn gap_len(gap: u32) -> usize {
+    (32 - gap.leading_zeros() as usize).max(1).div_ceil(7)
+}
+
+/// Writes `gap` as a LEB128 varint at the start of `out` (at least [`gap_len`] bytes).
+#[inline]
+fn write_gap(out: &mut [u8], mut gap: u32) {
+    let mut i = 0;
+    while gap >= 0x80 {
+        out[i] = (gap as u8) | 0x80;
+        gap >>= 7;
+        i += 1;
+    }
+    out[i] = gap as u8;
+}
+
+/// The sorted words whose gaps (from 0) `bytes` holds as LEB128 varints, into `out` (cleared
+/// first).
+fn decode_gaps(bytes: &[u8], out: &mut Vec<u32>) {
+    out.clear();
+    let (mut prev, mut gap, mut shift) = (0u32, 0u32, 0u32);
+    for &b in bytes {
+        gap |= u32::from(b & 0x7F) << shift;
+        if b & 0x80 == 0 {
+            prev += gap;
+            out.push(prev);
+            gap = 0;
+            shift = 0;
+        } else {
+            shift += 7;
         }
     }
 }
@@ -279,16 +301,20 @@ struct Block<S> {
     first_word: u32,
     /// The words' raw bytes until `init_block` turns them into `syms` (then empty).
     raw: Vec<u8>,
-    /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]`.
+    /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]` (words in order, with
+    /// the gaps merges left after each).
     syms: Vec<S>,
     starts: Vec<u32>,
     lens: Vec<u32>,
+    /// Symbols in the words: `syms.len()` minus the gaps.
+    live: usize,
     counts: Vec<u64>,
-    /// Initial pair index: sorted pairs, and for pair `k` the words
-    /// `init_words[init_off[k]..init_off[k + 1]]` (local indices, increasing).
+    /// Initial pair index: sorted pairs, and for pair `k` the words whose gaps (as in
+    /// [`WordList`]) are `init_words[init_off[k]..init_off[k + 1]]` (local indices, increasing).
+    /// Most pairs of FAST's long words occur in most words: a byte per word, not four.
     init_pairs: Vec<u64>,
     init_off: Vec<u32>,
-    init_words: Vec<u32>,
+    init_words: Vec<u8>,
     /// Initial pair counts of this block (aligned with `init_pairs`).
     init_counts: Vec<i64>,
     /// Output of the last merge, see [`MergeOut`].
@@ -300,7 +326,29 @@ struct Block<S> {
 /// hardware prefetcher cannot predict (it dominated the trainer's time).
 const PREFETCH_AHEAD: usize = 12;
 
-impl<S> Block<S> {
+impl<S: Copy> Block<S> {
+    /// Packs the words to the front of `syms` and frees the rest once the gaps merges leave
+    /// are at least half of it. Merges shorten FAST's long words quickly (1M chunks of 50×14:
+    /// 686M symbols, 133M after 64 merges), and the queue's word lists grow meanwhile: this lets
+    /// them reuse the memory instead of adding to it. Each symbol is copied at most once per
+    /// halving, so the copies cost less than one pass of merges over the block.
+    fn compact_if_sparse(&mut self) {
+        let gaps = self.syms.len() - self.live;
+        if gaps == 0 || gaps < self.live {
+            return;
+        }
+        let mut at = 0usize;
+        for (start, &len) in self.starts.iter_mut().zip(&self.lens) {
+            let from = *start as usize;
+            self.syms.copy_within(from..from + len as usize, at);
+            *start = at as u32;
+            at += len as usize;
+        }
+        debug_assert_eq!(at, self.live);
+        self.syms.truncate(at);
+        self.syms.shrink_to_fit();
+    }
+
     /// Asks the CPU to start loading the first symbols of local word `local`.
     #[inline]
     fn prefetch_word(&self, local: usize) {
@@ -498,6 +546,7 @@ fn widen_block<S: Sym>(block: Block<u8>) -> Block<S> {
     Block {
         first_word: block.first_word,
         raw: Vec::new(),
+        live,
         syms,
         starts,
         lens: block.lens,
@@ -531,9 +580,9 @@ fn merge_block<S: Sym>(
             };
             block.out.ensure(vocab_len);
             let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
-            let words = std::mem::take(&mut block.init_words);
-            merge_listed(block, &words[lo..hi], 0, merge, token_len, max_len);
-            block.init_words = words;
+            let mut words = Vec::new();
+            decode_gaps(&block.init_words[lo..hi], &mut words);
+            merge_listed(block, &words, 0, merge, token_len, max_len);
         }
         Pos::Words(_) => {
             let (lo, hi) = ranges[b];
@@ -544,6 +593,7 @@ fn merge_block<S: Sym>(
             merge_listed(block, &listed[lo..hi], first, merge, token_len, max_len);
         }
     }
+    block.compact_if_sparse();
 }
 
 impl Sym for u32 {
@@ -848,7 +898,9 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
     marks.clear();
     marks.resize(1 << 16, NO); // last local word that counted each byte pair
     let mut counts = vec![0i64; 1 << 16];
-    let mut nwords = vec![0u32; 1 << 16];
+    // Bytes of each pair's word list: the gaps between the words it occurs in, from 0.
+    let mut nbytes = vec![0u32; 1 << 16];
+    let gap = |last: u32, i: usize| i as u32 - if last == NO { 0 } else { last };
     for i in 0..n {
         let bytes = word(i);
         let count = block.counts[i] as i64;
@@ -856,14 +908,14 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
             counts[key] += count;
             if marks[key] != i as u32 {
+                nbytes[key] += gap_len(gap(marks[key], i)) as u32;
                 marks[key] = i as u32;
-                nwords[key] += 1;
             }
         }
     }
     // Order the present byte pairs by their id pair.
     let mut present: Vec<(u64, usize)> = (0..1 << 16)
-        .filter(|&key| nwords[key] > 0)
+        .filter(|&key| nbytes[key] > 0)
         .map(|key| (pack(byte_id[key >> 8], byte_id[key & 0xFF]), key))
         .collect();
     present.sort_unstable();
@@ -875,7 +927,7 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
         block.init_counts.push(counts[key]);
         block.init_off.push(total);
         cursor[key] = total;
-        total += nwords[key];
+        total += nbytes[key];
     }
     block.init_off.push(total);
     block.init_words = vec![0; total as usize];
@@ -884,13 +936,15 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
         for w in word(i).windows(2) {
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
             if marks[key] != i as u32 {
+                let g = gap(marks[key], i);
                 marks[key] = i as u32;
-                block.init_words[cursor[key] as usize] = i as u32;
-                cursor[key] += 1;
+                write_gap(&mut block.init_words[cursor[key] as usize..], g);
+                cursor[key] += gap_len(g) as u32;
             }
         }
     }
     block.syms = S::from_bytes(raw, byte_id);
+    block.live = block.syms.len();
 }
 
 /// Merges `(left, right)` into `new_id` in the words `words[i] - offset` (local indices) of
@@ -1011,6 +1065,7 @@ fn merge_word<S: Sym>(
         }
     }
     block.lens[local] = o as u32;
+    block.live -= n - o;
 }
 
 /// Position of the first `(left, right)` at or after `from`.
@@ -1350,6 +1405,26 @@ mod tests {
             WordList::encode(&words).decode_into(&mut out);
             prop_assert_eq!(out, words);
         }
+    }
+
+    #[test]
+    fn sparse_blocks_are_packed_and_dense_ones_left_alone() {
+        // Three words whose merges left gaps: "ab_ _", "c", "de_ _ _" (live 5 of 10).
+        let mut block = Block::<u8> {
+            syms: b"ab..cde...".to_vec(),
+            starts: vec![0, 4, 5],
+            lens: vec![2, 1, 2],
+            live: 5,
+            ..Block::default()
+        };
+        block.compact_if_sparse();
+        assert_eq!(block.syms, b"abcde");
+        assert_eq!(block.starts, [0, 2, 3]);
+        assert_eq!(block.syms.capacity(), 5);
+        // Fewer gaps than symbols: nothing moves.
+        block.syms = b"abcde.".to_vec();
+        block.compact_if_sparse();
+        assert_eq!(block.syms, b"abcde.");
     }
 
     #[test]
