@@ -371,7 +371,17 @@ impl<'a, T: Sample> Corpus<'a, T> {
             }
         };
         let (start, n) = (chunks.start, chunks.len());
-        let mut words = WordSet::new();
+        // At most 256 characters: one byte each (FAST's coefficient ranges), not their UTF-8.
+        let one_byte = (last - first < 256).then_some(first as u32);
+        let mut words = match one_byte {
+            Some(first) => {
+                let chars: Vec<char> = (first..=last as u32)
+                    .map(|cp| char::from_u32(cp).expect("below the surrogates"))
+                    .collect();
+                WordSet::one_byte_per_char(&chars)
+            }
+            None => WordSet::new(),
+        };
         for from in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - from);
             let pieces = parallel::map_init(
@@ -380,7 +390,7 @@ impl<'a, T: Sample> Corpus<'a, T> {
                 ChunkBuffers::default,
                 |buf, i| {
                     self.load(start + from + i, buf)?;
-                    Ok(to_pieces(&self.pipeline, buf, code))
+                    Ok(to_pieces(&self.pipeline, buf, code, one_byte))
                 },
             )?;
             for p in pieces {
@@ -883,11 +893,13 @@ pub(crate) fn quantize<T: Sample>(
     Ok(())
 }
 
-/// The GPT-2 pieces of the chunk in `buf.coefficients`, as UTF-8 bytes.
+/// The GPT-2 pieces of the chunk in `buf.coefficients`, as UTF-8 bytes, or with `one_byte` one
+/// byte per character: its code point minus `one_byte`.
 fn to_pieces(
     pipeline: &ChunkPipeline<'_>,
     buf: &mut ChunkBuffers,
     code: CoefficientCode,
+    one_byte: Option<u32>,
 ) -> Pieces {
     let split = pipeline.split(buf, |_, q| {
         let c = char::from_u32(code.code_point(q) as u32);
@@ -895,14 +907,21 @@ fn to_pieces(
     });
     split.unwrap_or_else(|never| match never {});
     let mut pieces = Pieces {
-        bytes: Vec::with_capacity(buf.chars.len() * 2),
+        bytes: Vec::with_capacity(buf.chars.len() * if one_byte.is_some() { 1 } else { 2 }),
         ends: Vec::with_capacity(buf.piece_count()),
         hashes: Vec::with_capacity(buf.piece_count()),
     };
     for piece in buf.pieces() {
         let from = pieces.bytes.len();
-        for &ch in piece {
-            push_utf8(&mut pieces.bytes, ch);
+        match one_byte {
+            Some(first) => pieces
+                .bytes
+                .extend(piece.iter().map(|&ch| (ch as u32 - first) as u8)),
+            None => {
+                for &ch in piece {
+                    push_utf8(&mut pieces.bytes, ch);
+                }
+            }
         }
         pieces.hashes.push(piece_hash(&pieces.bytes[from..]));
         pieces.ends.push(pieces.bytes.len() as u32);
