@@ -22,7 +22,11 @@ fits the same data.
 Usage::
 
     python benches/bench_fit.py [--chunks 100000] [--large 1000000] [--vocab-size 1024]
-                                [--skip-reference] [--skip-large] [--json out.json]
+                                [--skip-reference] [--skip-large] [--default-large]
+                                [--json out.json]
+
+``--default-large`` also fits the large chunks with actok's default fit (lossless alphabet,
+``placement="auto"``: placement trials, then the final fit).
 
 The machine has other work running on it (a shared 2-core box while this was written); the
 reference and actok fits run back to back in one run so that their ratio is comparable.
@@ -89,18 +93,25 @@ def fit_reference(chunks: np.ndarray, vocab_size: int, out: Path) -> dict:
     return {"min_token": min_token, "vocab_len": tok.get_vocab_size()}
 
 
-def fit_actok(chunks: np.ndarray, vocab_size: int, out: Path) -> dict:
+def fit_actok(chunks: np.ndarray, vocab_size: int, out: Path, alphabet: str = "reference") -> dict:
     import actok
 
-    tok = actok.FastTokenizer.fit(chunks, SCALE, vocab_size, alphabet="reference")
+    tok = actok.FastTokenizer.fit(chunks, SCALE, vocab_size, alphabet=alphabet)
     tok.save_pretrained(out)
     return {"min_token": tok.min_token, "vocab_len": tok._inner.vocab_len}
+
+
+def fit_actok_default(chunks: np.ndarray, vocab_size: int, out: Path) -> dict:
+    return fit_actok(chunks, vocab_size, out, alphabet="lossless")
+
+
+WORKERS = {"reference": fit_reference, "actok": fit_actok, "actok-default": fit_actok_default}
 
 
 def worker(kind: str, data: str, vocab_size: int, out: str) -> None:
     chunks = np.load(data)
     t0 = time.perf_counter()
-    info = (fit_reference if kind == "reference" else fit_actok)(chunks, vocab_size, Path(out))
+    info = WORKERS[kind](chunks, vocab_size, Path(out))
     info["seconds"] = time.perf_counter() - t0
     print(json.dumps(info))
 
@@ -119,7 +130,12 @@ def run_child(kind: str, data: Path, vocab_size: int, out: Path) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{kind} fit failed with exit code {proc.returncode}")
     info = json.loads(stdout.strip().splitlines()[-1])
-    info.update(kind=kind, process_wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024)
+    info.update(
+        kind=kind,
+        process_wall_s=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        peak_rss_bytes=usage.ru_maxrss * 1024,
+    )
     return info
 
 
@@ -143,6 +159,11 @@ def main() -> None:
     ap.add_argument("--vocab-size", type=int, default=1024)
     ap.add_argument("--skip-reference", action="store_true")
     ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument(
+        "--default-large",
+        action="store_true",
+        help="also fit the large chunks with the default fit (lossless, placement auto)",
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -183,7 +204,18 @@ def main() -> None:
             print(f"{args.large} chunks of {H}x{D} (actok only)", flush=True)
             big = run_child("actok", data, args.vocab_size, tmp / "actok_large")
             results["runs"].append(big | {"chunks": args.large})
-            print(f"  actok:     {big['seconds']:8.1f} s  peak RSS {big['peak_rss_mb']:8.0f} MB")
+            print(
+                f"  actok:     {big['seconds']:8.1f} s  peak RSS {big['peak_rss_mb']:8.0f} MB "
+                f"({big['peak_rss_bytes'] / 1e9:.2f} GB)"
+            )
+            if args.default_large:
+                dflt = run_child("actok-default", data, args.vocab_size, tmp / "actok_default")
+                results["runs"].append(dflt | {"chunks": args.large})
+                print(
+                    f"  actok default fit (lossless, placement auto): {dflt['seconds']:8.1f} s  "
+                    f"peak RSS {dflt['peak_rss_mb']:8.0f} MB "
+                    f"({dflt['peak_rss_bytes'] / 1e9:.2f} GB)"
+                )
     results["machine"]["load_average_at_end"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -66,6 +66,7 @@ pub(crate) mod fast;
 pub(crate) mod format;
 pub mod options;
 mod parallel;
+mod release_memory;
 mod sample;
 mod token_id;
 

@@ -4,10 +4,14 @@
 //! The library keeps every word as a vector of 32-byte symbols and every pair's word set as a
 //! `HashSet<usize>`; this trainer keeps a word as ids in a flat per-block array that merges
 //! compact in place (one byte per symbol, in the word set's own bytes, while every id fits in a
-//! byte; then `u16`, or `u32` for huge vocabularies), builds the initial pair → words index as a
-//! flat CSR array per block, and stores the word lists of queued pairs as varint gaps, so memory
-//! stays proportional to the corpus's symbol count (FAST chunks give long words: 1M chunks of
-//! 50×14 are 686M symbols in 2.8M distinct words). Pairs are counted, and merges applied, in
+//! byte; then `u16`, or `u32` for huge vocabularies; a block is packed and shrunk once half of it
+//! is gaps), builds the initial pair → words index as a flat CSR array of varint gaps per block,
+//! and stores the word lists of queued pairs the same way, so memory stays proportional to the
+//! corpus's symbol count (FAST chunks give long words: 1M chunks of 50×14 are 686M symbols in 2.8M
+//! distinct words). Words of at most 256 distinct characters are collected one byte per
+//! character and expanded to UTF-8 block by block, each block merged right away with the first
+//! merge (known from the initial counts alone): with two-byte characters the expanded words of
+//! the whole corpus are never in memory at once. Pairs are counted, and merges applied, in
 //! parallel over blocks on actok's pool.
 //!
 //! What decides the exact vocabulary and merges, and is therefore reproduced literally:
@@ -36,9 +40,13 @@ use rustc_hash::{FxHashMap, FxHasher};
 use crate::bpe::bytelevel::BYTE_TO_CHAR;
 use crate::error::{Error, Result};
 use crate::parallel;
+use crate::release_memory::release_free_memory;
 
 /// Symbols per block of words (blocks are the unit of parallel work).
 const BLOCK_SYMBOLS: usize = 1 << 22;
+
+/// Blocks expanded (see [`WordSet::one_byte_per_char`]) between two returns of free memory.
+const EXPAND_GROUP: usize = 8;
 
 /// The trainer's maps are keyed by its own integers (packed pairs, piece hashes).
 type FastMap<K, V> = FxHashMap<K, V>;
@@ -66,7 +74,15 @@ pub(crate) fn piece_hash(bytes: &[u8]) -> u64 {
 /// The bytes are kept in segments of at most `block_symbols` bytes (or one longer word), which
 /// become the trainer's blocks: each segment is freed as soon as its block holds the symbols, so
 /// the raw bytes and the blocks' symbols are never all in memory together.
+///
+/// A set made by [`WordSet::one_byte_per_char`] stores each character as one byte, its index in
+/// a table of at most 256 characters, instead of its UTF-8: half the memory when the characters
+/// take two UTF-8 bytes (FAST placements on letters from U+0080). The trainer expands a block's
+/// words to UTF-8 only when it indexes them, and applies the first merge to the block right then
+/// (see [`train`]).
 pub(crate) struct WordSet {
+    /// With one byte per character, the UTF-8 of each byte's character; `None` for UTF-8 words.
+    char_utf8: Option<Vec<Vec<u8>>>,
     /// Words' bytes, segment by segment (words never straddle two segments).
     segments: Vec<Vec<u8>>,
     /// Index of the first word of each segment.
@@ -78,21 +94,35 @@ pub(crate) struct WordSet {
     by_hash: FastMap<u64, u32>,
     /// Words whose hash collides with a different word's.
     collisions: HashMap<Vec<u8>, u32>,
-    /// Which bytes occur in any word.
+    /// Which bytes (or characters' bytes, with one byte per character) occur in any word.
     seen: [bool; 256],
     /// Bytes per segment (a word longer than this gets a segment of its own).
     block_symbols: usize,
 }
 
 impl WordSet {
-    /// An empty set.
+    /// An empty set of words given as UTF-8.
     pub(crate) fn new() -> Self {
-        Self::with_block_symbols(BLOCK_SYMBOLS)
+        Self::with_block_symbols(BLOCK_SYMBOLS, None)
     }
 
-    /// An empty set whose segments (the trainer's blocks) hold at most `block_symbols` bytes.
-    fn with_block_symbols(block_symbols: usize) -> Self {
+    /// An empty set of words given one byte per character: byte `i` stands for `chars[i]` (at
+    /// most 256 characters).
+    pub(crate) fn one_byte_per_char(chars: &[char]) -> Self {
+        Self::with_block_symbols(BLOCK_SYMBOLS, Some(chars))
+    }
+
+    /// An empty set whose segments (the trainer's blocks) hold at most `block_symbols` bytes,
+    /// storing one byte per character of `chars` if given.
+    fn with_block_symbols(block_symbols: usize, chars: Option<&[char]>) -> Self {
+        debug_assert!(chars.map_or(true, |c| c.len() <= 256));
         Self {
+            char_utf8: chars.map(|chars| {
+                chars
+                    .iter()
+                    .map(|c| c.encode_utf8(&mut [0u8; 4]).as_bytes().to_vec())
+                    .collect()
+            }),
             segments: Vec::new(),
             segment_first: Vec::new(),
             starts: Vec::new(),
@@ -136,6 +166,20 @@ impl WordSet {
         Ok(())
     }
 
+    /// Which UTF-8 bytes occur in any word.
+    fn utf8_seen(&self) -> [bool; 256] {
+        let Some(table) = &self.char_utf8 else {
+            return self.seen;
+        };
+        let mut seen = [false; 256];
+        for (utf8, _) in table.iter().zip(&self.seen).filter(|(_, &s)| s) {
+            for &b in utf8 {
+                seen[b as usize] = true;
+            }
+        }
+        seen
+    }
+
     fn push(&mut self, piece: &[u8]) -> Result<u32> {
         let w = u32::try_from(self.counts.len())
             .ok()
@@ -161,9 +205,17 @@ impl WordSet {
             self.segment_first.push(w);
         }
         let segment = self.segments.last_mut().expect("pushed above");
-        let start = u32::try_from(segment.len()).map_err(|_| {
-            Error::InvalidArgument("a training piece longer than 4294967295 bytes".into())
-        })?;
+        // Expanded to UTF-8, a segment must still be addressable by `u32` offsets.
+        let widest = if self.char_utf8.is_some() { 4 } else { 1 };
+        let start = u32::try_from(segment.len())
+            .ok()
+            .filter(|_| u32::try_from((segment.len() + piece.len()) * widest).is_ok())
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "a training piece longer than {} bytes",
+                    u32::MAX as usize / widest
+                ))
+            })?;
         self.starts.push(start);
         segment.extend_from_slice(piece);
         self.counts.push(1);
@@ -216,31 +268,53 @@ impl WordList {
         let mut prev = 0u32;
         for &w in words {
             debug_assert!(w >= prev, "sorted");
-            let mut gap = w - prev;
+            let gap = w - prev;
             prev = w;
-            while gap >= 0x80 {
-                bytes.push((gap as u8) | 0x80);
-                gap >>= 7;
-            }
-            bytes.push(gap as u8);
+            let at = bytes.len();
+            bytes.resize(at + gap_len(gap), 0);
+            write_gap(&mut bytes[at..], gap);
         }
         Self(bytes.into_boxed_slice())
     }
 
     /// The words, into `out` (cleared first).
     fn decode_into(&self, out: &mut Vec<u32>) {
-        out.clear();
-        let (mut prev, mut gap, mut shift) = (0u32, 0u32, 0u32);
-        for &b in self.0.iter() {
-            gap |= u32::from(b & 0x7F) << shift;
-            if b & 0x80 == 0 {
-                prev += gap;
-                out.push(prev);
-                gap = 0;
-                shift = 0;
-            } else {
-                shift += 7;
-            }
+        decode_gaps(&self.0, out);
+    }
+}
+
+/// Bytes of `gap` as a LEB128 varint.
+#[inline]
+fn gap_len(gap: u32) -> usize {
+    (32 - gap.leading_zeros() as usize).max(1).div_ceil(7)
+}
+
+/// Writes `gap` as a LEB128 varint at the start of `out` (at least [`gap_len`] bytes).
+#[inline]
+fn write_gap(out: &mut [u8], mut gap: u32) {
+    let mut i = 0;
+    while gap >= 0x80 {
+        out[i] = (gap as u8) | 0x80;
+        gap >>= 7;
+        i += 1;
+    }
+    out[i] = gap as u8;
+}
+
+/// The sorted words whose gaps (from 0) `bytes` holds as LEB128 varints, into `out` (cleared
+/// first).
+fn decode_gaps(bytes: &[u8], out: &mut Vec<u32>) {
+    out.clear();
+    let (mut prev, mut gap, mut shift) = (0u32, 0u32, 0u32);
+    for &b in bytes {
+        gap |= u32::from(b & 0x7F) << shift;
+        if b & 0x80 == 0 {
+            prev += gap;
+            out.push(prev);
+            gap = 0;
+            shift = 0;
+        } else {
+            shift += 7;
         }
     }
 }
@@ -279,16 +353,20 @@ struct Block<S> {
     first_word: u32,
     /// The words' raw bytes until `init_block` turns them into `syms` (then empty).
     raw: Vec<u8>,
-    /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]`.
+    /// Symbols; word `i` occupies `syms[starts[i]..starts[i] + lens[i]]` (words in order, with
+    /// the gaps merges left after each).
     syms: Vec<S>,
     starts: Vec<u32>,
     lens: Vec<u32>,
+    /// Symbols in the words: `syms.len()` minus the gaps.
+    live: usize,
     counts: Vec<u64>,
-    /// Initial pair index: sorted pairs, and for pair `k` the words
-    /// `init_words[init_off[k]..init_off[k + 1]]` (local indices, increasing).
+    /// Initial pair index: sorted pairs, and for pair `k` the words whose gaps (as in
+    /// [`WordList`]) are `init_words[init_off[k]..init_off[k + 1]]` (local indices, increasing).
+    /// Most pairs of FAST's long words occur in most words: a byte per word, not four.
     init_pairs: Vec<u64>,
     init_off: Vec<u32>,
-    init_words: Vec<u32>,
+    init_words: Vec<u8>,
     /// Initial pair counts of this block (aligned with `init_pairs`).
     init_counts: Vec<i64>,
     /// Output of the last merge, see [`MergeOut`].
@@ -300,7 +378,34 @@ struct Block<S> {
 /// hardware prefetcher cannot predict (it dominated the trainer's time).
 const PREFETCH_AHEAD: usize = 12;
 
-impl<S> Block<S> {
+impl<S: Copy> Block<S> {
+    /// Packs the words to the front of `syms` and frees the rest once the gaps merges leave
+    /// are at least half of it. Merges shorten FAST's long words quickly (1M chunks of 50×14:
+    /// 686M symbols, 133M after 64 merges), and the queue's word lists grow meanwhile: this lets
+    /// them reuse the memory instead of adding to it. Each symbol is copied at most once per
+    /// halving, so the copies cost less than one pass of merges over the block.
+    fn compact_if_sparse(&mut self) {
+        let gaps = self.syms.len() - self.live;
+        if gaps == 0 || gaps < self.live {
+            return;
+        }
+        self.pack_words();
+    }
+
+    /// Packs the words to the front of `syms` and frees the rest.
+    fn pack_words(&mut self) {
+        let mut at = 0usize;
+        for (start, &len) in self.starts.iter_mut().zip(&self.lens) {
+            let from = *start as usize;
+            self.syms.copy_within(from..from + len as usize, at);
+            *start = at as u32;
+            at += len as usize;
+        }
+        debug_assert_eq!(at, self.live);
+        self.syms.truncate(at);
+        self.syms.shrink_to_fit();
+    }
+
     /// Asks the CPU to start loading the first symbols of local word `local`.
     #[inline]
     fn prefetch_word(&self, local: usize) {
@@ -319,6 +424,9 @@ impl<S> Block<S> {
         let _ = local;
     }
 }
+
+/// Gains a block's [`MergeOut`] keeps room for between merges.
+const GAINED_KEPT: usize = 1 << 12;
 
 /// What one merge of `(L, R)` into `N` did to a block's pair counts.
 ///
@@ -383,6 +491,10 @@ impl MergeOut {
         self.touched.clear();
         self.gained_left.clear();
         self.gained_right.clear();
+        // The first merges gain pairs in nearly every word; later ones in few. Keeping the
+        // first merges' capacity in every block would hold that memory for the whole training.
+        self.gained_left.shrink_to(GAINED_KEPT);
+        self.gained_right.shrink_to(GAINED_KEPT);
     }
 }
 
@@ -498,6 +610,7 @@ fn widen_block<S: Sym>(block: Block<u8>) -> Block<S> {
     Block {
         first_word: block.first_word,
         raw: Vec::new(),
+        live,
         syms,
         starts,
         lens: block.lens,
@@ -531,9 +644,9 @@ fn merge_block<S: Sym>(
             };
             block.out.ensure(vocab_len);
             let (lo, hi) = (block.init_off[k] as usize, block.init_off[k + 1] as usize);
-            let words = std::mem::take(&mut block.init_words);
-            merge_listed(block, &words[lo..hi], 0, merge, token_len, max_len);
-            block.init_words = words;
+            let mut words = Vec::new();
+            decode_gaps(&block.init_words[lo..hi], &mut words);
+            merge_listed(block, &words, 0, merge, token_len, max_len);
         }
         Pos::Words(_) => {
             let (lo, hi) = ranges[b];
@@ -544,6 +657,7 @@ fn merge_block<S: Sym>(
             merge_listed(block, &listed[lo..hi], first, merge, token_len, max_len);
         }
     }
+    block.compact_if_sparse();
 }
 
 impl Sym for u32 {
@@ -574,13 +688,14 @@ pub(crate) fn train(
 }
 
 fn train_with<S: Sym>(
-    words: WordSet,
+    mut words: WordSet,
     config: &TrainConfig,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Trained> {
     // Alphabet: the initial alphabet plus every byte-level symbol seen, by code point.
     let mut alphabet: Vec<char> = config.initial_alphabet.clone();
-    let seen = words.seen;
+    let seen = words.utf8_seen();
+    let char_utf8 = words.char_utf8.take();
     for (&seen, &symbol) in seen.iter().zip(&BYTE_TO_CHAR) {
         if seen {
             alphabet.push(symbol);
@@ -605,18 +720,16 @@ fn train_with<S: Sym>(
         return Err(Error::InvalidArgument("initial alphabet too large".into()));
     }
 
-    // Convert to ids and index the initial pairs, block by block in parallel.
+    // Convert to ids and index the initial pairs, block by block in parallel (words stored one
+    // byte per character are only counted here: see `first_merge`).
+    let table = char_utf8.as_deref();
     let mut blocks: Blocks<S> = if tokens.len() <= 256 {
         let mut narrow = make_blocks(words);
-        parallel::for_each_block(&mut narrow, 1, 2, Vec::new, |scratch, _, block| {
-            init_block(&mut block[0], &byte_id, scratch)
-        })?;
+        start_blocks(&mut narrow, &byte_id, table)?;
         Blocks::Narrow(narrow)
     } else {
         let mut wide = make_blocks(words);
-        parallel::for_each_block(&mut wide, 1, 2, Vec::new, |scratch, _, block| {
-            init_block(&mut block[0], &byte_id, scratch)
-        })?;
+        start_blocks(&mut wide, &byte_id, table)?;
         Blocks::Wide(wide)
     };
 
@@ -643,6 +756,54 @@ fn train_with<S: Sym>(
     }
     drop(initial_pairs);
     let block_starts: Vec<u32> = blocks.first_words();
+    // What the words' collection and earlier fits (placement trials) freed.
+    release_free_memory();
+
+    // Words stored one byte per character are expanded to UTF-8 block by block, each block
+    // merged at once with the first merge (which the heap already decides): the expanded words
+    // of every block are never all in memory together, only the merged ones.
+    let mut premerged: Option<u64> = None;
+    if let Some(table) = table {
+        let first = first_merge(&queue, &pair_counts, &tokens, &index, &token_len, config)
+            .filter(|m| matches!(blocks, Blocks::Wide(_)) || m.merge.2 <= u32::from(u8::MAX));
+        premerged = first.as_ref().map(|m| m.pair);
+        let max_len = config.max_token_length;
+        // A few blocks at a time, the memory their old words leave returned to the system in
+        // between, so that the expanded blocks do not add to it.
+        macro_rules! expand_all {
+            ($blocks:expr) => {
+                for (group, blocks) in $blocks.chunks_mut(EXPAND_GROUP).enumerate() {
+                    parallel::for_each_block(blocks, 1, 2, Vec::new, |scratch, b, block| {
+                        let b = group * EXPAND_GROUP + b;
+                        let block = &mut block[0];
+                        expand_block(block, table);
+                        init_block(block, &byte_id, scratch);
+                        if let Some(m) = &first {
+                            merge_block(
+                                block,
+                                b,
+                                &Pos::Initial,
+                                m.pair,
+                                &[],
+                                &[],
+                                m.merge,
+                                &m.token_len,
+                                max_len,
+                                m.token_len.len(),
+                            );
+                            // Expanded, then merged: free what the merge saved at once.
+                            block.pack_words();
+                        }
+                    })?;
+                    release_free_memory();
+                }
+            };
+        }
+        match &mut blocks {
+            Blocks::Narrow(narrow) => expand_all!(narrow),
+            Blocks::Wide(wide) => expand_all!(wide),
+        }
+    }
 
     let total_steps = config.vocab_size.saturating_sub(tokens.len()) as u64;
     let mut merges: Vec<(u32, u32)> = Vec::new();
@@ -697,8 +858,17 @@ fn train_with<S: Sym>(
                 *range = (lo, hi);
             }
         }
-        if new_id > u32::from(u8::MAX) {
+        // The first merge may have been applied as the blocks were expanded (its pair is the
+        // first valid entry the heap gives, as `first_merge` found).
+        let premerge = premerged.take();
+        let done = premerge == Some(top.pair);
+        debug_assert!(
+            premerge.is_none() || done,
+            "the heap gives the premerged pair first"
+        );
+        if new_id > u32::from(u8::MAX) && matches!(blocks, Blocks::Narrow(_)) {
             blocks.widen();
+            release_free_memory();
         }
         let (pos, pair) = (&top.pos, top.pair);
         let (listed, ranges) = (&listed[..], &ranges[..]);
@@ -731,6 +901,7 @@ fn train_with<S: Sym>(
             };
         }
         match &mut blocks {
+            _ if done => {}
             Blocks::Narrow(narrow) => merge_all!(narrow),
             Blocks::Wide(wide) => merge_all!(wide),
         }
@@ -792,6 +963,11 @@ fn train_with<S: Sym>(
             }
         }
         gained_touched.clear();
+        // The first merges shorten the words most (blocks are packed, their old symbols freed)
+        // while the queue's lists grow: give the freed memory back now and then, most often early.
+        if merges.len() <= 16 || merges.len().is_power_of_two() {
+            release_free_memory();
+        }
         progress(merges.len() as u64, total_steps.max(merges.len() as u64));
     }
     Ok(Trained {
@@ -799,6 +975,138 @@ fn train_with<S: Sym>(
         merges,
         merged_ids,
     })
+}
+
+/// The first merge training makes, when it is certain before any block is merged: the entry the
+/// heap gives first, valid and frequent enough (the training loop's checks, in its order).
+struct FirstMerge {
+    pair: u64,
+    /// `(left, right, new id)`.
+    merge: (u32, u32, u32),
+    /// Token lengths in characters once the merge has added its token.
+    token_len: Vec<usize>,
+}
+
+fn first_merge(
+    queue: &BinaryHeap<Entry>,
+    pair_counts: &FastMap<u64, i64>,
+    tokens: &[String],
+    index: &HashMap<String, u32>,
+    token_len: &[usize],
+    config: &TrainConfig,
+) -> Option<FirstMerge> {
+    if tokens.len() >= config.vocab_size {
+        return None;
+    }
+    let top = queue.peek()?;
+    let current = pair_counts.get(&top.pair).copied().unwrap_or(0);
+    if top.count != current as u64 || top.count < 1 || config.min_frequency > top.count {
+        return None;
+    }
+    let (left, right) = unpack(top.pair);
+    let merged = format!("{}{}", tokens[left as usize], tokens[right as usize]);
+    let mut token_len = token_len.to_vec();
+    let new_id = match index.get(&merged) {
+        Some(&id) => id,
+        None => {
+            token_len.push(token_len[left as usize] + token_len[right as usize]);
+            tokens.len() as u32
+        }
+    };
+    Some(FirstMerge {
+        pair: top.pair,
+        merge: (left, right, new_id),
+        token_len,
+    })
+}
+
+/// Converts the blocks to ids and indexes their initial pairs; blocks whose words are stored one
+/// byte per character (`table`: each one's UTF-8) only get their initial pair counts.
+fn start_blocks<S: Sym>(
+    blocks: &mut [Block<S>],
+    byte_id: &[u32; 256],
+    table: Option<&[Vec<u8>]>,
+) -> Result<()> {
+    match table {
+        None => parallel::for_each_block(blocks, 1, 2, Vec::new, |scratch, _, block| {
+            init_block(&mut block[0], byte_id, scratch)
+        }),
+        Some(table) => parallel::for_each_block(blocks, 1, 2, Vec::new, |scratch, _, block| {
+            count_block(&mut block[0], table, byte_id, scratch)
+        }),
+    }
+}
+
+/// The raw word bytes of words starting at `starts` in `raw`, word by word.
+fn raw_words<'a>(raw: &'a [u8], starts: &'a [u32]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    (0..starts.len()).map(move |i| {
+        let end = starts.get(i + 1).map_or(raw.len(), |&e| e as usize);
+        &raw[starts[i] as usize..end]
+    })
+}
+
+/// The initial pair counts of a block whose words are stored one byte per character, counted on
+/// their UTF-8 (`table`) without expanding them: `init_pairs` and `init_counts` as
+/// [`init_block`] sets them.
+fn count_block<S>(
+    block: &mut Block<S>,
+    table: &[Vec<u8>],
+    byte_id: &[u32; 256],
+    counts: &mut Vec<i64>,
+) {
+    counts.clear();
+    counts.resize(1 << 16, 0);
+    for (word, &count) in raw_words(&block.raw, &block.starts).zip(&block.counts) {
+        let mut prev: Option<u8> = None;
+        for &c in word {
+            for &b in &table[c as usize] {
+                if let Some(p) = prev {
+                    counts[usize::from(p) << 8 | usize::from(b)] += count as i64;
+                }
+                prev = Some(b);
+            }
+        }
+    }
+    let mut present: Vec<(u64, usize)> = (0..1 << 16)
+        .filter(|&key| counts[key] > 0)
+        .map(|key| (pack(byte_id[key >> 8], byte_id[key & 0xFF]), key))
+        .collect();
+    present.sort_unstable();
+    block.init_pairs = present.iter().map(|&(pair, _)| pair).collect();
+    block.init_counts = present.iter().map(|&(_, key)| counts[key]).collect();
+}
+
+/// Replaces a block's words stored one byte per character by their UTF-8 (`table`), in the
+/// same allocation, grown.
+///
+/// In place rather than into a new buffer: the segment was allocated by the thread that
+/// collected the words, the expansion runs on a worker thread, and the C allocator gives each
+/// thread its own arena; a new buffer would come from the worker's arena while the freed segment
+/// stayed in the collector's, so every block's memory would be held twice.
+fn expand_block<S>(block: &mut Block<S>, table: &[Vec<u8>]) {
+    let compact_len = block.raw.len();
+    // The words stay in order: each one's UTF-8 starts where the previous one's ends.
+    let mut total = 0usize;
+    for i in 0..block.starts.len() {
+        let from = block.starts[i] as usize;
+        let to = block.starts.get(i + 1).map_or(compact_len, |&e| e as usize);
+        block.starts[i] = total as u32;
+        total += block.raw[from..to]
+            .iter()
+            .map(|&c| table[c as usize].len())
+            .sum::<usize>();
+    }
+    // Back to front: every character's UTF-8 lands at or after its own byte (each takes at least
+    // one), so no byte is overwritten before it is read.
+    block.raw.resize(total, 0);
+    let raw = &mut block.raw[..];
+    let mut at = total;
+    for r in (0..compact_len).rev() {
+        let utf8 = &table[raw[r] as usize];
+        at -= utf8.len();
+        raw[at..at + utf8.len()].copy_from_slice(utf8);
+    }
+    debug_assert_eq!(at, 0);
 }
 
 /// The words' segments as blocks (raw bytes, starts and counts; `init_block` does the rest).
@@ -831,6 +1139,8 @@ fn make_blocks<S: Sym>(words: WordSet) -> Vec<Block<S>> {
 /// Turns a block's raw bytes into symbols (freeing the bytes) and builds its initial pair index.
 fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Vec<u32>) {
     let raw = std::mem::take(&mut block.raw);
+    block.init_pairs.clear();
+    block.init_counts.clear();
     let n = block.starts.len();
     block.lens = (0..n)
         .map(|i| {
@@ -848,7 +1158,9 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
     marks.clear();
     marks.resize(1 << 16, NO); // last local word that counted each byte pair
     let mut counts = vec![0i64; 1 << 16];
-    let mut nwords = vec![0u32; 1 << 16];
+    // Bytes of each pair's word list: the gaps between the words it occurs in, from 0.
+    let mut nbytes = vec![0u32; 1 << 16];
+    let gap = |last: u32, i: usize| i as u32 - if last == NO { 0 } else { last };
     for i in 0..n {
         let bytes = word(i);
         let count = block.counts[i] as i64;
@@ -856,14 +1168,14 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
             counts[key] += count;
             if marks[key] != i as u32 {
+                nbytes[key] += gap_len(gap(marks[key], i)) as u32;
                 marks[key] = i as u32;
-                nwords[key] += 1;
             }
         }
     }
     // Order the present byte pairs by their id pair.
     let mut present: Vec<(u64, usize)> = (0..1 << 16)
-        .filter(|&key| nwords[key] > 0)
+        .filter(|&key| nbytes[key] > 0)
         .map(|key| (pack(byte_id[key >> 8], byte_id[key & 0xFF]), key))
         .collect();
     present.sort_unstable();
@@ -875,7 +1187,7 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
         block.init_counts.push(counts[key]);
         block.init_off.push(total);
         cursor[key] = total;
-        total += nwords[key];
+        total += nbytes[key];
     }
     block.init_off.push(total);
     block.init_words = vec![0; total as usize];
@@ -884,13 +1196,15 @@ fn init_block<S: Sym>(block: &mut Block<S>, byte_id: &[u32; 256], marks: &mut Ve
         for w in word(i).windows(2) {
             let key = usize::from(w[0]) << 8 | usize::from(w[1]);
             if marks[key] != i as u32 {
+                let g = gap(marks[key], i);
                 marks[key] = i as u32;
-                block.init_words[cursor[key] as usize] = i as u32;
-                cursor[key] += 1;
+                write_gap(&mut block.init_words[cursor[key] as usize..], g);
+                cursor[key] += gap_len(g) as u32;
             }
         }
     }
     block.syms = S::from_bytes(raw, byte_id);
+    block.live = block.syms.len();
 }
 
 /// Merges `(left, right)` into `new_id` in the words `words[i] - offset` (local indices) of
@@ -1011,6 +1325,7 @@ fn merge_word<S: Sym>(
         }
     }
     block.lens[local] = o as u32;
+    block.live -= n - o;
 }
 
 /// Position of the first `(left, right)` at or after `from`.
@@ -1210,7 +1525,7 @@ mod tests {
 
     /// The words in segments (hence trainer blocks) of at most `block_symbols` bytes.
     fn word_set_in_blocks(pieces: &[Vec<u8>], block_symbols: usize) -> WordSet {
-        let mut words = WordSet::with_block_symbols(block_symbols);
+        let mut words = WordSet::with_block_symbols(block_symbols, None);
         for p in pieces {
             words.add(p, piece_hash(p)).unwrap();
         }
@@ -1341,6 +1656,43 @@ mod tests {
         }
     }
 
+    /// Characters of one to three UTF-8 bytes (`é`, `ǜ` share no byte; `ǜ` and `Ȝ` share their
+    /// continuation byte, as FAST's letters placements do).
+    const CHARS: [char; 6] = ['a', 'b', 'é', 'ǜ', 'Ȝ', '中'];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn words_stored_one_byte_per_char_train_as_their_utf8(
+            words in prop::collection::vec(prop::collection::vec(0u8..6, 1..9), 1..40),
+            vocab_extra in 0usize..40,
+            min_frequency in 0u64..4,
+            max_len in prop::sample::select(vec![0usize, 2, 3, 4, 6, 10000]),
+            block_symbols in 1usize..24,
+            padding in prop::sample::select(vec![0u32, 246, 248, 250, 300]),
+        ) {
+            let utf8: Vec<Vec<u8>> = words
+                .iter()
+                .map(|w| w.iter().flat_map(|&c| CHARS[c as usize].to_string().into_bytes()).collect())
+                .collect();
+            let mut cfg = config(0, min_frequency, max_len);
+            // Padded alphabets: the first merge's id is 256 for some (the one-byte blocks widen
+            // then, so it is not applied while expanding), above 256 for others (wide blocks).
+            cfg.initial_alphabet.extend((0..padding).filter_map(|i| char::from_u32(0x3000 + i)));
+            cfg.vocab_size = 10 + padding as usize + vocab_extra;
+            let expected = simple_from_pieces(&utf8, &cfg);
+            let set = || {
+                let mut set = WordSet::with_block_symbols(block_symbols, Some(&CHARS));
+                for w in &words {
+                    set.add(w, piece_hash(w)).unwrap();
+                }
+                set
+            };
+            prop_assert_eq!(&train(set(), &cfg, &mut |_, _| {}).unwrap(), &expected);
+            prop_assert_eq!(&train_with::<u32>(set(), &cfg, &mut |_, _| {}).unwrap(), &expected);
+        }
+    }
+
     proptest! {
         #[test]
         fn word_lists_round_trip(mut words in prop::collection::vec(any::<u32>(), 0..60)) {
@@ -1350,6 +1702,26 @@ mod tests {
             WordList::encode(&words).decode_into(&mut out);
             prop_assert_eq!(out, words);
         }
+    }
+
+    #[test]
+    fn sparse_blocks_are_packed_and_dense_ones_left_alone() {
+        // Three words whose merges left gaps: "ab_ _", "c", "de_ _ _" (live 5 of 10).
+        let mut block = Block::<u8> {
+            syms: b"ab..cde...".to_vec(),
+            starts: vec![0, 4, 5],
+            lens: vec![2, 1, 2],
+            live: 5,
+            ..Block::default()
+        };
+        block.compact_if_sparse();
+        assert_eq!(block.syms, b"abcde");
+        assert_eq!(block.starts, [0, 2, 3]);
+        assert_eq!(block.syms.capacity(), 5);
+        // Fewer gaps than symbols: nothing moves.
+        block.syms = b"abcde.".to_vec();
+        block.compact_if_sparse();
+        assert_eq!(block.syms, b"abcde.");
     }
 
     #[test]

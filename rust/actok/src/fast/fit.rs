@@ -9,11 +9,13 @@
 //! their tokens on the last 20% (`fast/split.rs`).
 //!
 //! When placement trials or a scale sweep will read the corpus again, the quantized coefficients
-//! are kept as `i16` after the range pass (half the size of `f32` input; if one does not fit, the
-//! chunks are transformed again instead). A fit that reads each chunk only twice (the reference
-//! alphabet, a fixed placement, too few chunks to compare placements) transforms them again
-//! instead of keeping that copy, and the final fit drops the copy before training, so the
-//! trainer's peak is the input plus the distinct pieces' symbols.
+//! of the chunks they read (their training and validation chunks) are kept as `i16` after the
+//! range pass (half the size of `f32` input; if one does not fit, the chunks are transformed
+//! again instead). A fit that reads each chunk only twice (the reference alphabet, a fixed
+//! placement, too few chunks to compare placements) transforms them again instead of keeping
+//! that copy, and the final fit drops the copy before its pieces pass (transforming those chunks
+//! again costs less than a placement trial), so its peak is the input plus the distinct pieces'
+//! symbols.
 
 use std::ops::Range;
 
@@ -154,6 +156,45 @@ impl<T: Sample> FitData<'_, T> {
     }
 }
 
+/// Chunks whose coefficients a [`Corpus`] keeps: disjoint ranges in increasing order, their
+/// chunks stored one after the other.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Kept(Vec<Range<usize>>);
+
+impl Kept {
+    /// The chunks of `ranges` (in any order, possibly overlapping or empty).
+    pub(crate) fn of(ranges: &[Range<usize>]) -> Self {
+        let mut sorted: Vec<Range<usize>> =
+            ranges.iter().filter(|r| !r.is_empty()).cloned().collect();
+        sorted.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(sorted.len());
+        for r in sorted {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        Self(merged)
+    }
+
+    /// Where chunk `b` is among the kept chunks, if it is kept.
+    pub(crate) fn position(&self, b: usize) -> Option<usize> {
+        let mut before = 0;
+        for r in &self.0 {
+            if r.contains(&b) {
+                return Some(before + b - r.start);
+            }
+            before += r.len();
+        }
+        None
+    }
+
+    /// How many chunks are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(Range::len).sum()
+    }
+}
+
 /// A corpus quantized at one scale: the range of its coefficients and, when asked for and they all
 /// fit, an `i16` copy of them (so later passes need not transform again).
 pub(crate) struct Corpus<'a, T> {
@@ -162,7 +203,7 @@ pub(crate) struct Corpus<'a, T> {
     scale: f64,
     /// The `i16` copy of the chunks `kept`.
     cache: Option<Vec<i16>>,
-    kept: Range<usize>,
+    kept: Kept,
     /// The smallest and largest quantized coefficient.
     lo: f64,
     hi: f64,
@@ -174,7 +215,7 @@ impl<'a, T: Sample> Corpus<'a, T> {
     pub(crate) fn new(
         data: &'a FitData<'a, T>,
         scale: f64,
-        kept: Range<usize>,
+        kept: Kept,
         report: Report<'_>,
     ) -> Result<Self> {
         let [n, h, d] = data.shape;
@@ -182,7 +223,7 @@ impl<'a, T: Sample> Corpus<'a, T> {
         let pipeline = ChunkPipeline::new(h, d, scale, data.normalizer)?;
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let mut cache: Option<Vec<i16>> =
-            (!kept.is_empty()).then(|| Vec::with_capacity(kept.len() * chunk_len));
+            (kept.len() > 0).then(|| Vec::with_capacity(kept.len() * chunk_len));
         for start in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - start);
             let keep = cache.is_some();
@@ -200,7 +241,7 @@ impl<'a, T: Sample> Corpus<'a, T> {
                             (lo.min(q), hi.max(q))
                         });
                     let small = keep
-                        && kept.contains(&b)
+                        && kept.position(b).is_some()
                         && l >= f64::from(i16::MIN)
                         && u <= f64::from(i16::MAX);
                     let q: Option<Vec<i16>> =
@@ -212,7 +253,7 @@ impl<'a, T: Sample> Corpus<'a, T> {
                 let (l, u, q) = r?;
                 lo = lo.min(l);
                 hi = hi.max(u);
-                if !kept.contains(&(start + i)) {
+                if kept.position(start + i).is_none() {
                     continue;
                 }
                 match (q, &mut cache) {
@@ -236,9 +277,8 @@ impl<'a, T: Sample> Corpus<'a, T> {
     /// Chunk `b`'s quantized coefficients into `buf.coefficients`.
     fn load(&self, b: usize, buf: &mut ChunkBuffers) -> Result<()> {
         let len = self.data.chunk_len();
-        match &self.cache {
-            Some(c) if self.kept.contains(&b) => {
-                let at = b - self.kept.start;
+        match (&self.cache, self.kept.position(b)) {
+            (Some(c), Some(at)) => {
                 buf.coefficients.clear();
                 buf.coefficients
                     .extend(c[at * len..(at + 1) * len].iter().map(|&q| f64::from(q)));
@@ -280,7 +320,8 @@ impl<'a, T: Sample> Corpus<'a, T> {
     }
 
     /// [`Corpus::fit`] on every chunk, the last use of the corpus: the `i16` copy is dropped
-    /// before training, so it and the trainer's blocks are never in memory together.
+    /// first (its chunks are transformed again), so it is never in memory together with the
+    /// distinct pieces or the trainer's blocks.
     pub(crate) fn fit_last(
         mut self,
         min_token: i64,
@@ -288,9 +329,9 @@ impl<'a, T: Sample> Corpus<'a, T> {
         options: &FitOptions,
         report: Report<'_>,
     ) -> Result<FastTokenizer> {
+        self.cache = None;
         let all = 0..self.data.shape[0];
         let (words, alphabet) = self.words(all, min_token, covered, options, report)?;
-        self.cache = None;
         self.train(words, alphabet, min_token, options, report)
     }
 
@@ -330,7 +371,17 @@ impl<'a, T: Sample> Corpus<'a, T> {
             }
         };
         let (start, n) = (chunks.start, chunks.len());
-        let mut words = WordSet::new();
+        // At most 256 characters: one byte each (FAST's coefficient ranges), not their UTF-8.
+        let one_byte = (last - first < 256).then_some(first as u32);
+        let mut words = match one_byte {
+            Some(first) => {
+                let chars: Vec<char> = (first..=last as u32)
+                    .map(|cp| char::from_u32(cp).expect("below the surrogates"))
+                    .collect();
+                WordSet::one_byte_per_char(&chars)
+            }
+            None => WordSet::new(),
+        };
         for from in (0..n).step_by(BATCH) {
             let count = BATCH.min(n - from);
             let pieces = parallel::map_init(
@@ -339,7 +390,7 @@ impl<'a, T: Sample> Corpus<'a, T> {
                 ChunkBuffers::default,
                 |buf, i| {
                     self.load(start + from + i, buf)?;
-                    Ok(to_pieces(&self.pipeline, buf, code))
+                    Ok(to_pieces(&self.pipeline, buf, code, one_byte))
                 },
             )?;
             for p in pieces {
@@ -630,7 +681,11 @@ impl FastTokenizer {
         // corpus already), and only theirs: the pieces pass transforms the others again.
         let trials =
             placed.is_none() && effective_placement(options)? == Placement::Auto && split.held_out;
-        let kept = if trials { split.trial_chunks() } else { 0..0 };
+        let kept = if trials {
+            split.trial_chunks()
+        } else {
+            Kept::default()
+        };
         let corpus = Corpus::new(&data, scale, kept, &report)?;
         let covered = corpus.covered(options)?;
         let placed = match placed {
@@ -838,11 +893,13 @@ pub(crate) fn quantize<T: Sample>(
     Ok(())
 }
 
-/// The GPT-2 pieces of the chunk in `buf.coefficients`, as UTF-8 bytes.
+/// The GPT-2 pieces of the chunk in `buf.coefficients`, as UTF-8 bytes, or with `one_byte` one
+/// byte per character: its code point minus `one_byte`.
 fn to_pieces(
     pipeline: &ChunkPipeline<'_>,
     buf: &mut ChunkBuffers,
     code: CoefficientCode,
+    one_byte: Option<u32>,
 ) -> Pieces {
     let split = pipeline.split(buf, |_, q| {
         let c = char::from_u32(code.code_point(q) as u32);
@@ -850,14 +907,21 @@ fn to_pieces(
     });
     split.unwrap_or_else(|never| match never {});
     let mut pieces = Pieces {
-        bytes: Vec::with_capacity(buf.chars.len() * 2),
+        bytes: Vec::with_capacity(buf.chars.len() * if one_byte.is_some() { 1 } else { 2 }),
         ends: Vec::with_capacity(buf.piece_count()),
         hashes: Vec::with_capacity(buf.piece_count()),
     };
     for piece in buf.pieces() {
         let from = pieces.bytes.len();
-        for &ch in piece {
-            push_utf8(&mut pieces.bytes, ch);
+        match one_byte {
+            Some(first) => pieces
+                .bytes
+                .extend(piece.iter().map(|&ch| (ch as u32 - first) as u8)),
+            None => {
+                for &ch in piece {
+                    push_utf8(&mut pieces.bytes, ch);
+                }
+            }
         }
         pieces.hashes.push(piece_hash(&pieces.bytes[from..]));
         pieces.ends.push(pieces.bytes.len() as u32);

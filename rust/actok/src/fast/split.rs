@@ -3,6 +3,8 @@
 
 use std::ops::Range;
 
+use crate::fast::fit::Kept;
+
 /// Fewest validation chunks on which placements are compared; below it (corpora of fewer than
 /// 40 chunks) `auto` keeps the reference placement.
 pub(crate) const MIN_VALIDATION_CHUNKS: usize = 8;
@@ -29,10 +31,10 @@ pub(crate) struct Split {
 }
 
 impl Split {
-    /// Every chunk a trial reads (fitted on or measured on): from the first training chunk to
-    /// the last chunk.
-    pub(crate) fn trial_chunks(&self) -> Range<usize> {
-        self.training.start..self.validation.end
+    /// Every chunk a trial reads: its training and validation chunks (not the chunks between
+    /// them, which only the final fit reads).
+    pub(crate) fn trial_chunks(&self) -> Kept {
+        Kept::of(&[self.training.clone(), self.validation.clone()])
     }
 
     /// The split of `n` chunks.
@@ -74,5 +76,24 @@ mod tests {
         let big = Split::of(2_000_000);
         assert_eq!(big.validation, 1_950_000..2_000_000);
         assert_eq!(big.training, 1_400_000..1_600_000);
+    }
+
+    #[test]
+    fn trials_keep_their_training_and_validation_chunks_only() {
+        // 1M chunks: 600k..800k and 950k..1M, not the 150k between them.
+        let kept = Split::of(1_000_000).trial_chunks();
+        assert_eq!(kept.len(), 250_000);
+        assert_eq!(kept.position(599_999), None);
+        assert_eq!(kept.position(600_000), Some(0));
+        assert_eq!(kept.position(799_999), Some(199_999));
+        assert_eq!(kept.position(800_000), None);
+        assert_eq!(kept.position(949_999), None);
+        assert_eq!(kept.position(950_000), Some(200_000));
+        assert_eq!(kept.position(999_999), Some(249_999));
+        // Adjacent (100 chunks) and equal (no held-out part) ranges are kept once.
+        let kept = Split::of(100).trial_chunks();
+        assert_eq!((kept.len(), kept.position(99)), (100, Some(99)));
+        let kept = Split::of(20).trial_chunks();
+        assert_eq!((kept.len(), kept.position(19)), (20, Some(19)));
     }
 }
