@@ -474,13 +474,13 @@ fn size_buffers(n: usize, keys: &mut Vec<u16>, flags: &mut Vec<u8>) {
     flags.resize(n.div_ceil(8) * 8, 0);
 }
 
-/// [`fill_from_chars`] for the characters of code points `values[i] - offset.0`, which it writes
-/// to `chars`; finite values below zero take code point `offset.1` (-0.5: none; see
-/// [`Bpe::encode_code_points_below`]).
+/// [`fill_from_chars`] for the characters of code points `values[i] - offset`, which it writes
+/// to `chars`, with `code = (offset, below)`: finite values below zero take code point `below`
+/// (-0.5: none; see [`Bpe::encode_code_points_below`]).
 fn fill_from_values(
     table: &FrontTable,
     values: &[f64],
-    offset: (f64, f64),
+    code: (f64, f64),
     chars: &mut Vec<char>,
     front: &mut FrontScratch,
 ) -> Option<bool> {
@@ -507,18 +507,16 @@ fn fill_from_values(
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
                 unsafe {
-                    if offset.1 >= 0.0 {
-                        fill_block_avx2::<true>(table, values, offset, keys, flags, chars, &mut bad)
+                    if code.1 >= 0.0 {
+                        fill_block_avx2::<true>(table, values, code, keys, flags, chars, &mut bad)
                     } else {
-                        fill_block_avx2::<false>(
-                            table, values, offset, keys, flags, chars, &mut bad,
-                        )
+                        fill_block_avx2::<false>(table, values, code, keys, flags, chars, &mut bad)
                     }
                 };
                 continue;
             }
         }
-        fill_block(table, values, offset, keys, flags, chars, &mut bad);
+        fill_block(table, values, code, keys, flags, chars, &mut bad);
     }
     if bad & BAD != 0 {
         return None;
@@ -570,7 +568,7 @@ fn fill_block(
 /// last values (fewer than four) go through [`fill_block`]. (The scalar loop took 19
 /// instructions per value, a sixth of a 50x14 chunk's encode.)
 ///
-/// `CLIP` must be whether `offset.1` (`below`) is a code point (not -0.5).
+/// `CLIP` must be whether `below` is a code point (not -0.5).
 ///
 /// # Safety
 /// The CPU must support AVX2.
