@@ -831,9 +831,9 @@ fn train_with<S: Sym>(
             break;
         }
         let (left, right) = unpack(top.pair);
-        let merged = format!("{}{}", tokens[left as usize], tokens[right as usize]);
-        let new_id = match index.get(&merged) {
-            Some(&id) => id,
+        let (merged, existing) = merged_token(&tokens, &index, left, right);
+        let new_id = match existing {
+            Some(id) => id,
             None => {
                 let id = tokens.len() as u32;
                 token_len.push(token_len[left as usize] + token_len[right as usize]);
@@ -977,6 +977,19 @@ fn train_with<S: Sym>(
     })
 }
 
+/// The token a merge of `left` and `right` makes, and its id if the vocabulary already has it
+/// (shared by the training loop and [`first_merge`], which must agree on it).
+fn merged_token(
+    tokens: &[String],
+    index: &HashMap<String, u32>,
+    left: u32,
+    right: u32,
+) -> (String, Option<u32>) {
+    let merged = format!("{}{}", tokens[left as usize], tokens[right as usize]);
+    let existing = index.get(&merged).copied();
+    (merged, existing)
+}
+
 /// The first merge training makes, when it is certain before any block is merged: the entry the
 /// heap gives first, valid and frequent enough (the training loop's checks, in its order).
 struct FirstMerge {
@@ -1004,10 +1017,9 @@ fn first_merge(
         return None;
     }
     let (left, right) = unpack(top.pair);
-    let merged = format!("{}{}", tokens[left as usize], tokens[right as usize]);
     let mut token_len = token_len.to_vec();
-    let new_id = match index.get(&merged) {
-        Some(&id) => id,
+    let new_id = match merged_token(tokens, index, left, right).1 {
+        Some(id) => id,
         None => {
             token_len.push(token_len[left as usize] + token_len[right as usize]);
             tokens.len() as u32
