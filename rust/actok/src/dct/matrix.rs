@@ -121,23 +121,23 @@ unsafe fn narrow_avx2_fma<const D: usize>(
 ) {
     let tile_len = matrix.cols * ROWS;
     let tiles = matrix.data.len().checked_div(tile_len).unwrap_or(0);
-    if tiles < NARROW_TILES {
-        // Short chains (a horizon below 32 steps): latency does not add up, and the simple
-        // loops (which check the bounds themselves) cost fewer instructions around their few
-        // multiply-adds.
-        narrow_tiles::<D>(matrix, x, width, out, stride, f64::mul_add);
-        return;
-    }
     check_narrow::<D>(matrix, x, width, out, stride);
     let mut first = 0;
     while first + NARROW_TILES <= tiles {
         narrow_group_avx2::<D, NARROW_TILES>(matrix, first, x, width, out, stride);
         first += NARROW_TILES;
     }
-    // The last tiles one at a time (only a short matrix has no group of four).
-    while first < tiles {
+    // The last tiles two, then one at a time (only a short matrix has no group of four).
+    if first + 2 <= tiles {
+        narrow_group_avx2::<D, 2>(matrix, first, x, width, out, stride);
+        first += 2;
+    }
+    if first < tiles {
         narrow_group_avx2::<D, 1>(matrix, first, x, width, out, stride);
         first += 1;
+    }
+    if first < tiles {
+        narrow_group_avx2::<D, 1>(matrix, first, x, width, out, stride);
     }
 }
 
@@ -438,7 +438,7 @@ mod tests {
     fn the_narrow_product_is_the_wide_one_to_the_bit() {
         // Irrational-looking entries and inputs: a different order of the sums would show.
         let entry = |k: usize, j: usize| ((k * 7 + j * 3 + 1) as f64).sqrt().sin();
-        for (rows, cols) in [(1, 1), (3, 5), (4, 4), (5, 5), (9, 13), (25, 25), (80, 80)] {
+        for (rows, cols) in [(1, 1), (3, 5), (4, 4), (5, 5), (9, 13), (13, 16), (17, 9), (25, 25), (80, 80)] {
             let m = PackedMatrix::new(rows, cols, entry);
             for dim in 1..=3 {
                 let width = COLS;
