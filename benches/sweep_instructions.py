@@ -6,7 +6,8 @@ Wall and CPU times on a shared machine move with the other work; instruction cou
 exactly, so the sweep's acceptance (no cell above 1.5x the same tokenizer on its own fitted shape
 with smooth content) is checked here too. Each cell runs ``benches/workload.rs shape`` (the Rust
 encode, 1 thread, about 100,000 values, ``check_shape`` off, out-of-range coefficients clipped)
-under ``valgrind --tool=callgrind``, counting only the encode calls. Python's list building is not
+under ``valgrind --tool=callgrind``, counting only the encode calls (``encode_rows``, the encode
+the Python bindings call: ids in one buffer, no ``Vec`` per chunk). Python's list building is not
 in these counts (the time sweep has it).
 
 Usage (it builds the workload first)::
@@ -137,9 +138,10 @@ def markdown(cells: list[dict]) -> str:
     lines = [
         "### Shape sweep in instructions (callgrind, actok's Rust encode, 1 thread)",
         "",
-        "Instructions per value of `FastTokenizer::encode` (`benches/workload.rs shape`), same "
-        "tokenizers, shapes and contents as the time sweep; '×own' = over the same tokenizer on "
-        "its fitted shape with smooth content (goal ≤ 1.5). "
+        "Instructions per value of `FastTokenizer::encode_rows` (`benches/workload.rs shape`, "
+        "the encode the Python bindings call), same tokenizers, shapes and contents as the time "
+        "sweep; '×own' = over the same tokenizer on its fitted shape with smooth content "
+        "(goal ≤ 1.5). "
         f"Worst: {worst['vs_own']:.2f}× ({worst['fitted']} {worst['zero']} on "
         f"{worst['H']}×{worst['D']} {worst['content']}); {len(over)} of {len(cells)} cells "
         "above 1.5×.",
