@@ -154,16 +154,47 @@ def best_of(fn, chunks: int, repeats: int, min_seconds: float = 0.02) -> float:
 
 def add_ratios(rows: list[dict]) -> None:
     """``vs_own``: ns per value over the same tokenizer's on its fitted shape, smooth content;
-    ``x_reference``: the reference's ns per value over actok's."""
+    ``x_reference``: the reference's ns per value over actok's. The diagnosis beside them:
+    ``tokens_per_value_vs_own`` (how many more ids a value of this cell becomes) and
+    ``vs_own_per_token`` (ns per emitted id over own's)."""
     own = {}
     for r in rows:
         fh, fd = (int(v) for v in r["fitted"].split("x"))
+        r["ns_per_token"] = r["actok_ns_per_value"] * r["H"] * r["D"] / r["tokens_per_chunk"]
+        r["tokens_per_value"] = r["tokens_per_chunk"] / (r["H"] * r["D"])
         if (r["H"], r["D"], r["content"]) == (fh, fd, "smooth"):
-            own[(r["fitted"], r["zero"])] = r["actok_ns_per_value"]
+            own[(r["fitted"], r["zero"])] = r
+    nan = float("nan")
     for r in rows:
         base = own.get((r["fitted"], r["zero"]))
-        r["vs_own"] = r["actok_ns_per_value"] / base if base else float("nan")
+        r["vs_own"] = r["actok_ns_per_value"] / base["actok_ns_per_value"] if base else nan
         r["x_reference"] = r["reference_ns_per_value"] / r["actok_ns_per_value"]
+        r["tokens_per_value_vs_own"] = (
+            r["tokens_per_value"] / base["tokens_per_value"] if base else nan
+        )
+        r["vs_own_per_token"] = r["ns_per_token"] / base["ns_per_token"] if base else nan
+
+
+def diagnosis(rows: list[dict]) -> str:
+    """One paragraph on the cells above 1.5x own: how many more tokens per value they emit, and
+    what they cost per token."""
+    over = [r for r in rows if r["vs_own"] > 1.5]
+    if not over:
+        return "No cell above 1.5× own."
+    more = [r["tokens_per_value_vs_own"] for r in over]
+    busy = [r for r in rows if r["content"] != "zero"]
+    top = max(busy, key=lambda r: r["vs_own_per_token"])
+    per_token = [r["vs_own_per_token"] for r in over]
+    return (
+        f"{len(over)} of {len(rows)} cells are above 1.5× own per value. Each of them emits "
+        f"{min(more):.2f}–{max(more):.2f}× as many ids per value as own (short or noisy chunks "
+        "compress worse, and the ids are the reference's, fixed); per emitted id they cost "
+        f"{min(per_token):.2f}–{max(per_token):.2f}× own's time. (Per id is not the goal's "
+        "measure, nor flat: cells that compress better cost more per id and less per value, "
+        f"up to {top['vs_own_per_token']:.2f}× per id on {top['fitted']} {top['zero']} "
+        f"{top['H']}x{top['D']} {top['content']}, {top['vs_own']:.2f}× per value; all-zero "
+        "chunks, one or two ids each, are left out of that.)"
+    )
 
 
 def markdown(rows: list[dict]) -> list[str]:
@@ -186,6 +217,8 @@ def markdown(rows: list[dict]) -> list[str]:
         f"lowest ×ref: {worst_ref['x_reference']:.1f}× ({worst_ref['fitted']} "
         f"{worst_ref['zero']} on {worst_ref['H']}x{worst_ref['D']} {worst_ref['content']}). "
         f"Ids equal to the reference's on {equal}/{lossless} chunks it encodes losslessly.",
+        "",
+        diagnosis(rows),
         "",
         "| fitted | zero | H×D | smooth | noisy | zero | smooth ×own | noisy ×own | zero ×own "
         "| ref smooth | ref noisy | ref zero | min ×ref |",
