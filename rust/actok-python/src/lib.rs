@@ -9,6 +9,7 @@
 
 mod constraint;
 mod dct;
+mod encode_lists;
 mod episodes;
 mod errors;
 mod floats;

@@ -64,3 +64,41 @@ fn the_lowest_failing_chunk_is_named_whatever_the_ranges() {
     }
     actok::set_num_threads(None).unwrap();
 }
+
+#[test]
+fn a_batch_encoded_range_by_range_is_the_batch_encoded_at_once() {
+    let tok = bundled();
+    let (h, d, batch) = (20, 7, 300);
+    let mut x = chunks(batch, h, d, 3.0, 11);
+    let whole = tok.encode_rows(&x, [batch, h, d], Overflow::Clip).unwrap();
+    for cuts in [vec![0, 300], vec![0, 1, 300], vec![0, 97, 98, 250, 300]] {
+        let mut joined = Vec::new();
+        for pair in cuts.windows(2) {
+            let part = tok
+                .encode_rows_in(&x, [batch, h, d], pair[0]..pair[1], Overflow::Clip)
+                .unwrap();
+            assert_eq!(part.rows.len(), pair[1] - pair[0]);
+            joined.extend(part.rows.iter().map(<[u32]>::to_vec));
+        }
+        assert_eq!(joined, whole.rows.to_nested(), "cuts {cuts:?}");
+    }
+    let empty = tok.encode_rows_in(&x, [batch, h, d], 40..40, Overflow::Clip);
+    assert!(empty.unwrap().rows.is_empty());
+    // A failing chunk is named by its index in the batch, not in the range.
+    x[130 * h * d + 9] = f64::NAN;
+    match tok.encode_rows_in(&x, [batch, h, d], 100..200, Overflow::Clip) {
+        Err(Error::Encode { chunk, index, .. }) => assert_eq!((chunk, index), (130, 9)),
+        other => panic!("expected an encode error, got {other:?}"),
+    }
+    // Ranges before the failing chunk encode; ranges outside the batch are refused.
+    assert!(tok
+        .encode_rows_in(&x, [batch, h, d], 0..130, Overflow::Clip)
+        .is_ok());
+    for bad in [250..301, 301..301] {
+        let err = tok.encode_rows_in(&x, [batch, h, d], bad.clone(), Overflow::Clip);
+        assert!(
+            matches!(&err, Err(Error::InvalidArgument(m)) if m.contains("300 chunks")),
+            "{bad:?}: {err:?}"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+"""``encode`` on more than one thread: a large batch is encoded in slices by a helper thread
+while the calling thread builds the id lists of the slices already done.
+
+Whatever the thread count and batch size (one call below 256 chunks, slices of at least 128
+chunks above), the lists, the error of the lowest failing chunk, the clipping counts and the
+collector's state must be those of a one-thread encode, and the GIL must be free while chunks
+are encoded.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from conftest import bundled_universal
+
+import actok
+
+#: batch sizes below, at and above the smallest overlapped batch (256 chunks), and one that does
+#: not divide into its eight slices
+BATCHES = (1, 255, 256, 257, 1000, 4097)
+
+
+@pytest.fixture(scope="module")
+def tok() -> actok.FastTokenizer:
+    return bundled_universal()
+
+
+@pytest.fixture
+def threads():
+    """Sets the thread count for one test; restores the default after."""
+    yield actok.set_num_threads
+    actok.set_num_threads(None)
+
+
+def chunks(n: int, seed: int, h: int = 10, d: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n, h, d))
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+def test_lists_are_those_of_one_thread(tok, threads, batch):
+    x = chunks(batch, batch)
+    threads(1)
+    want = tok.encode(x, check_shape=False, on_overflow="clip")
+    for n in (2, 3):
+        threads(n)
+        got = tok.encode(x, check_shape=False, on_overflow="clip")
+        assert got == want, f"{n} threads, {batch} chunks"
+    assert all(type(row) is list and gc.is_tracked(row) for row in got)
+
+
+@pytest.mark.parametrize("bad", [[3000], [3000, 700], [4096, 1800, 2900]])
+def test_the_lowest_failing_chunk_is_named(tok, threads, bad):
+    x = chunks(4097, 3)
+    for b in bad:
+        x[b, 4, 1] = np.nan
+    threads(2)
+    with pytest.raises(actok.EncodeError, match=rf"chunk {min(bad)}\b"):
+        tok.encode(x, check_shape=False)
+    assert gc.isenabled()
+    # The tokenizer and the pool are usable after the failed call.
+    x[bad] = 0.0
+    assert len(tok.encode(x, check_shape=False)) == 4097
+
+
+def test_clipping_counts_add_up_over_the_slices(tok, threads):
+    raw = chunks(3000, 5) * 1.5  # beyond the fitted range in places, in every slice
+    norm = actok.Normalizer.fit(chunks(200, 6).reshape(-1, 3)).with_out_of_range("clip")
+    clipping = tok.with_normalizer(norm)
+    counts = {}
+    for n in (1, 2):
+        threads(n)
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            ids = clipping.encode(raw, check_shape=False, on_overflow="clip")
+        (warning,) = [w.message for w in record if isinstance(w.message, actok.ClippingWarning)]
+        counts[n] = (warning.counts, warning.total, ids)
+    assert counts[2] == counts[1]
+    assert sum(counts[1][0]) > 0
+
+
+def test_the_gil_is_free_while_slices_are_encoded(tok, threads):
+    x = chunks(20000, 8, h=50, d=14)
+    threads(2)
+    counter, stop, started = [0], threading.Event(), threading.Event()
+
+    def spin() -> None:
+        started.set()
+        while not stop.is_set():
+            counter[0] += 1
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    started.wait()
+    before = counter[0]
+    tok.encode(x, check_shape=False, on_overflow="clip")
+    during = counter[0] - before
+    stop.set()
+    spinner.join()
+    assert during > 1000
+
+
+def test_collections_start_only_between_slices(tok, threads):
+    """With the young threshold at 100, 5000 lists built with the collector running would start
+    about 50 collections; paused per slice, at most one starts after each of the eight slices."""
+    started: list[int] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    x = chunks(5000, 9, h=10, d=2)
+    threshold = gc.get_threshold()
+    gc.set_threshold(100, 10, 10)
+    gc.callbacks.append(on_gc)
+    try:
+        threads(2)
+        ids = tok.encode(x, check_shape=False, on_overflow="clip")
+    finally:
+        gc.callbacks.remove(on_gc)
+        gc.set_threshold(*threshold)
+    assert len(ids) == 5000
+    # Eight slices, and one more for the outer list and the call's own objects.
+    assert len(started) <= 9, started
+    assert gc.isenabled()
+
+
+def test_a_disabled_collector_stays_disabled(tok, threads):
+    threads(2)
+    gc.disable()
+    try:
+        tok.encode(chunks(3000, 10), check_shape=False, on_overflow="clip")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
