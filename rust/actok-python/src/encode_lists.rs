@@ -25,13 +25,17 @@ const SLICES: usize = 8;
 /// batch of fewer than two such slices has little list building to hide.
 const MIN_SLICE: usize = 128;
 
-/// The chunks per slice for a batch of `batch` chunks on `threads` threads, or `None` to encode
-/// it in one call (one thread: the caller asked for one core; or a small batch).
-fn slice_len(batch: usize, threads: usize) -> Option<usize> {
-    if threads < 2 || batch < 2 * MIN_SLICE {
+/// The chunks per slice for a batch of `batch` chunks of `chunk_len` values on `threads`
+/// threads, or `None` to encode it in one call (one thread: the caller asked for one core; or a
+/// small batch). A slice is never too small for the pool
+/// ([`actok::min_parallel_items`]): a smaller one would run on the helper thread, a new thread
+/// every call, whose buffers and pair memo start cold.
+fn slice_len(batch: usize, chunk_len: usize, threads: usize) -> Option<usize> {
+    let min_slice = MIN_SLICE.max(actok::min_parallel_items(chunk_len));
+    if threads < 2 || batch < 2 * min_slice {
         return None;
     }
-    Some(batch.div_ceil(SLICES).max(MIN_SLICE))
+    Some(batch.div_ceil(SLICES).max(min_slice))
 }
 
 /// Encodes the `shape` batch `data` into one list of ids per chunk (`ints[id]` is the Python int
@@ -45,7 +49,7 @@ pub(crate) fn encode_to_lists<'py, T: Sample + Sync>(
     options: EncodeOptions,
 ) -> PyResult<(Bound<'py, PyList>, Vec<u64>)> {
     let threads = actok::num_threads().map_err(to_py)?;
-    let Some(slice) = slice_len(shape[0], threads) else {
+    let Some(slice) = slice_len(shape[0], shape[1] * shape[2], threads) else {
         let encoded = py
             .detach(|| tok.encode_rows(data, shape, options))
             .map_err(to_py)?;
