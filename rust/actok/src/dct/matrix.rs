@@ -438,7 +438,17 @@ mod tests {
     fn the_narrow_product_is_the_wide_one_to_the_bit() {
         // Irrational-looking entries and inputs: a different order of the sums would show.
         let entry = |k: usize, j: usize| ((k * 7 + j * 3 + 1) as f64).sqrt().sin();
-        for (rows, cols) in [(1, 1), (3, 5), (4, 4), (5, 5), (9, 13), (13, 16), (17, 9), (25, 25), (80, 80)] {
+        for (rows, cols) in [
+            (1, 1),
+            (3, 5),
+            (4, 4),
+            (5, 5),
+            (9, 13),
+            (13, 16),
+            (17, 9),
+            (25, 25),
+            (80, 80),
+        ] {
             let m = PackedMatrix::new(rows, cols, entry);
             for dim in 1..=3 {
                 let width = COLS;
