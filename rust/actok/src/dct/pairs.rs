@@ -1,5 +1,5 @@
-//! The forward DCT's folded product for 2-dimensional chunks of short horizons, computed in the
-//! chunk's own layout: one 4-lane vector per pair of coefficient rows.
+//! The forward DCT's folded product for 2-dimensional chunks, computed in the chunk's own layout:
+//! one 4-lane vector per pair of coefficient rows.
 //!
 //! [`crate::dct::matrix::narrow_product`] computes the even and the odd coefficients in two
 //! calls, each vectorized over 4 output rows of one action dimension, and then scatters every
@@ -12,15 +12,17 @@
 //! the two agree to the bit (the odd rows of an odd horizon have one more term, `0 · 0`, which
 //! changes nothing but the sign of a zero).
 
-/// Horizons up to this many steps use [`PairMatrix`] (its entries are `4·⌈H/2⌉²` doubles, 32 KiB
-/// at 64 steps). Per value, 10x2 chunks took 12 instructions fewer than with the narrow product,
-/// 50x2 ones 1.5: the narrow product's tiles share each entry between four rows, so as the
-/// horizon grows its work per term falls below this one's and only the scatter is saved.
-pub(crate) const MAX_PAIR_LEN: usize = 64;
+/// Horizons up to this many steps use [`PairMatrix`]: every horizon of the narrow product
+/// ([`crate::dct::forward`] takes pocketfft from 200). Per value, against the narrow product
+/// (`benches/workload.rs shape`): 10x2 chunks took 16 instructions fewer, 50x2 14, 160x2 11.
+pub(crate) const MAX_PAIR_LEN: usize = 199;
 
 /// The folded DCT matrix of one horizon with the even and odd rows interleaved for
 /// [`pair_product`]: for row pair `r` and folded step `j`, `[E, E, O, O]` where `E` is the even
-/// half's entry `(r, j)` and `O` the odd half's (zero past its `⌊H/2⌋` rows and columns).
+/// half's entry `(r, j)` and `O` the odd half's (zero past its `⌊H/2⌋` rows and columns):
+/// `4·⌈H/2⌉²` doubles, twice the halves' (400 KiB at 199 steps, 200 KiB at 160, 32 KiB at 64).
+/// (Stored once as `(E, O)` and broadcast to both dimensions, 160x2 chunks took 25% more
+/// instructions.)
 pub(crate) struct PairMatrix {
     /// `⌈H/2⌉`: the row pairs (the last one without its odd row for odd `H`) and the terms.
     half: usize,
@@ -115,18 +117,69 @@ unsafe fn pair_product_avx2_fma(matrix: &PairMatrix, sums: &[f64], diffs: &[f64]
     }
     // SAFETY: the first `half` were written just above.
     let terms = &*(&terms[..half] as *const [MaybeUninit<__m256d>] as *const [__m256d]);
-    for r in 0..half {
-        let row = entries.as_ptr().add(4 * r * half);
-        let mut acc = _mm256_setzero_pd();
-        for (j, &term) in terms.iter().enumerate() {
-            acc = _mm256_fmadd_pd(_mm256_loadu_pd(row.add(4 * j)), term, acc);
+    let entries = entries.as_ptr();
+    // Row pairs four, then two, then one at a time: each term's vector is loaded once for all,
+    // and their chains of multiply-adds are independent (one at a time, 50x2 chunks took 8%
+    // more instructions, and each chain waits on its own latency).
+    let mut r = 0;
+    while r + 4 <= half {
+        let rows = row_pairs::<4>(entries, half, terms, r);
+        for (i, row) in rows.into_iter().enumerate() {
+            store_row_pair(out, r + i, pairs, row);
         }
-        if r < pairs {
-            _mm256_storeu_pd(out.as_mut_ptr().add(4 * r), acc);
-        } else {
-            // The last even row of an odd horizon: its two values end the chunk.
-            _mm_storeu_pd(out.as_mut_ptr().add(4 * r), _mm256_castpd256_pd128(acc));
+        r += 4;
+    }
+    if r + 2 <= half {
+        let [first, second] = row_pairs::<2>(entries, half, terms, r);
+        store_row_pair(out, r, pairs, first);
+        store_row_pair(out, r + 1, pairs, second);
+        r += 2;
+    }
+    if r < half {
+        let [last] = row_pairs::<1>(entries, half, terms, r);
+        store_row_pair(out, r, pairs, last);
+    }
+}
+
+/// Row pairs `r .. r + R` of [`pair_product`]: per pair, its entries times the terms, summed
+/// in order.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `entries` holds `r + R ≤ half` row pairs of `half` terms.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn row_pairs<const R: usize>(
+    entries: *const f64,
+    half: usize,
+    terms: &[std::arch::x86_64::__m256d],
+    r: usize,
+) -> [std::arch::x86_64::__m256d; R] {
+    use std::arch::x86_64::*;
+    let mut acc = [_mm256_setzero_pd(); R];
+    for (j, &term) in terms.iter().enumerate() {
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let entry = _mm256_loadu_pd(entries.add(4 * ((r + i) * half + j)));
+            *acc = _mm256_fmadd_pd(entry, term, *acc);
         }
+    }
+    acc
+}
+
+/// Stores row pair `r` at its place in `out`: four values, or the two of the even row alone for
+/// the last pair of an odd horizon (`r == pairs`), which end the chunk.
+///
+/// # Safety
+/// The CPU must support AVX2; `out` holds `2·(half + pairs)` values and `r < half`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn store_row_pair(out: &mut [f64], r: usize, pairs: usize, row: std::arch::x86_64::__m256d) {
+    use std::arch::x86_64::*;
+    if r < pairs {
+        _mm256_storeu_pd(out.as_mut_ptr().add(4 * r), row);
+    } else {
+        _mm_storeu_pd(out.as_mut_ptr().add(4 * r), _mm256_castpd256_pd128(row));
     }
 }
 
