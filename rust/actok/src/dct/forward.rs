@@ -223,15 +223,19 @@ impl ForwardDct {
         let sums = grown(sums, half * width);
         let diffs = grown(diffs, pairs * width);
         let abs_sums = grown(abs_sums, width);
-        abs_sums.fill(0.0);
         // Row `n` pairs the early step `n` with the late step `H-1-n`. The padding lanes past
         // `dim` are left as the last chunk left them: they only feed output lanes that nothing
         // reads as coefficients (columns of the product are independent).
         match dim {
+            // The narrow product's rows are `dim` wide: `fold` writes all of `abs_sums`.
             1 => fold::<1, T>(chunk, width, sums, diffs, abs_sums),
             2 => fold::<2, T>(chunk, width, sums, diffs, abs_sums),
             3 => fold::<3, T>(chunk, width, sums, diffs, abs_sums),
-            _ => fold_rows(chunk, dim, width, sums, diffs, abs_sums),
+            _ => {
+                // Accumulated into, and zero in the padding lanes.
+                abs_sums.fill(0.0);
+                fold_rows(chunk, dim, width, sums, diffs, abs_sums);
+            }
         }
         if product == Product::Narrow {
             // Coefficient `2r` is row `r` of the even half, `2r + 1` row `r` of the odd one: each

@@ -28,7 +28,9 @@ pub(crate) struct Quantizer {
 #[derive(Default)]
 pub(crate) struct QuantizeScratch {
     /// Per column, whether the bound cannot vouch for the rounding of one of its coefficients:
-    /// the exact kernel redoes those columns.
+    /// the exact kernel redoes those columns. All false between chunks: each flag is cleared
+    /// when its column is redone, so a chunk starts without clearing them (a `memset` call per
+    /// chunk). (A flag left set, by a panic, would only redo a column exactly: same result.)
     suspect: Vec<bool>,
     dct: ForwardScratch,
 }
@@ -136,8 +138,10 @@ impl Quantizer {
     ) {
         debug_assert_eq!(out.len(), chunk.len());
         let QuantizeScratch { suspect, dct } = scratch;
-        suspect.clear();
-        suspect.resize(dim, false);
+        if suspect.len() < dim {
+            suspect.resize(dim, false);
+        }
+        let suspect = &mut suspect[..dim];
         match self.dct.transform(chunk, dim, out, dct) {
             Transformed::Exact => {
                 // Already scipy's exact values.
@@ -172,7 +176,7 @@ impl Quantizer {
             }
         }
         for d in 0..dim {
-            if !suspect[d] {
+            if !std::mem::take(&mut suspect[d]) {
                 continue;
             }
             let column = self.dct.exact_column(chunk, dim, d, dct);
@@ -542,6 +546,20 @@ mod tests {
             let same = |a: &f64, b: &f64| a == b || (a.is_nan() && b.is_nan());
             assert!(out.iter().zip(&want).all(|(a, b)| same(a, b)), "{h}x{dim}");
         }
+    }
+
+    /// Columns redone exactly have their flags cleared, so the next chunk starts with none set
+    /// without clearing them itself (a flag left over would redo its column for nothing).
+    #[test]
+    fn suspect_flags_are_left_clear_for_the_next_chunk() {
+        // A constant 0.25 over 4 steps: the first coefficient of each column is 0.5, a tie.
+        let chunk = [0.25; 8];
+        let q = Quantizer::new(4).unwrap();
+        let mut scratch = QuantizeScratch::default();
+        let mut out = vec![0.0; 8];
+        q.quantize(&chunk, 2, 1.0, &mut out, &mut scratch);
+        assert_eq!(out, exact(&chunk, 4, 2, 1.0));
+        assert_eq!(scratch.suspect, [false, false]);
     }
 
     #[test]
