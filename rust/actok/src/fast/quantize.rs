@@ -237,27 +237,29 @@ unsafe fn round_in_place_avx2(out: &mut [f64], columns: &Columns<'_>, suspect: &
         round_in_place(out, columns, suspect);
         return;
     }
-    assert!(suspect.len() >= dim && out.len() % dim == 0);
+    // (Whole rows are not needed for the accesses below: the tail is at most 3 values, and
+    // at least 4 pattern entries follow any multiple of 4 below 12.)
+    assert!(suspect.len() >= dim);
+    debug_assert_eq!(out.len() % dim, 0);
     // The bounds of the pattern's three vectors, set from the columns directly (a loop filling
     // the 12 entries one by one cost about 60 instructions, a third of a 10x2 chunk's rounding).
     let pattern = pattern_avx2(tolerances);
     let vscale = _mm256_set1_pd(scale);
-    let one_half = _mm256_set1_pd(0.5);
-    let sign = _mm256_set1_pd(-0.0);
     // One verdict register per third of the pattern.
     let mut bad = [_mm256_setzero_pd(); 3];
-    let full = out.len() / 4 * 4;
-    let mut phase = 0;
-    for at in (0..full).step_by(4) {
-        // In bounds: `at + 4 ≤ full ≤ out.len()`, and `phase < 3`.
-        let scaled = _mm256_mul_pd(_mm256_loadu_pd(out.as_ptr().add(at)), vscale);
-        let rounded = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(scaled);
-        let distance = _mm256_andnot_pd(sign, _mm256_sub_pd(scaled, rounded));
-        let margin = _mm256_sub_pd(one_half, distance);
-        let verdict = _mm256_cmp_pd::<_CMP_NGT_UQ>(margin, pattern[phase]);
-        bad[phase] = _mm256_or_pd(bad[phase], verdict);
-        _mm256_storeu_pd(out.as_mut_ptr().add(at), rounded);
-        phase = if phase == 2 { 0 } else { phase + 1 };
+    // Whole patterns of 12 values, then the 0, 4 or 8 values of vectors left.
+    let (patterns, full) = (out.len() / 12 * 12, out.len() / 4 * 4);
+    for at in (0..patterns).step_by(12) {
+        for (p, bad) in bad.iter_mut().enumerate() {
+            // In bounds: `at + 4·p + 4 ≤ patterns ≤ out.len()`.
+            let v = out.as_mut_ptr().add(at + 4 * p);
+            *bad = _mm256_or_pd(*bad, round_vector_avx2(v, vscale, pattern[p]));
+        }
+    }
+    for (p, at) in (patterns..full).step_by(4).enumerate() {
+        // In bounds: `at + 4 ≤ full ≤ out.len()`, and `p < 2`.
+        let v = out.as_mut_ptr().add(at);
+        bad[p] = _mm256_or_pd(bad[p], round_vector_avx2(v, vscale, pattern[p]));
     }
     // Bit `i`: a value at position `i` of the pattern was not vouched for.
     let verdicts = _mm256_movemask_pd(bad[0])
@@ -274,6 +276,29 @@ unsafe fn round_in_place_avx2(out: &mut [f64], columns: &Columns<'_>, suspect: &
         suspect[d] |= !vouched;
         *v = rounded;
     }
+}
+
+/// Rounds the 4 values at `v` in place (`round_half_even(scale · v)`, `scale` in every lane),
+/// and returns where the bounds `tol` do not vouch for the rounding (all bits set in those
+/// lanes): the vector form of [`round_vouched`].
+///
+/// # Safety
+/// The CPU must support AVX2; 4 values are readable and writable at `v`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn round_vector_avx2(
+    v: *mut f64,
+    scale: std::arch::x86_64::__m256d,
+    tol: std::arch::x86_64::__m256d,
+) -> std::arch::x86_64::__m256d {
+    use std::arch::x86_64::*;
+    let scaled = _mm256_mul_pd(_mm256_loadu_pd(v), scale);
+    let rounded = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(scaled);
+    let distance = _mm256_andnot_pd(_mm256_set1_pd(-0.0), _mm256_sub_pd(scaled, rounded));
+    let margin = _mm256_sub_pd(_mm256_set1_pd(0.5), distance);
+    _mm256_storeu_pd(v, rounded);
+    _mm256_cmp_pd::<_CMP_NGT_UQ>(margin, tol)
 }
 
 /// The bounds of the 12 positions of [`round_in_place_avx2`]'s pattern as three vectors,
