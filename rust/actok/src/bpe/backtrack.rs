@@ -128,12 +128,20 @@ const MEMO_NO: u8 = 2;
 const MEMO_YES: u8 = 3;
 
 impl PairMemo {
-    /// Readies the memo for `bpe`: kept if it already belongs to it, else started over.
-    #[inline]
+    /// Readies the memo for `bpe`: kept if it already belongs to it, else started over. (Called
+    /// per piece: the check inlined, the rare start over not, which had kept the whole function
+    /// out of line, a call per piece.)
+    #[inline(always)]
     fn prepare(&mut self, bpe: &Bpe) {
-        if self.owner == bpe.uid {
-            return;
+        if self.owner != bpe.uid {
+            self.start_over(bpe);
         }
+    }
+
+    /// [`PairMemo::prepare`] for a model it does not belong to yet.
+    #[cold]
+    #[inline(never)]
+    fn start_over(&mut self, bpe: &Bpe) {
         let vocab = bpe.tokens.len();
         if (1..=DENSE_MEMO_VOCAB).contains(&vocab) {
             self.width = vocab;
