@@ -325,7 +325,8 @@ impl Backtrack {
             run = if unit == previous { run + 1 } else { 1 };
             previous = unit;
             deep += usize::from(run > LONG_RUN);
-            if untrained && run > self.run_limit[unit as usize] {
+            // Every limit is at least `SHORT_RUN`: shorter runs (nearly all) skip the lookup.
+            if untrained && run > SHORT_RUN && run > self.run_limit[unit as usize] {
                 let tail = units[i + 1..].iter().take_while(|&&u| u == unit).count();
                 return Err((i + 1 - run as usize, run as usize + tail));
             }
@@ -544,6 +545,33 @@ pub(super) mod tests {
             merged_ids.push(tokens.len() as u32 - 1);
         }
         Bpe::new(tokens, merges, merged_ids, false)
+    }
+
+    /// A run longer than `SHORT_RUN` of a unit without longer valid runs is untrained, one of
+    /// `SHORT_RUN` is not (the scan skips the limits' lookup for runs up to `SHORT_RUN`), where
+    /// the piece starts it or not.
+    #[test]
+    fn runs_are_untrained_past_short_run() {
+        let short = SHORT_RUN as usize;
+        // Byte 0 merged with itself, then twice that: its runs of 2 and 4 are valid tokens.
+        let bpe = tree_model(&[(0, 0), (BYTES.len(), BYTES.len())]);
+        let bt = tables(&bpe);
+        let (zero, one) = (
+            bpe.byte_id(BYTES[0]).unwrap(),
+            bpe.byte_id(BYTES[1]).unwrap(),
+        );
+        for unit in [zero, one] {
+            assert_eq!(bt.run_limit(unit), short);
+            assert_eq!(bt.untrained_run(&vec![unit; short], 0), None);
+            assert_eq!(
+                bt.untrained_run(&vec![unit; short + 1], 0),
+                Some((0, short + 1))
+            );
+            let other = if unit == zero { one } else { zero };
+            let mut units = vec![other, other];
+            units.extend(std::iter::repeat(unit).take(short + 1));
+            assert_eq!(bt.untrained_run(&units, 0), Some((2, short + 1)));
+        }
     }
 
     fn tables(bpe: &Bpe) -> &Backtrack {
