@@ -16,6 +16,7 @@ use crate::dct::cache::{self, Cache};
 use crate::dct::matrix::{
     matrix_product, narrow_product, ortho_entry, PackedMatrix, COLS, MAX_MATRIX_LEN,
 };
+use crate::dct::pairs::{pair_product, PairMatrix, MAX_PAIR_LEN};
 use crate::dct::{DctScratch, DctSpec, Transform};
 use crate::error::Result;
 use crate::sample::Sample;
@@ -48,6 +49,9 @@ pub(crate) struct ForwardDct {
     /// `even` holds the even rows (`⌈H/2⌉` columns), `odd` the odd rows (`⌊H/2⌋` columns).
     /// `None` when `len > MAX_MATRIX_LEN` (then every column uses the exact kernel).
     halves: Option<(PackedMatrix, PackedMatrix)>,
+    /// The same halves interleaved for 2-dimensional chunks ([`pair_product`]), for horizons
+    /// up to [`MAX_PAIR_LEN`].
+    pair_rows: Option<PairMatrix>,
     /// The largest magnitude of a matrix entry.
     max_entry: f64,
     exact: Transform,
@@ -125,6 +129,11 @@ impl ForwardDct {
                 PackedMatrix::new(pairs, pairs, |r, i| ortho_entry(2 * r + 1, i, len)),
             )
         });
+        let pair_rows = (len <= MAX_PAIR_LEN).then(|| {
+            let even = |r: usize, i: usize| ortho_entry(2 * r, i, len);
+            let odd = |r: usize, i: usize| ortho_entry(2 * r + 1, i, len);
+            PairMatrix::new(len, even, odd)
+        });
         let max_entry = if len == 1 {
             1.0
         } else {
@@ -133,6 +142,7 @@ impl ForwardDct {
         Ok(Self {
             len,
             halves,
+            pair_rows,
             max_entry,
             exact,
         })
@@ -213,15 +223,19 @@ impl ForwardDct {
         let sums = grown(sums, half * width);
         let diffs = grown(diffs, pairs * width);
         let abs_sums = grown(abs_sums, width);
-        abs_sums.fill(0.0);
         // Row `n` pairs the early step `n` with the late step `H-1-n`. The padding lanes past
         // `dim` are left as the last chunk left them: they only feed output lanes that nothing
         // reads as coefficients (columns of the product are independent).
         match dim {
+            // The narrow product's rows are `dim` wide: `fold` writes all of `abs_sums`.
             1 => fold::<1, T>(chunk, width, sums, diffs, abs_sums),
             2 => fold::<2, T>(chunk, width, sums, diffs, abs_sums),
             3 => fold::<3, T>(chunk, width, sums, diffs, abs_sums),
-            _ => fold_rows(chunk, dim, width, sums, diffs, abs_sums),
+            _ => {
+                // Accumulated into, and zero in the padding lanes.
+                abs_sums.fill(0.0);
+                fold_rows(chunk, dim, width, sums, diffs, abs_sums);
+            }
         }
         if product == Product::Narrow {
             // Coefficient `2r` is row `r` of the even half, `2r + 1` row `r` of the odd one: each
@@ -233,8 +247,13 @@ impl ForwardDct {
                     narrow_product::<1>(odd, diffs, width, &mut out[dim..], stride);
                 }
                 2 => {
-                    narrow_product::<2>(even, sums, width, out, stride);
-                    narrow_product::<2>(odd, diffs, width, &mut out[dim..], stride);
+                    // Short horizons in the chunk's own layout, when the CPU has the vectors.
+                    let paired = (self.pair_rows.as_ref())
+                        .is_some_and(|pair_rows| pair_product(pair_rows, sums, diffs, out));
+                    if !paired {
+                        narrow_product::<2>(even, sums, width, out, stride);
+                        narrow_product::<2>(odd, diffs, width, &mut out[dim..], stride);
+                    }
                 }
                 _ => {
                     narrow_product::<3>(even, sums, width, out, stride);

@@ -21,6 +21,7 @@ mod cache;
 pub(crate) mod forward;
 pub(crate) mod inverse;
 pub(crate) mod matrix;
+mod pairs;
 mod pocketfft;
 
 use cache::Cache;

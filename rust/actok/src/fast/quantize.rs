@@ -28,7 +28,9 @@ pub(crate) struct Quantizer {
 #[derive(Default)]
 pub(crate) struct QuantizeScratch {
     /// Per column, whether the bound cannot vouch for the rounding of one of its coefficients:
-    /// the exact kernel redoes those columns.
+    /// the exact kernel redoes those columns. All false between chunks: each flag is cleared
+    /// when its column is redone, so a chunk starts without clearing them (a `memset` call per
+    /// chunk). (A flag left set, by a panic, would only redo a column exactly: same result.)
     suspect: Vec<bool>,
     dct: ForwardScratch,
 }
@@ -136,8 +138,10 @@ impl Quantizer {
     ) {
         debug_assert_eq!(out.len(), chunk.len());
         let QuantizeScratch { suspect, dct } = scratch;
-        suspect.clear();
-        suspect.resize(dim, false);
+        if suspect.len() < dim {
+            suspect.resize(dim, false);
+        }
+        let suspect = &mut suspect[..dim];
         match self.dct.transform(chunk, dim, out, dct) {
             Transformed::Exact => {
                 // Already scipy's exact values.
@@ -172,7 +176,7 @@ impl Quantizer {
             }
         }
         for d in 0..dim {
-            if !suspect[d] {
+            if !std::mem::take(&mut suspect[d]) {
                 continue;
             }
             let column = self.dct.exact_column(chunk, dim, d, dct);
@@ -203,6 +207,19 @@ fn round_in_place(out: &mut [f64], columns: &Columns<'_>, suspect: &mut [bool]) 
     }
 }
 
+/// The column of each of the 12 positions of [`round_in_place_avx2`]'s pattern, for 1, 2 and 3
+/// columns (index `dim - 1`): position `i` is column `i % dim`.
+const PATTERN_COLUMNS: [[u8; 12]; 3] = [
+    [0; 12],
+    [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1],
+    [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2],
+];
+
+/// Per column, the bits of the pattern's positions that hold it ([`PATTERN_COLUMNS`] as masks),
+/// for 1, 2 and 3 columns: the 12 verdicts of the pattern, as a 12-bit mask, tell a column's
+/// fate with one `and`.
+const COLUMN_BITS: [[u16; 3]; 3] = [[0xFFF, 0, 0], [0x555, 0xAAA, 0], [0x249, 0x492, 0x924]];
+
 /// [`round_in_place`] on 4-lane AVX2 vectors for 1 to 3 columns (the narrow product's chunks):
 /// `out` is read 4 values at a time whatever the row length, each vector against the columns'
 /// bounds in the order its values have (the pattern repeats every 12 values, a multiple of 1, 2
@@ -220,48 +237,89 @@ unsafe fn round_in_place_avx2(out: &mut [f64], columns: &Columns<'_>, suspect: &
         round_in_place(out, columns, suspect);
         return;
     }
-    assert!(suspect.len() >= dim && out.len() % dim == 0);
-    // The column of each position of the pattern, counted rather than divided (`i % dim` cost
-    // a division per entry, for a few values of a short chunk).
-    // Plain loops: `array::map` with a closure was not inlined into this AVX2 function.
-    let (mut columns, mut pattern) = ([0usize; 12], [0.0f64; 12]);
-    let mut d = 0;
-    for (column, tol) in columns.iter_mut().zip(pattern.iter_mut()) {
-        (*column, *tol) = (d, tolerances[d]);
-        d = if d + 1 == dim { 0 } else { d + 1 };
-    }
+    // (Whole rows are not needed for the accesses below: the tail is at most 3 values, and
+    // at least 4 pattern entries follow any multiple of 4 below 12.)
+    assert!(suspect.len() >= dim);
+    debug_assert_eq!(out.len() % dim, 0);
+    // The bounds of the pattern's three vectors, set from the columns directly (a loop filling
+    // the 12 entries one by one cost about 60 instructions, a third of a 10x2 chunk's rounding).
+    let pattern = pattern_avx2(tolerances);
     let vscale = _mm256_set1_pd(scale);
-    let one_half = _mm256_set1_pd(0.5);
-    let sign = _mm256_set1_pd(-0.0);
     // One verdict register per third of the pattern.
     let mut bad = [_mm256_setzero_pd(); 3];
-    let full = out.len() / 4 * 4;
-    let mut phase = 0;
-    for at in (0..full).step_by(4) {
-        // In bounds: `at + 4 ≤ full ≤ out.len()`, and `4·phase + 4 ≤ 12`.
-        let tol = _mm256_loadu_pd(pattern.as_ptr().add(4 * phase));
-        let scaled = _mm256_mul_pd(_mm256_loadu_pd(out.as_ptr().add(at)), vscale);
-        let rounded = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(scaled);
-        let distance = _mm256_andnot_pd(sign, _mm256_sub_pd(scaled, rounded));
-        let margin = _mm256_sub_pd(one_half, distance);
-        bad[phase] = _mm256_or_pd(bad[phase], _mm256_cmp_pd::<_CMP_NGT_UQ>(margin, tol));
-        _mm256_storeu_pd(out.as_mut_ptr().add(at), rounded);
-        phase = if phase == 2 { 0 } else { phase + 1 };
-    }
-    for (p, verdicts) in bad.iter().enumerate() {
-        let verdicts = _mm256_movemask_pd(*verdicts);
-        for (lane, &d) in columns[4 * p..4 * p + 4].iter().enumerate() {
-            if verdicts >> lane & 1 != 0 {
-                suspect[d] = true;
-            }
+    // Whole patterns of 12 values, then the 0, 4 or 8 values of vectors left.
+    let (patterns, full) = (out.len() / 12 * 12, out.len() / 4 * 4);
+    for at in (0..patterns).step_by(12) {
+        for (p, bad) in bad.iter_mut().enumerate() {
+            // In bounds: `at + 4·p + 4 ≤ patterns ≤ out.len()`.
+            let v = out.as_mut_ptr().add(at + 4 * p);
+            *bad = _mm256_or_pd(*bad, round_vector_avx2(v, vscale, pattern[p]));
         }
     }
+    for (p, at) in (patterns..full).step_by(4).enumerate() {
+        // In bounds: `at + 4 ≤ full ≤ out.len()`, and `p < 2`.
+        let v = out.as_mut_ptr().add(at);
+        bad[p] = _mm256_or_pd(bad[p], round_vector_avx2(v, vscale, pattern[p]));
+    }
+    // Bit `i`: a value at position `i` of the pattern was not vouched for.
+    let verdicts = _mm256_movemask_pd(bad[0])
+        | _mm256_movemask_pd(bad[1]) << 4
+        | _mm256_movemask_pd(bad[2]) << 8;
+    for (suspect, &bits) in suspect.iter_mut().zip(&COLUMN_BITS[dim - 1][..dim]) {
+        *suspect |= verdicts as u16 & bits != 0;
+    }
     // `full` is a multiple of 12 plus 0, 4 or 8: the tail's columns continue the pattern.
-    let tail = out[full..].iter_mut().zip(columns[full % 12..].iter());
-    for (v, &d) in tail {
+    let tail_columns = &PATTERN_COLUMNS[dim - 1][full % 12..];
+    for (v, &d) in out[full..].iter_mut().zip(tail_columns) {
+        let d = usize::from(d);
         let (rounded, vouched) = round_vouched(*v, scale, tolerances[d]);
         suspect[d] |= !vouched;
         *v = rounded;
+    }
+}
+
+/// Rounds the 4 values at `v` in place (`round_half_even(scale · v)`, `scale` in every lane),
+/// and returns where the bounds `tol` do not vouch for the rounding (all bits set in those
+/// lanes): the vector form of [`round_vouched`].
+///
+/// # Safety
+/// The CPU must support AVX2; 4 values are readable and writable at `v`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn round_vector_avx2(
+    v: *mut f64,
+    scale: std::arch::x86_64::__m256d,
+    tol: std::arch::x86_64::__m256d,
+) -> std::arch::x86_64::__m256d {
+    use std::arch::x86_64::*;
+    let scaled = _mm256_mul_pd(_mm256_loadu_pd(v), scale);
+    let rounded = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(scaled);
+    let distance = _mm256_andnot_pd(_mm256_set1_pd(-0.0), _mm256_sub_pd(scaled, rounded));
+    let margin = _mm256_sub_pd(_mm256_set1_pd(0.5), distance);
+    _mm256_storeu_pd(v, rounded);
+    _mm256_cmp_pd::<_CMP_NGT_UQ>(margin, tol)
+}
+
+/// The bounds of the 12 positions of [`round_in_place_avx2`]'s pattern as three vectors,
+/// position `i` holding column `i % dim`'s, for `tolerances` of 1 to 3 columns.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn pattern_avx2(tolerances: &[f64]) -> [std::arch::x86_64::__m256d; 3] {
+    use std::arch::x86_64::*;
+    match *tolerances {
+        [t] => [_mm256_set1_pd(t); 3],
+        [t0, t1] => [_mm256_setr_pd(t0, t1, t0, t1); 3],
+        [t0, t1, t2] => [
+            _mm256_setr_pd(t0, t1, t2, t0),
+            _mm256_setr_pd(t1, t2, t0, t1),
+            _mm256_setr_pd(t2, t0, t1, t2),
+        ],
+        _ => unreachable!("1 to 3 columns"),
     }
 }
 
@@ -515,6 +573,20 @@ mod tests {
         }
     }
 
+    /// Columns redone exactly have their flags cleared, so the next chunk starts with none set
+    /// without clearing them itself (a flag left over would redo its column for nothing).
+    #[test]
+    fn suspect_flags_are_left_clear_for_the_next_chunk() {
+        // A constant 0.25 over 4 steps: the first coefficient of each column is 0.5, a tie.
+        let chunk = [0.25; 8];
+        let q = Quantizer::new(4).unwrap();
+        let mut scratch = QuantizeScratch::default();
+        let mut out = vec![0.0; 8];
+        q.quantize(&chunk, 2, 1.0, &mut out, &mut scratch);
+        assert_eq!(out, exact(&chunk, 4, 2, 1.0));
+        assert_eq!(scratch.suspect, [false, false]);
+    }
+
     #[test]
     fn long_horizons_use_the_exact_kernel() {
         let h = MAX_MATRIX_LEN + 3;
@@ -529,6 +601,44 @@ mod tests {
         let want = exact(&chunk, 4, 1, 10.0);
         for (a, b) in got.iter().zip(&want) {
             assert!(a == b || (a.is_nan() && b.is_nan()), "{a} vs {b}");
+        }
+    }
+
+    /// Values of `(h, dim)` coefficients for the rounding tests: scaled by 2 below, some land
+    /// exactly on ties (`k + 0.5`), some within or just outside a bound of `1e-9`, the rest
+    /// anywhere.
+    fn rounding_values(h: usize, dim: usize) -> impl Strategy<Value = Vec<f64>> {
+        let value = prop_oneof![
+            (-40i32..40).prop_map(|k| (f64::from(k) + 0.5) / 2.0),
+            (-40i32..40, -2e-9f64..2e-9).prop_map(|(k, e)| (f64::from(k) + 0.5 + e) / 2.0),
+            -20.0f64..20.0,
+        ];
+        prop::collection::vec(value, h * dim)
+    }
+
+    proptest! {
+        /// The AVX2 rounding of 1 to 3 columns in place rounds as the portable loop does and
+        /// marks the same columns suspect, whatever the length (the pattern's phase at the end,
+        /// the tail) and wherever the ties are.
+        #[test]
+        fn vector_rounding_in_place_is_the_portable_rounding(
+            (values, dim) in (1usize..=3, 0usize..20).prop_flat_map(|(dim, h)| {
+                (rounding_values(h, dim), Just(dim))
+            }),
+            tolerances in prop::collection::vec(
+                prop_oneof![Just(1e-9), Just(0.0), Just(f64::NAN)], 3),
+        ) {
+            if !std::arch::is_x86_feature_detected!("avx2") {
+                return Ok(());
+            }
+            let columns = Columns { scale: 2.0, tolerances: &tolerances[..dim] };
+            let (mut want, mut want_suspect) = (values.clone(), vec![false; dim]);
+            round_in_place(&mut want, &columns, &mut want_suspect);
+            let (mut got, mut got_suspect) = (values, vec![false; dim]);
+            // SAFETY: the CPU supports AVX2 (checked above).
+            unsafe { round_in_place_avx2(&mut got, &columns, &mut got_suspect) };
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(got_suspect, want_suspect);
         }
     }
 
