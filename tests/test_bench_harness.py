@@ -74,16 +74,38 @@ def test_sweep_ratios_are_against_the_own_shape():
     sys.path.insert(0, str(HARNESS.parent))
     import sweep
 
-    def cell(fitted, h, d, content, ns, ref):
-        return {"fitted": fitted, "zero": "recipe", "H": h, "D": d, "content": content}, ns, ref
+    def cell(fitted, h, d, content, ns, ref, tokens):
+        row = {"fitted": fitted, "zero": "recipe", "H": h, "D": d, "content": content}
+        return row | {"tokens_per_chunk": tokens}, ns, ref
 
     rows = []
     for base, ns, ref in [
-        cell("15x8", 15, 8, "smooth", 20.0, 400.0),
-        cell("15x8", 160, 44, "zero", 10.0, 300.0),
-        cell("15x8", 10, 2, "noisy", 40.0, 600.0),
+        cell("15x8", 15, 8, "smooth", 20.0, 400.0, 12.0),
+        cell("15x8", 160, 44, "zero", 10.0, 300.0, 2.0),
+        cell("15x8", 10, 2, "noisy", 40.0, 600.0, 6.0),
     ]:
         rows.append(base | {"actok_ns_per_value": ns, "reference_ns_per_value": ref})
     sweep.add_ratios(rows)
     assert [r["vs_own"] for r in rows] == [1.0, 0.5, 2.0]
     assert [r["x_reference"] for r in rows] == [20.0, 30.0, 15.0]
+    # The diagnosis: the 10x2 cell emits 0.3 ids per value against own's 0.1, and costs
+    # 40 * 20 / 6 ns per id against own's 20 * 120 / 12.
+    noisy = rows[2]
+    assert noisy["tokens_per_value_vs_own"] == pytest.approx(3.0)
+    assert noisy["vs_own_per_token"] == pytest.approx((40 * 20 / 6) / (20 * 120 / 12))
+    text = sweep.diagnosis(rows)
+    assert text.startswith("1 of 3 cells are above 1.5× own per value")
+    assert "3.00–3.00× as many ids per value" in text and "0.67–0.67× own's time" in text
+
+
+def test_thread_speed_ups_come_from_the_paired_samples_and_name_the_ceiling(harness):
+    """The targets' thread speed-up is the paired samples' (``benches/scaling.py``) when the
+    row has them, with the two-process ceiling beside it; else the medians' ratio."""
+    row = {"actok_1_us": 10.0, "actok_all_us": 8.0, "actok_1_numpy_us": 9.0}
+    row["actok_all_numpy_us"] = 4.5
+    assert harness.thread_scaling_text(row) == "1.2x / 2.0x"
+    pair = {"median_ratio": 1.81, "fastest_ratio": 1.9}
+    row["scaling"] = {"lists": pair, "numpy": pair | {"median_ratio": 1.95}}
+    assert harness.thread_scaling_text(row) == "1.81x / 1.95x (fastest 1.90x / 1.90x)"
+    row["ceiling"] = {"median_ratio": 1.97, "rounds": [1.97]}
+    assert harness.thread_scaling_text(row).endswith("; two processes 1.97x")
