@@ -324,11 +324,7 @@ class FastTokenizer:
 
         For batches of 700 chunks or more, Python's cyclic garbage collector is paused while
         the id lists are built (they hold only ints, so a collection could free nothing) and
-        restored before returning; a collector you disabled stays disabled. On more than one
-        thread, a large batch (at least two slices of 128 chunks and 2^15 values each) is
-        encoded slice by slice while the lists of the slices already done are built (the
-        collector paused for each), so list building does not hold up the threads; the result
-        is the same.
+        restored before returning; a collector you disabled stays disabled.
         """
         batch = _as_batch(actions)
         ids, clipped = self._inner.encode(batch, on_overflow, _flag(check_shape, "check_shape"))

@@ -12,10 +12,6 @@
 //! lists still count as allocations, so if the caller keeps them, the next collection walks them
 //! once, as it would have; if the caller drops them first (a data loader turning ids into
 //! tensors), no collection ever walks them. A collector the caller has disabled stays disabled.
-//!
-//! On more than one thread `encode` builds the lists slice by slice while the next slice is
-//! encoded ([`crate::encode_lists`]); each slice's lists are built in a pause of their own, and
-//! the GIL is released between them, so the collector is never off while other Python code runs.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;

@@ -9,7 +9,6 @@
 
 mod constraint;
 mod dct;
-mod encode_lists;
 mod episodes;
 mod errors;
 mod floats;

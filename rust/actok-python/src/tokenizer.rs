@@ -16,9 +16,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use crate::constraint::{PyConstraint, PyConstraintBatch};
-use crate::encode_lists::encode_to_lists;
 use crate::errors::to_py;
 use crate::floats::{batch_shape, dispatch, slice, FloatArray};
+use crate::gc_pause::{without_gc, MIN_LISTS};
 use crate::ids::{id_lists, IdLists};
 use crate::normalizer::PyNormalizer;
 use crate::options::Opt;
@@ -346,11 +346,28 @@ impl PyFastTokenizer {
             overflow: on_overflow.0,
             check_shape,
         };
-        let ints = self.id_objects(py)?;
-        dispatch!(&actions, |a| {
+        let encoded = dispatch!(&actions, |a| {
             let shape = batch_shape(a.shape(), "actions", "(B, H, D)")?;
-            encode_to_lists(py, tok, ints, slice(a)?, shape, options)
+            let data = slice(a)?;
+            py.detach(|| tok.encode_rows(data, shape, options))
         })
+        .map_err(to_py)?;
+        let ints = self.id_objects(py)?;
+        let build = || {
+            let rows = encoded
+                .rows
+                .iter()
+                // Every id the encoder emits is below vocab_len.
+                .map(|seq| PyList::new(py, seq.iter().map(|&id| ints[id as usize].bind(py))))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, rows)
+        };
+        let lists = if encoded.rows.len() >= MIN_LISTS {
+            without_gc(py, build)?
+        } else {
+            build()?
+        };
+        Ok((lists, encoded.clipped))
     }
 
     /// Encodes a `(B, H, D)` batch to padded `(B, L)` int32 ids and `(B,)` int32 lengths, and

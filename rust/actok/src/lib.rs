@@ -100,7 +100,7 @@ pub use options::{
     Choice, ChunkPad, FitAlphabet, NormalizerKind, OnDecodeError, OutOfRange, Overflow,
     PlacementMode,
 };
-pub use parallel::{min_parallel_items, num_threads, set_num_threads, NUM_THREADS_ENV};
+pub use parallel::{num_threads, set_num_threads, NUM_THREADS_ENV};
 pub use sample::Sample;
 pub use token_id::{InputId, TokenId};
 

@@ -118,10 +118,8 @@ fn min_len(n: usize, threads: usize) -> usize {
 /// takes (64 chunks of 10×2 encoded 3× slower on two threads than on one).
 pub(crate) const MIN_PARALLEL_VALUES: usize = 1 << 15;
 
-/// The smallest number of items (chunks, sequences) of `values_per_item` values each that
-/// actok's batch functions spread over their threads; a call with fewer runs them on the
-/// calling thread.
-pub fn min_parallel_items(values_per_item: usize) -> usize {
+/// The smallest number of items of `values_per_item` values each worth spreading over threads.
+pub(crate) fn min_parallel_items(values_per_item: usize) -> usize {
     (MIN_PARALLEL_VALUES / values_per_item.max(1)).max(2)
 }
 

@@ -6,10 +6,8 @@
 //! ways (a fifth of it used on smooth 50×14 chunks, too small for short token-heavy ones). Here
 //! each range of chunks a thread encodes appends to one buffer.
 
-use std::ops::Range;
-
 use super::{EncodeOptions, FastTokenizer, TakenEncodeBuffers};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fast::pipeline::ChunkPipeline;
 use crate::parallel;
 use crate::sample::Sample;
@@ -86,45 +84,24 @@ impl FastTokenizer {
         shape: [usize; 3],
         options: impl Into<EncodeOptions>,
     ) -> Result<EncodedRows> {
-        self.encode_rows_in(actions, shape, 0..shape[0], options)
-    }
-
-    /// [`FastTokenizer::encode_rows`] of the chunks `chunks` of the batch only (row `i` of the
-    /// result is chunk `chunks.start + i`): the same checks of the whole batch, and errors
-    /// naming chunks by their index in the batch. Encoding a batch range by range this way
-    /// gives the same rows, errors and counts as one call, which lets a caller use each part
-    /// while the next one is encoded (the Python bindings build a part's lists meanwhile).
-    pub fn encode_rows_in<T: Sample>(
-        &self,
-        actions: &[T],
-        shape: [usize; 3],
-        chunks: Range<usize>,
-        options: impl Into<EncodeOptions>,
-    ) -> Result<EncodedRows> {
         let options = options.into();
         let [batch, horizon, dim] = shape;
         let chunk_len = self.check_encode(actions.len(), shape, options)?;
-        if chunks.start > chunks.end || chunks.end > batch {
-            return Err(Error::InvalidArgument(format!(
-                "chunks {chunks:?} are not a range of the batch's {batch} chunks"
-            )));
-        }
-        if chunks.is_empty() {
+        if batch == 0 {
             return Ok(EncodedRows::default());
         }
-        let first = chunks.start;
         let pipeline =
             ChunkPipeline::new(horizon, dim, self.config.scale, self.normalizer.as_ref())?;
         let min_parallel = parallel::min_parallel_items(chunk_len);
         let parts = parallel::map_ranges(
-            chunks.len(),
+            batch,
             min_parallel,
             TakenEncodeBuffers::take,
             |taken, range| -> Result<EncodedRows> {
                 let buffers = &mut taken.0;
                 let mut part = EncodedRows::default();
                 part.rows.ends.reserve_exact(range.len());
-                for b in first + range.start..first + range.end {
+                for b in range {
                     let chunk = &actions[b * chunk_len..(b + 1) * chunk_len];
                     let ids = &mut part.rows.ids;
                     self.encode_chunk(chunk, b, &pipeline, options.overflow, buffers, ids)?;
@@ -137,7 +114,7 @@ impl FastTokenizer {
         // Ranges are in order and each stops at its first failing chunk, so the first error
         // met is the lowest chunk's, as [`FastTokenizer::encode`] promises.
         let mut parts = parts.into_iter();
-        let mut encoded = parts.next().expect("a range of at least one chunk")?;
+        let mut encoded = parts.next().expect("a batch of at least one chunk")?;
         for part in parts {
             let part = part?;
             encoded.rows.append(part.rows);

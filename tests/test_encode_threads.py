@@ -1,11 +1,9 @@
-"""``encode`` on more than one thread: a large batch is encoded in slices by a helper thread
-while the calling thread builds the id lists of the slices already done.
+"""``encode`` on more than one thread: the batch is spread over the pool in ranges, and the id
+lists are built after, with the GIL held and the collector paused.
 
-A slice holds at least 128 chunks and at least 2^15 values (what the pool takes: a smaller
-slice would run on the helper thread, new every call, with cold buffers); a batch of fewer than
-two slices is one call. Whatever the thread count and batch size, the lists, the error of the
-lowest failing chunk, the clipping counts and the collector's state must be those of a
-one-thread encode, and the GIL must be free while chunks are encoded.
+Whatever the thread count and batch size, the lists, the error of the lowest failing chunk, the
+clipping counts and the collector's state must be those of a one-thread encode, and the GIL must
+be free while chunks are encoded.
 """
 
 from __future__ import annotations
@@ -20,9 +18,9 @@ from conftest import bundled_universal
 
 import actok
 
-#: 10x3 chunks (30 values): slices of at least 2^15 // 30 = 1092 chunks, so batch sizes below,
-#: at and above the smallest sliced batch (2184 chunks), and ones that do not divide evenly
-BATCHES = (1, 255, 2183, 2184, 2185, 4097, 9001)
+#: 10x3 chunks (30 values): the pool takes batches of 2^15 // 30 = 1092 chunks or more, so
+#: batch sizes below and above that, and ones that do not divide evenly into ranges
+BATCHES = (1, 255, 1091, 1092, 2185, 4097, 9001)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +65,8 @@ def test_the_lowest_failing_chunk_is_named(tok, threads, bad):
     assert len(tok.encode(x, check_shape=False)) == 4097
 
 
-def test_clipping_counts_add_up_over_the_slices(tok, threads):
-    raw = chunks(3000, 5) * 1.5  # beyond the fitted range in places, in every slice
+def test_clipping_counts_add_up_over_the_ranges(tok, threads):
+    raw = chunks(3000, 5) * 1.5  # beyond the fitted range in places, in every range
     norm = actok.Normalizer.fit(chunks(200, 6).reshape(-1, 3)).with_out_of_range("clip")
     clipping = tok.with_normalizer(norm)
     counts = {}
@@ -83,7 +81,7 @@ def test_clipping_counts_add_up_over_the_slices(tok, threads):
     assert sum(counts[1][0]) > 0
 
 
-def test_the_gil_is_free_while_slices_are_encoded(tok, threads):
+def test_the_gil_is_free_while_chunks_are_encoded(tok, threads):
     x = chunks(20000, 8, h=50, d=14)
     threads(2)
     counter, stop, started = [0], threading.Event(), threading.Event()
@@ -104,10 +102,10 @@ def test_the_gil_is_free_while_slices_are_encoded(tok, threads):
     assert during > 1000
 
 
-def test_collections_start_only_between_slices(tok, threads):
+def test_no_collection_runs_while_the_lists_are_built(tok, threads):
     """With the young threshold at 100, 5000 lists built with the collector running would start
-    about 50 collections; paused per slice, at most one starts after each of the four slices
-    (10x2 chunks: slices of 2^15 // 20 = 1638 chunks)."""
+    about 50 collections; paused, at most one starts after the lists are built (and one for the
+    call's own objects)."""
     started: list[int] = []
 
     def on_gc(phase: str, info: dict) -> None:
@@ -125,8 +123,7 @@ def test_collections_start_only_between_slices(tok, threads):
         gc.callbacks.remove(on_gc)
         gc.set_threshold(*threshold)
     assert len(ids) == 5000
-    # Four slices, and one more for the outer list and the call's own objects.
-    assert len(started) <= 5, started
+    assert len(started) <= 2, started
     assert gc.isenabled()
 
 
