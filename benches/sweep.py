@@ -176,25 +176,32 @@ def add_ratios(rows: list[dict]) -> None:
 
 
 def diagnosis(rows: list[dict]) -> str:
-    """One paragraph on the cells above 1.5x own: how many more tokens per value they emit, and
-    what they cost per token."""
+    """One paragraph on the cells above 1.5x own: which emit more ids per value than own, and
+    what those cost per id; which do not."""
     over = [r for r in rows if r["vs_own"] > 1.5]
     if not over:
         return "No cell above 1.5× own."
-    more = [r["tokens_per_value_vs_own"] for r in over]
-    busy = [r for r in rows if r["content"] != "zero"]
-    top = max(busy, key=lambda r: r["vs_own_per_token"])
-    per_token = [r["vs_own_per_token"] for r in over]
-    return (
-        f"{len(over)} of {len(rows)} cells are above 1.5× own per value. Each of them emits "
-        f"{min(more):.2f}–{max(more):.2f}× as many ids per value as own (short or noisy chunks "
-        "compress worse, and the ids are the reference's, fixed); per emitted id they cost "
-        f"{min(per_token):.2f}–{max(per_token):.2f}× own's time. (Per id is not the goal's "
-        "measure, nor flat: cells that compress better cost more per id and less per value, "
-        f"up to {top['vs_own_per_token']:.2f}× per id on {top['fitted']} {top['zero']} "
-        f"{top['H']}x{top['D']} {top['content']}, {top['vs_own']:.2f}× per value; all-zero "
-        "chunks, one or two ids each, are left out of that.)"
-    )
+    more = [r for r in over if r["tokens_per_value_vs_own"] > 1.0]
+    fewer = [r for r in over if r["tokens_per_value_vs_own"] <= 1.0]
+    text = f"{len(over)} of {len(rows)} cells are above 1.5× own per value."
+    if more:
+        ids = [r["tokens_per_value_vs_own"] for r in more]
+        per_id = [r["vs_own_per_token"] for r in more]
+        text += (
+            f" {len(more)} of them emit more ids per value than own ({min(ids):.2f}–"
+            f"{max(ids):.2f}×: short or noisy chunks compress worse, and the ids are the "
+            f"reference's, fixed) and cost {min(per_id):.2f}–{max(per_id):.2f}× own's time "
+            "per emitted id."
+        )
+    if fewer:
+        named = ", ".join(
+            f"{r['fitted']} {r['zero']} {r['H']}x{r['D']} {r['content']} "
+            f"({r['tokens_per_value_vs_own']:.2f}× the ids per value, "
+            f"{r['vs_own_per_token']:.2f}× the time per id)"
+            for r in fewer
+        )
+        text += f" The others emit fewer ids per value and cost more per id: {named}."
+    return text
 
 
 def markdown(rows: list[dict]) -> list[str]:

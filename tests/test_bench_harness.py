@@ -94,8 +94,17 @@ def test_sweep_ratios_are_against_the_own_shape():
     assert noisy["tokens_per_value_vs_own"] == pytest.approx(3.0)
     assert noisy["vs_own_per_token"] == pytest.approx((40 * 20 / 6) / (20 * 120 / 12))
     text = sweep.diagnosis(rows)
-    assert text.startswith("1 of 3 cells are above 1.5× own per value")
-    assert "3.00–3.00× as many ids per value" in text and "0.67–0.67× own's time" in text
+    assert text.startswith("1 of 3 cells are above 1.5× own per value. 1 of them emit more ids")
+    assert "(3.00–3.00×:" in text and "cost 0.67–0.67× own's time per emitted id" in text
+    assert "The others" not in text
+    # A cell above 1.5x that emits fewer ids per value is named apart.
+    rows[1] |= {"content": "smooth", "actok_ns_per_value": 40.0, "tokens_per_chunk": 352.0}
+    sweep.add_ratios(rows)
+    text = sweep.diagnosis(rows)
+    assert text.startswith("2 of 3 cells are above 1.5× own per value. 1 of them")
+    others = "The others emit fewer ids per value and cost more per id: 15x8 recipe 160x44 smooth"
+    assert others in text
+    assert "(0.50× the ids per value, 4.00× the time per id)" in text
 
 
 def test_thread_speed_ups_come_from_the_paired_samples_and_name_the_ceiling(harness):
