@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -412,3 +413,26 @@ def real_windows(shared_data) -> dict[str, np.ndarray]:
         assert len(w), f"no window of {h} steps in {name}"
         out[f"{name}_H{h}"] = w
     return out
+
+
+def spin_during(call) -> int:
+    """How many Python-level loop iterations another thread completed while `call` ran (more
+    than a few thousand: the GIL was released during the call)."""
+    counter = [0]
+    stop = threading.Event()
+    started = threading.Event()
+
+    def spin() -> None:
+        started.set()
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    started.wait()
+    before = counter[0]
+    call()
+    during = counter[0] - before
+    stop.set()
+    t.join()
+    return during

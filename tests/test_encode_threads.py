@@ -9,12 +9,11 @@ be free while chunks are encoded.
 from __future__ import annotations
 
 import gc
-import threading
 import warnings
 
 import numpy as np
 import pytest
-from conftest import bundled_universal
+from conftest import bundled_universal, spin_during
 
 import actok
 
@@ -84,22 +83,7 @@ def test_clipping_counts_add_up_over_the_ranges(tok, threads):
 def test_the_gil_is_free_while_chunks_are_encoded(tok, threads):
     x = chunks(20000, 8, h=50, d=14)
     threads(2)
-    counter, stop, started = [0], threading.Event(), threading.Event()
-
-    def spin() -> None:
-        started.set()
-        while not stop.is_set():
-            counter[0] += 1
-
-    spinner = threading.Thread(target=spin)
-    spinner.start()
-    started.wait()
-    before = counter[0]
-    tok.encode(x, check_shape=False, on_overflow="clip")
-    during = counter[0] - before
-    stop.set()
-    spinner.join()
-    assert during > 1000
+    assert spin_during(lambda: tok.encode(x, check_shape=False, on_overflow="clip")) > 1000
 
 
 def test_no_collection_runs_while_the_lists_are_built(tok, threads):

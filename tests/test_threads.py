@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import spin_during
 
 import actok
 
@@ -33,41 +34,19 @@ def one_thread():
     actok.set_num_threads(None)
 
 
-def _spin_during(call) -> int:
-    """How many Python-level loop iterations another thread completed while `call` ran."""
-    counter = [0]
-    stop = threading.Event()
-    started = threading.Event()
-
-    def spin() -> None:
-        started.set()
-        while not stop.is_set():
-            counter[0] += 1
-
-    t = threading.Thread(target=spin)
-    t.start()
-    started.wait()
-    before = counter[0]
-    call()
-    during = counter[0] - before
-    stop.set()
-    t.join()
-    return during
-
-
 def test_dct_releases_the_gil(one_thread):
     x = np.random.default_rng(0).standard_normal((4000, 50, 64))
     # With the GIL held for the whole call the spinning thread could not run at all.
-    assert _spin_during(lambda: actok.dct(x, axis=1, norm="ortho")) > 1000
+    assert spin_during(lambda: actok.dct(x, axis=1, norm="ortho")) > 1000
 
 
 def test_encode_and_decode_release_the_gil(one_thread, bundled):
     tok, chunks = bundled
     batch = np.concatenate([chunks] * max(1, 20000 // len(chunks)))
     ids = tok.encode(batch)
-    assert _spin_during(lambda: tok.encode(batch)) > 1000
+    assert spin_during(lambda: tok.encode(batch)) > 1000
     h, d = batch.shape[1:]
-    assert _spin_during(lambda: tok.decode(ids, h, d)) > 1000
+    assert spin_during(lambda: tok.decode(ids, h, d)) > 1000
 
 
 def test_results_do_not_depend_on_thread_count(bundled):
